@@ -1,0 +1,234 @@
+/**
+ * The contract between the protocol engine (this package) and the world around it.
+ *
+ * The transport owns sockets and calls `Broker.accept(connection)` once per accepted client; it
+ * then feeds the returned `ConnectionHandler` with bytes and socket events, and carries out what
+ * the core asks of the `ClientConnection` (write, close, pause). The service observes the broker
+ * through `BrokerObserver` (metrics, logs) and `Broker.stats()` (gauges read on scrape).
+ *
+ * Why callbacks into an interface instead of returning action lists: the hot path (one PUBLISH
+ * fanned out to many subscribers) must not allocate an action object per delivery. The core
+ * still does no I/O: tests implement ClientConnection by collecting frames.
+ */
+import type { ProtocolVersion, QoS } from '@mqtt-broker/mqtt-codec';
+
+export type TransportKind = 'tcp' | 'tls' | 'ws' | 'wss';
+
+/** One accepted client socket, as the core sees it. Implemented by the transport. */
+export interface ClientConnection {
+  readonly transport: TransportKind;
+  /** The client's address (after the PROXY protocol header, when enabled). */
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Subject CN of a verified TLS client certificate, when client certificates are required. */
+  readonly certificateCommonName?: string;
+  /**
+   * Queue one complete MQTT frame. Frames written in one event-loop turn are flushed together.
+   * Returns false when the socket's send buffer is over its high-water mark: the core stops
+   * sending to this client until `ConnectionHandler.onDrain`.
+   */
+  write(frame: Buffer): boolean;
+  /** Bytes queued in the socket and not yet flushed to the kernel. */
+  readonly bufferedBytes: number;
+  /** Flush what is queued, then close. */
+  end(): void;
+  /** Close now, dropping what is queued. */
+  destroy(): void;
+  /** Stop/restart reading from the socket (inbound backpressure, rate limits). */
+  pauseReading(): void;
+  resumeReading(): void;
+}
+
+/** What the transport calls for the events of one connection. Implemented by the core. */
+export interface ConnectionHandler {
+  onData(chunk: Buffer): void;
+  /** The socket's send buffer drained below its high-water mark. */
+  onDrain(): void;
+  /** The socket closed, for any reason (client, network, or after end()/destroy()). */
+  onClose(hadError: boolean): void;
+}
+
+/** Why a message was not delivered (label of the dropped-messages metric). */
+export type DropReason =
+  | 'no_subscribers'
+  | 'queue_full'
+  | 'expired'
+  | 'not_authorized'
+  | 'packet_too_large'
+  | 'qos0_offline'
+  | 'client_slow'
+  | 'rate_limited'
+  | 'payload_format_invalid';
+
+/** Why a connection ended (label of the disconnects metric, and the log line). */
+export type DisconnectCause =
+  | 'client_disconnect'
+  | 'network'
+  | 'keepalive_timeout'
+  | 'connect_timeout'
+  | 'protocol_error'
+  | 'session_taken_over'
+  | 'kicked'
+  | 'server_shutdown'
+  | 'auth_failed';
+
+/** Names of configurable limits (label of the limit-hit metric). */
+export type LimitName =
+  | 'max_connections'
+  | 'max_packet_size'
+  | 'max_inflight'
+  | 'max_queued_messages'
+  | 'max_topic_length'
+  | 'max_topic_levels'
+  | 'max_subscriptions'
+  | 'publish_rate';
+
+export interface ClientEventInfo {
+  clientId: string;
+  username: string | undefined;
+  address: string;
+  transport: TransportKind;
+  protocolVersion: ProtocolVersion;
+}
+
+/**
+ * Everything the service turns into metrics and log lines. All methods are called synchronously
+ * on the hot path: implementations must be cheap (increment a counter, log at most one line).
+ */
+export interface BrokerObserver {
+  connectionOpened(transport: TransportKind): void;
+  clientConnected(info: ClientEventInfo & { cleanStart: boolean; sessionPresent: boolean; keepAlive: number }): void;
+  /** A CONNECT was refused; `reasonCode` is the 5.0 code (the 3.1.1 return code is derived). */
+  connectRejected(info: { clientId: string | undefined; address: string; transport: TransportKind; reasonCode: number }): void;
+  clientDisconnected(info: ClientEventInfo & { cause: DisconnectCause; reasonCode: number }): void;
+  /** A connection closed before a CONNECT was accepted (connect timeout, garbage, scanner). */
+  connectionClosedBeforeConnect(info: { address: string; transport: TransportKind; cause: DisconnectCause; detail: string }): void;
+  /** A protocol violation by a client: the spec's reason code and the rule id when known. */
+  protocolViolation(info: { clientId: string | undefined; address: string; reasonCode: number; message: string }): void;
+  packetReceived(packetType: number, bytes: number): void;
+  packetSent(packetType: number, bytes: number): void;
+  messagePublished(qos: QoS): void;
+  messageDelivered(qos: QoS): void;
+  messageDropped(qos: QoS, reason: DropReason): void;
+  limitHit(limit: LimitName): void;
+}
+
+/** Gauges, read when metrics are scraped. */
+export interface BrokerStats {
+  connectedClients: number;
+  sessionsOnline: number;
+  sessionsOffline: number;
+  subscriptions: number;
+  sharedSubscriptions: number;
+  retainedMessages: number;
+  inflightMessages: number;
+  queuedMessages: number;
+}
+
+/** What an authenticator learns about a connecting client. */
+export interface AuthRequest {
+  clientId: string;
+  username: string | undefined;
+  password: Buffer | undefined;
+  address: string;
+  transport: TransportKind;
+  protocolVersion: ProtocolVersion;
+  certificateCommonName: string | undefined;
+}
+
+/** The identity a client acts as after authentication, seen by the authorizer. */
+export interface ClientIdentity {
+  clientId: string;
+  username: string | undefined;
+}
+
+export type AuthResult =
+  | { ok: true }
+  /** reasonCode: 5.0 code, e.g. 0x86 bad user name or password, 0x87 not authorized. */
+  | { ok: false; reasonCode: number };
+
+/** One step of MQTT 5 enhanced authentication (AUTH packets). */
+export type EnhancedAuthStep =
+  | { done: true; ok: true; data?: Buffer }
+  | { done: true; ok: false; reasonCode: number }
+  | { done: false; data: Buffer };
+
+/** Pluggable authentication. Plain CONNECT auth is required; enhanced auth is optional. */
+export interface Authenticator {
+  authenticate(request: AuthRequest): AuthResult | Promise<AuthResult>;
+  /** Methods this authenticator can run in AUTH exchanges (5.0 Authentication Method). */
+  readonly enhancedMethods?: readonly string[];
+  /** First step of an enhanced exchange: called with the CONNECT's Authentication Data. */
+  startEnhanced?(method: string, data: Buffer | undefined, request: AuthRequest): EnhancedAuthStep | Promise<EnhancedAuthStep>;
+  /** Next step: called with the client's AUTH packet data (0x18 continue). */
+  continueEnhanced?(method: string, data: Buffer | undefined, request: AuthRequest): EnhancedAuthStep | Promise<EnhancedAuthStep>;
+}
+
+/**
+ * Pluggable authorization, synchronous because it runs on the hot path. A missing method means
+ * "allowed". `canRead` is checked per delivered message (so a wildcard subscription never leaks
+ * topics the client may not read), `canSubscribe` per filter in a SUBSCRIBE.
+ */
+export interface Authorizer {
+  canPublish?(client: ClientIdentity, topic: string): boolean;
+  canSubscribe?(client: ClientIdentity, topicFilter: string): boolean;
+  canRead?(client: ClientIdentity, topic: string): boolean;
+}
+
+/** The protocol engine as the transport and the service see it. */
+export interface Broker {
+  accept(connection: ClientConnection): ConnectionHandler;
+  stats(): BrokerStats;
+  /** Replace the authenticator/authorizer (SIGHUP reloads the password and ACL files). */
+  setAuth(auth: { authenticator?: Authenticator; authorizer?: Authorizer }): void;
+  /**
+   * Graceful drain: stop accepting CONNECTs (CONNACK 0x89 / 3 server unavailable), then
+   * disconnect connected clients spread over `durationMs` (5.0: DISCONNECT 0x8B, with a
+   * Server Reference when given), persist sessions, resolve when done.
+   */
+  drain(durationMs: number, serverReference?: string): Promise<void>;
+  /** Close everything now and stop timers. */
+  close(): Promise<void>;
+}
+
+/** Limits, each configurable from the service's config; each one counted by `limitHit` when hit. */
+export interface BrokerLimits {
+  /** Connected clients at most; further CONNECTs get 0x97 quota exceeded (3.1.1: 3 unavailable). */
+  maxConnections: number;
+  /** Largest packet accepted from a client (bytes), advertised as Maximum Packet Size. */
+  maxPacketSize: number;
+  /** Outgoing QoS 1/2 messages in flight per client (capped further by its Receive Maximum). */
+  maxInflight: number;
+  /** Incoming QoS 1/2 in flight per client, advertised as our Receive Maximum. */
+  receiveMaximum: number;
+  /** Messages queued per session (offline, or online behind its in-flight window). */
+  maxQueuedMessages: number;
+  /** Which message is dropped when a session's queue is full. */
+  queueOverflow: 'drop_oldest' | 'drop_newest';
+  maxTopicLength: number;
+  maxTopicLevels: number;
+  maxSubscriptionsPerClient: number;
+  /** PUBLISH packets per second per client; 0 = unlimited. Excess: reading paused (backpressure). */
+  publishRatePerClient: number;
+  /** Topic Alias Maximum advertised to clients (0 disables inbound aliases). */
+  topicAliasMaximum: number;
+  /** Seconds a socket may stay silent before its CONNECT arrives. */
+  connectTimeoutSeconds: number;
+  /** Upper bound for session expiry intervals, seconds (0xFFFFFFFF = never expire). */
+  maxSessionExpirySeconds: number;
+  /** Keep alive the server imposes when a client asks for more (or 0); 0 = accept the client's. */
+  maxKeepAliveSeconds: number;
+}
+
+export interface BrokerOptions {
+  /** Name of this node ($SYS topics, server-assigned client ids, cluster node id). */
+  nodeId: string;
+  /** Product version for $SYS/broker/version. */
+  version: string;
+  limits?: Partial<BrokerLimits>;
+  observer?: BrokerObserver;
+  authenticator?: Authenticator;
+  authorizer?: Authorizer;
+  /** $SYS/broker/... publishing interval in seconds; 0 disables. */
+  sysIntervalSeconds?: number;
+}

@@ -1,0 +1,48 @@
+// Enforces the dependency direction of the architecture (docs/architecture.md):
+// codec <- topics <- core <- (store-memory, auth, transport) <- services/broker, and each outside
+// system has one home: sockets only in transport, prom-client/pino only in the service,
+// ioredis only in cluster-redis. Fails lint when a source file imports across the rule.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const forbidden = {
+  'packages/mqtt-codec': ['@mqtt-broker/', 'node:net', 'node:tls', 'ws', 'ioredis', 'prom-client', 'pino'],
+  'packages/topics': ['@mqtt-broker/core', '@mqtt-broker/transport', 'node:net', 'ws', 'ioredis', 'prom-client', 'pino'],
+  'packages/core': ['@mqtt-broker/store-memory', '@mqtt-broker/transport', '@mqtt-broker/auth', 'node:net', 'node:tls', 'node:http', 'ws', 'ioredis', 'prom-client', 'pino'],
+  'packages/store-memory': ['@mqtt-broker/transport', 'node:net', 'ws', 'ioredis', 'prom-client', 'pino'],
+  'packages/auth': ['@mqtt-broker/transport', 'node:net', 'ws', 'ioredis', 'prom-client', 'pino'],
+  'packages/transport': ['@mqtt-broker/store-memory', 'ioredis', 'prom-client', 'pino'],
+};
+
+function sources(dir, out) {
+  let entries;
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const name of entries) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) sources(path, out);
+    else if (name.endsWith('.ts')) out.push(path);
+  }
+  return out;
+}
+
+const importRe = /(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+let failures = 0;
+for (const [pkg, banned] of Object.entries(forbidden)) {
+  for (const file of sources(join(root, pkg, 'src'), [])) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(importRe)) {
+      const spec = m[1] ?? m[2];
+      const hit = banned.find((b) => spec === b || spec.startsWith(b.endsWith('/') ? b : `${b}/`));
+      if (hit) {
+        console.error(`${file.slice(root.length)}: imports '${spec}', which ${pkg} must not depend on`);
+        failures++;
+      }
+    }
+  }
+}
+if (failures > 0) process.exit(1);

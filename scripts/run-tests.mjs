@@ -1,0 +1,41 @@
+// Runs every compiled test file (`<workspace>/dist/test/**/*.test.js`) with Node's built-in
+// test runner, so `npm test` prints node:test's own summary. Extra arguments are passed to
+// `node --test` (for example `--test-name-pattern`), and a path filter may be given with
+// TEST_FILTER=substring to run a subset.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const { workspaces } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+function collect(dir, out) {
+  let entries;
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const name of entries) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) collect(path, out);
+    else if (name.endsWith('.test.js')) out.push(path);
+  }
+  return out;
+}
+
+const filter = process.env.TEST_FILTER ?? '';
+const files = workspaces
+  .flatMap((ws) => collect(join(root, ws, 'dist', 'test'), []))
+  .filter((f) => f.includes(filter))
+  .sort();
+if (files.length === 0) {
+  console.error('no test files found; did `tsc -b` run?');
+  process.exit(1);
+}
+const result = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=2', ...process.argv.slice(2), ...files],
+  { stdio: 'inherit', cwd: root },
+);
+process.exit(result.status ?? 1);
