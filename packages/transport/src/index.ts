@@ -1,0 +1,11 @@
+export type { ClientConnection, ConnectionAcceptor, ConnectionHandler, TransportKind } from './core-types.js';
+export { ListenError, ProxyProtocolError, formatHostPort } from './errors.js';
+export type { TransportEvents, TransportRejectReason } from './events.js';
+export type { Listener, ListenOptions, TlsSettings } from './listener.js';
+export { encodeProxyV1, parseProxyHeader, type ProxyHeader, type ProxyParseResult } from './proxy-protocol.js';
+export { normalizeAddress, SocketConnection, type SocketConnectionOptions, serveSocket } from './socket-connection.js';
+export { listenTcp, listenTls, type TcpListenOptions, type TlsListenOptions } from './tcp-listener.js';
+export { DEFAULT_WS_HIGH_WATER_MARK, serveWebSocket, WebSocketConnection } from './ws-connection.js';
+export type { WebSocketEngine, WebSocketPeer, WebSocketPeerEvents, WebSocketPeerInfo, WebSocketServerHandle, WebSocketServerOptions } from './ws-engine.js';
+export { createWsEngine } from './ws-engine-ws.js';
+export { listenWebSocket, MQTT_WS_SUBPROTOCOLS, selectMqttSubprotocol, type WebSocketListenOptions } from './ws-listener.js';

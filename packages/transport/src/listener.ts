@@ -1,0 +1,68 @@
+import type { Server } from 'node:net';
+import type { TransportKind } from './core-types.js';
+import { ListenError } from './errors.js';
+import type { TransportEvents } from './events.js';
+
+/** A bound listener, whatever its transport. */
+export interface Listener {
+  readonly transport: TransportKind;
+  /** The address it is bound to, as given (default 0.0.0.0). */
+  readonly host: string;
+  /** The port actually bound (useful when listening on port 0). */
+  readonly port: number;
+  /** Open client connections. */
+  readonly connections: number;
+  /** Refuse new connections; open ones stay up (graceful drain). */
+  stopAccepting(): void;
+  /** Stop accepting, destroy open connections, resolve once the server is closed. */
+  close(): Promise<void>;
+}
+
+export interface TlsSettings {
+  /** PEM certificate chain and private key. */
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** PEM CA bundle used to verify client certificates. */
+  ca?: string | Buffer;
+  /** Ask for and require a client certificate signed by `ca`; its subject CN is exposed. */
+  requireClientCert?: boolean;
+}
+
+export interface ListenOptions {
+  /** Bind address; default 0.0.0.0 ('::' for dual stack, '::1', ...). */
+  host?: string;
+  /** 0 picks a free port. */
+  port: number;
+  events?: TransportEvents;
+}
+
+/** Bind `server`; reject with a ListenError naming the port when that fails. */
+export async function bindServer(server: Server, transport: TransportKind, host: string, port: number, events?: TransportEvents): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening);
+      reject(new ListenError(transport, host, port, err.code ?? 'ERROR', err));
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen({ host, port, exclusive: true });
+  });
+  server.on('error', (err: Error) => events?.socketError?.(transport, err));
+  const address = server.address();
+  return typeof address === 'object' && address !== null ? address.port : port;
+}
+
+/** Close a server and wait for it, tolerating "not running". */
+export async function closeServer(server: Server): Promise<void> {
+  await new Promise<void>((resolve) => {
+    if (!server.listening) {
+      resolve();
+      return;
+    }
+    server.close(() => resolve());
+  });
+}

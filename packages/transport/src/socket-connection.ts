@@ -1,0 +1,155 @@
+/**
+ * ClientConnection over a Node stream socket (net.Socket or tls.TLSSocket).
+ *
+ * Write coalescing: the first write in an event-loop turn corks the socket and schedules an
+ * uncork with process.nextTick, so every frame the core writes while handling one chunk (a
+ * PUBLISH fanned out, a batch of acks) leaves in one writev syscall. Backpressure follows the
+ * socket's own high-water mark: `write` returns what `socket.write` returns, and once it has
+ * returned false the handler's `onDrain` runs on the socket's next 'drain'.
+ *
+ * Errors never escape: socket errors are reported to TransportEvents and the socket closes;
+ * an exception thrown by the handler is reported and the socket is destroyed.
+ */
+import type { Socket } from 'node:net';
+import type { ClientConnection, ConnectionAcceptor, ConnectionHandler, TransportKind } from './core-types.js';
+import type { TransportEvents } from './events.js';
+
+export interface SocketConnectionOptions {
+  transport: TransportKind;
+  /** Client address to report instead of the socket's (from a PROXY protocol header). */
+  remoteAddress?: string;
+  remotePort?: number;
+  certificateCommonName?: string;
+  events?: TransportEvents;
+}
+
+const NO_HANDLER: ConnectionHandler = { onData() {}, onDrain() {}, onClose() {} };
+
+export class SocketConnection implements ClientConnection {
+  readonly transport: TransportKind;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly certificateCommonName?: string;
+  readonly socket: Socket;
+  private handler: ConnectionHandler = NO_HANDLER;
+  private corked = false;
+  private blocked = false;
+  private readonly events: TransportEvents | undefined;
+
+  constructor(socket: Socket, options: SocketConnectionOptions) {
+    this.socket = socket;
+    this.transport = options.transport;
+    this.remoteAddress = options.remoteAddress ?? normalizeAddress(socket.remoteAddress);
+    this.remotePort = options.remotePort ?? socket.remotePort ?? 0;
+    if (options.certificateCommonName !== undefined) this.certificateCommonName = options.certificateCommonName;
+    this.events = options.events;
+    socket.setNoDelay(true);
+    socket.setKeepAlive(false); // MQTT has its own keep alive
+  }
+
+  /** Wire the socket's events to `handler`; reading starts (or resumes) now. */
+  attach(handler: ConnectionHandler): void {
+    this.handler = handler;
+    const socket = this.socket;
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.handler.onData(chunk);
+      } catch (err) {
+        this.fail(err);
+      }
+    });
+    socket.on('drain', () => {
+      if (!this.blocked) return;
+      this.blocked = false;
+      try {
+        this.handler.onDrain();
+      } catch (err) {
+        this.fail(err);
+      }
+    });
+    socket.on('error', (err: Error) => this.events?.socketError?.(this.transport, err));
+    socket.once('close', (hadError: boolean) => {
+      try {
+        this.handler.onClose(hadError);
+      } catch (err) {
+        this.events?.socketError?.(this.transport, asError(err));
+      }
+    });
+    if (socket.isPaused()) socket.resume();
+  }
+
+  write(frame: Buffer): boolean {
+    const socket = this.socket;
+    if (socket.destroyed || socket.writableEnded) return false;
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      process.nextTick(uncork, this);
+    }
+    const ok = socket.write(frame);
+    if (!ok) this.blocked = true;
+    return ok;
+  }
+
+  get bufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  end(): void {
+    this.flush();
+    if (!this.socket.destroyed) this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.socket.resume();
+  }
+
+  /** Uncork now (end() and the scheduled tick). */
+  flush(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  }
+
+  private fail(err: unknown): void {
+    this.events?.socketError?.(this.transport, asError(err));
+    this.socket.destroy();
+  }
+}
+
+function uncork(conn: SocketConnection): void {
+  conn.flush();
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** '::ffff:1.2.3.4' (IPv4 on a dual-stack socket) -> '1.2.3.4'. */
+export function normalizeAddress(address: string | undefined): string {
+  if (address === undefined) return 'unknown';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/** Create the connection, hand it to the core, and start reading. */
+export function serveSocket(socket: Socket, acceptor: ConnectionAcceptor, options: SocketConnectionOptions): SocketConnection {
+  const connection = new SocketConnection(socket, options);
+  let handler: ConnectionHandler;
+  try {
+    handler = acceptor.accept(connection);
+  } catch (err) {
+    options.events?.socketError?.(options.transport, asError(err));
+    socket.destroy();
+    return connection;
+  }
+  connection.attach(handler);
+  return connection;
+}

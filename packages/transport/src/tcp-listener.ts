@@ -1,0 +1,133 @@
+/**
+ * TCP and TLS listeners.
+ *
+ * Without the PROXY protocol a plain net.Server / tls.Server hands each socket to the core.
+ * With it, a net.Server accepts, reads the PROXY header (proxy-reader.ts), then either serves
+ * the socket (TCP) or injects it into a tls.Server with `emit('connection')` (TLS: the header
+ * precedes the TLS handshake). The proxied address of a TLS socket is parked in a map keyed by
+ * the socket's own peer address:port (unique among live connections) until the handshake ends.
+ */
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import type { ConnectionAcceptor, TransportKind } from './core-types.js';
+import { bindServer, closeServer, type Listener, type ListenOptions, type TlsSettings } from './listener.js';
+import type { ProxyHeader } from './proxy-protocol.js';
+import { DEFAULT_PROXY_HEADER_TIMEOUT_MS, readProxyHeader } from './proxy-reader.js';
+import { normalizeAddress, type SocketConnectionOptions, serveSocket } from './socket-connection.js';
+
+export interface TcpListenOptions extends ListenOptions {
+  acceptor: ConnectionAcceptor;
+  /** Expect a PROXY protocol v1/v2 header first on every connection. */
+  proxyProtocol?: boolean;
+  /** Close a connection whose PROXY header has not arrived within this time. Default 5000. */
+  proxyHeaderTimeoutMs?: number;
+  /** Socket send buffer high-water mark (bytes) above which `write` returns false. */
+  highWaterMark?: number;
+}
+
+export interface TlsListenOptions extends TcpListenOptions {
+  tls: TlsSettings;
+}
+
+export async function listenTcp(options: TcpListenOptions): Promise<Listener> {
+  return await listenStream('tcp', options, undefined);
+}
+
+export async function listenTls(options: TlsListenOptions): Promise<Listener> {
+  return await listenStream('tls', options, options.tls);
+}
+
+async function listenStream(transport: TransportKind, options: TcpListenOptions, tls: TlsSettings | undefined): Promise<Listener> {
+  const host = options.host ?? '0.0.0.0';
+  const events = options.events;
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket): void => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  };
+  const serverOptions = { highWaterMark: options.highWaterMark, noDelay: true };
+  const base = (header?: ProxyHeader): SocketConnectionOptions => ({
+    transport,
+    events,
+    ...(header?.source ? { remoteAddress: header.source.address, remotePort: header.source.port } : {}),
+  });
+
+  let server: Server;
+  if (tls === undefined) {
+    server = createNetServer(serverOptions, (socket) => {
+      track(socket);
+      socket.on('error', (err) => events?.socketError?.(transport, err));
+      if (options.proxyProtocol !== true) {
+        serveSocket(socket, options.acceptor, base());
+        return;
+      }
+      void readProxyHeader(socket, transport, options.proxyHeaderTimeoutMs ?? DEFAULT_PROXY_HEADER_TIMEOUT_MS, events).then((header) => {
+        if (header !== undefined && !socket.destroyed) serveSocket(socket, options.acceptor, base(header));
+      });
+    });
+  } else {
+    const requireCert = tls.requireClientCert === true;
+    const pending = new Map<string, ProxyHeader>();
+    const tlsServer = createTlsServer({
+      cert: tls.cert,
+      key: tls.key,
+      ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+      requestCert: requireCert,
+      rejectUnauthorized: requireCert,
+      highWaterMark: options.highWaterMark,
+      noDelay: true,
+    });
+    tlsServer.on('secureConnection', (socket: TLSSocket) => {
+      socket.on('error', (err) => events?.socketError?.(transport, err));
+      const key = `${socket.remoteAddress}|${socket.remotePort}`;
+      const header = pending.get(key);
+      pending.delete(key);
+      const connOptions = base(header);
+      if (requireCert && socket.authorized) {
+        const cn = socket.getPeerCertificate().subject?.CN;
+        const name = Array.isArray(cn) ? cn[0] : cn;
+        if (name !== undefined) connOptions.certificateCommonName = name;
+      }
+      serveSocket(socket, options.acceptor, connOptions);
+    });
+    tlsServer.on('tlsClientError', (err, socket) => {
+      events?.socketError?.(transport, err);
+      events?.connectionRejected?.(transport, 'tls_handshake_failed', normalizeAddress(socket.remoteAddress));
+    });
+    tlsServer.on('error', (err) => events?.socketError?.(transport, err));
+    if (options.proxyProtocol !== true) {
+      server = tlsServer;
+      server.on('connection', track);
+    } else {
+      server = createNetServer(serverOptions, (socket) => {
+        track(socket);
+        socket.on('error', (err) => events?.socketError?.(transport, err));
+        const key = `${socket.remoteAddress}|${socket.remotePort}`;
+        void readProxyHeader(socket, transport, options.proxyHeaderTimeoutMs ?? DEFAULT_PROXY_HEADER_TIMEOUT_MS, events).then((header) => {
+          if (header === undefined || socket.destroyed) return;
+          pending.set(key, header);
+          socket.once('close', () => pending.delete(key));
+          tlsServer.emit('connection', socket);
+        });
+      });
+    }
+  }
+
+  const port = await bindServer(server, transport, host, options.port, events);
+  return {
+    transport,
+    host,
+    port,
+    get connections() {
+      return sockets.size;
+    },
+    stopAccepting() {
+      if (server.listening) server.close();
+    },
+    async close() {
+      const closed = closeServer(server);
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}

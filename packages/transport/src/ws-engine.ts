@@ -1,0 +1,65 @@
+/**
+ * The small interface the WebSocket transport needs from a WebSocket server implementation,
+ * so that `ws` (ws-engine-ws.ts) can one day be swapped for uWebSockets.js without touching
+ * the ClientConnection logic (ws-connection.ts).
+ */
+import type { TransportKind } from './core-types.js';
+import type { TransportEvents } from './events.js';
+import type { TlsSettings } from './listener.js';
+
+/** One accepted WebSocket. */
+export interface WebSocketPeer {
+  /** Send each buffer as one binary message, all in one write to the socket when possible. */
+  sendBatch(frames: readonly Buffer[]): void;
+  /** Bytes accepted by send and not yet handed to the kernel. */
+  readonly bufferedAmount: number;
+  /** True while the underlying socket owes a 'drain' event. */
+  readonly needsDrain: boolean;
+  /** Close handshake (code 1000), then the socket closes. */
+  close(): void;
+  /** Drop the socket now. */
+  terminate(): void;
+  pause(): void;
+  resume(): void;
+  /** Start delivering events; called once. */
+  bind(events: WebSocketPeerEvents): void;
+}
+
+export interface WebSocketPeerEvents {
+  message(data: Buffer, isBinary: boolean): void;
+  drain(): void;
+  close(hadError: boolean): void;
+  error(error: Error): void;
+}
+
+export interface WebSocketPeerInfo {
+  remoteAddress: string;
+  remotePort: number;
+  /** Verified client certificate subject CN (wss with client certificates required). */
+  certificateCommonName?: string;
+}
+
+export interface WebSocketServerOptions {
+  transport: Extract<TransportKind, 'ws' | 'wss'>;
+  host: string;
+  port: number;
+  /** URL path accepted for upgrades, e.g. '/mqtt'; anything else gets 404. */
+  path: string;
+  /** Picks the subprotocol from those the client offered; undefined rejects the upgrade (400). */
+  selectProtocol(offered: readonly string[]): string | undefined;
+  /** Largest WebSocket message accepted, bytes. */
+  maxMessageBytes: number;
+  tls?: TlsSettings;
+  events?: TransportEvents;
+}
+
+export interface WebSocketServerHandle {
+  readonly port: number;
+  readonly connections: number;
+  stopAccepting(): void;
+  close(): Promise<void>;
+}
+
+export interface WebSocketEngine {
+  listen(options: WebSocketServerOptions, onPeer: (peer: WebSocketPeer, info: WebSocketPeerInfo) => void): Promise<WebSocketServerHandle>;
+}
