@@ -1,0 +1,1 @@
+export { type PacketFixture, packetFixtures } from './fixtures.js';
