@@ -1,0 +1,221 @@
+/**
+ * createBroker(): wires the engine (channels, sessions, router, retained messages, $SYS) and
+ * implements the Broker interface of api.ts. The engine context object is shared by every part;
+ * session lifecycle (end, offline/expiry, persistence through the SessionStore port) lives here.
+ */
+import type { Authenticator, Authorizer, Broker, BrokerLimits, BrokerOptions, BrokerStats, ClientConnection, ConnectionHandler } from './api.js';
+import { Channel, ChannelState } from './channel/channel.js';
+import { type Clock, type TimerHandle, systemClock } from './clock.js';
+import type { EngineContext, EngineCounters } from './engine-context.js';
+import { DEFAULT_LIMITS } from './limits.js';
+import { noopObserver } from './observer.js';
+import type { BrokerPorts } from './ports.js';
+import { RetainedMessages } from './router/retained-store.js';
+import { Router } from './router/router.js';
+import { publishSysTopics } from './router/sys-topics.js';
+import type { Message } from './session/message.js';
+import type { Session } from './session/session.js';
+import { cancelWill, firePendingWill } from './session/will.js';
+
+/** Options beyond api.ts's BrokerOptions: an injectable clock and the ports. */
+export interface EngineOptions extends BrokerOptions {
+  clock?: Clock;
+  ports?: BrokerPorts;
+  /** Called when a port write fails (the engine carries on with its in-memory state). */
+  onPortError?: (error: unknown) => void;
+}
+
+class Engine implements Broker, EngineContext {
+  readonly nodeId: string;
+  readonly version: string;
+  readonly limits: BrokerLimits;
+  readonly observer;
+  readonly clock: Clock;
+  readonly ports: BrokerPorts;
+  authenticator: Authenticator | undefined;
+  authorizer: Authorizer | undefined;
+  readonly counters: EngineCounters = {
+    connected: 0,
+    connectionsTotal: 0,
+    inflight: 0,
+    queued: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
+    messagesReceived: 0,
+    messagesSent: 0,
+    publishReceived: 0,
+    publishSent: 0,
+  };
+  readonly router: Router;
+  readonly retained: RetainedMessages;
+  readonly sessions = new Map<string, Session>();
+  readonly channels = new Set<Channel>();
+  draining = false;
+  private closed = false;
+  private readonly startedAt: number;
+  private sysTimer: TimerHandle | undefined = undefined;
+  private readonly portErrorHandler: (error: unknown) => void;
+  private readonly pendingPortWrites = new Set<Promise<unknown>>();
+  /** Resolves when retained messages from the RetainStore port are loaded. */
+  readonly ready: Promise<void>;
+
+  constructor(options: EngineOptions) {
+    this.nodeId = options.nodeId;
+    this.version = options.version;
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.observer = options.observer ?? noopObserver;
+    this.clock = options.clock ?? systemClock;
+    this.ports = options.ports ?? {};
+    this.authenticator = options.authenticator;
+    this.authorizer = options.authorizer;
+    this.portErrorHandler = options.onPortError ?? (() => {});
+    this.router = new Router(this);
+    this.retained = new RetainedMessages(this.ports.retained, (e) => this.reportPortError(e));
+    this.startedAt = this.clock.now();
+    const retainPort = this.ports.retained;
+    this.ready =
+      retainPort === undefined
+        ? Promise.resolve()
+        : retainPort.loadAll().then(
+            (messages) => this.retained.load(messages, this.clock.now()),
+            (e: unknown) => this.reportPortError(e),
+          );
+    const interval = options.sysIntervalSeconds ?? 0;
+    if (interval > 0) this.scheduleSys(interval * 1000);
+  }
+
+  reportPortError(error: unknown): void {
+    this.portErrorHandler(error);
+  }
+
+  private track(promise: Promise<unknown>): void {
+    const p = promise.catch((e: unknown) => this.reportPortError(e)).finally(() => this.pendingPortWrites.delete(p));
+    this.pendingPortWrites.add(p);
+  }
+
+  private scheduleSys(ms: number): void {
+    this.sysTimer = this.clock.setTimer(ms, () => {
+      if (this.closed) return;
+      publishSysTopics(this, this.stats(), this.startedAt);
+      this.scheduleSys(ms);
+    });
+  }
+
+  // ---- Broker ----
+
+  accept(connection: ClientConnection): ConnectionHandler {
+    this.observer.connectionOpened(connection.transport);
+    const channel = new Channel(this, connection);
+    if (this.closed) {
+      channel.closeBeforeConnect('server_shutdown', 'broker closed');
+      return channel;
+    }
+    this.channels.add(channel);
+    const onClose = channel.onClose.bind(channel);
+    channel.onClose = (hadError: boolean) => {
+      this.channels.delete(channel);
+      onClose(hadError);
+    };
+    return channel;
+  }
+
+  stats(): BrokerStats {
+    let online = 0;
+    for (const s of this.sessions.values()) if (s.outlet !== undefined) online++;
+    return {
+      connectedClients: this.counters.connected,
+      sessionsOnline: online,
+      sessionsOffline: this.sessions.size - online,
+      subscriptions: this.router.subscriptionCount,
+      sharedSubscriptions: this.router.sharedSubscriptionCount,
+      retainedMessages: this.retained.size,
+      inflightMessages: this.counters.inflight,
+      queuedMessages: this.counters.queued,
+    };
+  }
+
+  setAuth(auth: { authenticator?: Authenticator; authorizer?: Authorizer }): void {
+    if ('authenticator' in auth) this.authenticator = auth.authenticator;
+    if ('authorizer' in auth) this.authorizer = auth.authorizer;
+  }
+
+  async drain(durationMs: number, serverReference?: string): Promise<void> {
+    this.draining = true;
+    const connected = [...this.channels].filter((c) => c.state === ChannelState.Connected);
+    const step = connected.length > 0 ? Math.max(0, durationMs) / connected.length : 0;
+    const reason = serverReference !== undefined ? 0x9c : 0x8b; // Use another server / Server shutting down
+    for (let i = 0; i < connected.length; i++) {
+      if (i > 0 && step > 0) await new Promise<void>((resolve) => this.clock.setTimer(step, resolve));
+      connected[i].disconnect('server_shutdown', reason, false, 'server shutting down', serverReference);
+    }
+    await this.flushSessions();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.draining = true;
+    if (this.sysTimer !== undefined) this.clock.clearTimer(this.sysTimer);
+    for (const channel of [...this.channels]) {
+      if (channel.state === ChannelState.Connected) channel.disconnect('server_shutdown', 0x8b, false);
+      else channel.closeBeforeConnect('server_shutdown', 'broker closed');
+      channel.conn.destroy();
+    }
+    this.channels.clear();
+    for (const session of this.sessions.values()) {
+      if (session.expiryTimer !== undefined) this.clock.clearTimer(session.expiryTimer);
+      cancelWill(this, session);
+    }
+    await this.flushSessions();
+  }
+
+  private async flushSessions(): Promise<void> {
+    const store = this.ports.sessions;
+    if (store !== undefined) {
+      for (const session of this.sessions.values()) if (session.persistent && !session.ended) this.track(store.save(session.snapshot()));
+    }
+    await Promise.all([...this.pendingPortWrites]);
+  }
+
+  // ---- EngineContext ----
+
+  publishInternal(message: Message): number {
+    if (message.retain) this.retained.apply(message); // [MQTT-3.3.1-5] [MQTT-3.3.1-6] [MQTT-3.3.1-7]
+    return this.router.publish(message, message.publisherId);
+  }
+
+  endSession(session: Session): void {
+    if (session.ended) return;
+    session.ended = true;
+    if (session.expiryTimer !== undefined) this.clock.clearTimer(session.expiryTimer);
+    session.expiryTimer = undefined;
+    firePendingWill(this, session); // published at the latest when the session ends [MQTT-3.1.3-9]
+    this.router.unsubscribeAll(session);
+    session.clearOutbound();
+    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+    if (this.ports.sessions !== undefined) this.track(this.ports.sessions.delete(session.clientId));
+  }
+
+  sessionOffline(session: Session): void {
+    if (this.closed) return;
+    const expiry = session.expiryInterval;
+    if (expiry !== 0xffffffff) {
+      session.expiryTimer = this.clock.setTimer(expiry * 1000, () => {
+        session.expiryTimer = undefined;
+        if (session.outlet === undefined) this.endSession(session);
+      });
+    }
+    if (this.ports.sessions !== undefined) this.track(this.ports.sessions.save(session.snapshot()));
+  }
+}
+
+export function createBroker(options: EngineOptions): Broker {
+  return new Engine(options);
+}
+
+/** Like createBroker, also resolving once state from the ports (retained messages) is loaded. */
+export async function createBrokerReady(options: EngineOptions): Promise<Broker> {
+  const engine = new Engine(options);
+  await engine.ready;
+  return engine;
+}

@@ -1,0 +1,396 @@
+/**
+ * One client connection's MQTT state machine (MQTT 5.0 / 3.1.1 section 3 and 4).
+ *
+ * States: AWAITING_CONNECT -> CONNECTING (authentication, possibly async or an AUTH exchange;
+ * packets that arrive meanwhile are held and replayed in order after the CONNACK) -> CONNECTED
+ * -> CLOSED. Bytes come in through `onData` (ConnectionHandler), are parsed by the codec's
+ * streaming parser and dispatched per packet type to the handlers in this directory. The channel
+ * is also the session's `Outlet`: it encodes outbound PUBLISH packets (shared frames, topic
+ * aliases, the client's maximum packet size) and tracks socket writability (backpressure).
+ *
+ * Every way out goes through `teardown()` exactly once: it detaches the session, handles the
+ * will and reports the disconnect.
+ */
+import {
+  type AuthPacket,
+  type DisconnectPacket,
+  MqttProtocolError,
+  type Packet,
+  PacketParser,
+  PacketType,
+  type ProtocolVersion,
+  type QoS,
+  ReasonCode,
+  serialize,
+  type Will,
+} from '@mqtt-broker/mqtt-codec';
+import type { AuthRequest, ClientConnection, ConnectionHandler, DisconnectCause } from '../api.js';
+import type { TimerHandle } from '../clock.js';
+import type { EngineContext } from '../engine-context.js';
+import type { Message } from '../session/message.js';
+import type { Outlet, Session } from '../session/session.js';
+import { scheduleWill } from '../session/will.js';
+import { handleReauth } from './auth.js';
+import { handleConnect, rejectUnparsableConnect } from './connect.js';
+import { ackFrame, PINGRESP_FRAME } from './frames.js';
+import { encodeOutbound } from './outbound.js';
+import { handlePublish, handlePubrel } from './publish-in.js';
+import { handleSubscribe, handleUnsubscribe } from './subscribe.js';
+
+export enum ChannelState {
+  AwaitingConnect = 0,
+  Connecting = 1,
+  Connected = 2,
+  Closed = 3,
+}
+
+export class Channel implements ConnectionHandler, Outlet {
+  state: ChannelState = ChannelState.AwaitingConnect;
+  readonly parser: PacketParser;
+  protocolVersion: ProtocolVersion = 4;
+  session: Session | undefined = undefined;
+  clientId: string | undefined = undefined;
+  username: string | undefined = undefined;
+  will: Will | undefined = undefined;
+  /** Keep alive in ms as enforced (0 = none). */
+  keepAliveMs = 0;
+  lastReceived: number;
+  /** Session Expiry Interval given on CONNECT (for [MQTT-3.14.2-2]). */
+  connectExpiry = 0;
+  cleanStart = false;
+  writable = true;
+  sendWindow: number;
+  /** Largest packet the client accepts (5.0 Maximum Packet Size). */
+  clientMaxPacketSize = 0xffffffff;
+  /** Topic Alias Maximum the client accepts (outbound aliases); 0 = none. */
+  outAliasMax = 0;
+  outAliases: Map<string, number> | undefined = undefined;
+  inAliases: Map<number, string> | undefined = undefined;
+  requestProblemInfo = true;
+  authMethod: string | undefined = undefined;
+  authRequest: AuthRequest | undefined = undefined;
+  /** Set while an AUTH exchange waits for the client's next AUTH packet. */
+  authWaiter: ((packet: AuthPacket) => void) | undefined = undefined;
+  held: Packet[] | undefined = undefined;
+  private connectTimer: TimerHandle | undefined;
+  private keepAliveTimer: TimerHandle | undefined = undefined;
+  private rateTimer: TimerHandle | undefined = undefined;
+  private rateWindowStart = 0;
+  private rateCount = 0;
+  private firstChunk: Buffer | undefined = undefined;
+  private unattributedBytes = 0;
+  private readonly onPacket = (packet: Packet): void => this.dispatch(packet);
+
+  constructor(
+    readonly ctx: EngineContext,
+    readonly conn: ClientConnection,
+  ) {
+    this.parser = new PacketParser({ maxPacketSize: ctx.limits.maxPacketSize });
+    this.sendWindow = ctx.limits.maxInflight;
+    this.lastReceived = ctx.clock.now();
+    this.connectTimer = ctx.clock.setTimer(ctx.limits.connectTimeoutSeconds * 1000, () => {
+      this.connectTimer = undefined;
+      if (this.state < ChannelState.Connected) this.closeBeforeConnect('connect_timeout', 'no CONNECT in time');
+    });
+  }
+
+  /** Read through a method so that TypeScript does not narrow `state` across calls that change it. */
+  isClosed(): boolean {
+    return this.state === ChannelState.Closed;
+  }
+
+  // ---- ConnectionHandler ----
+
+  onData(chunk: Buffer): void {
+    if (this.state === ChannelState.Closed) return;
+    this.lastReceived = this.ctx.clock.now();
+    this.ctx.counters.bytesReceived += chunk.length;
+    this.unattributedBytes += chunk.length;
+    if (this.state === ChannelState.AwaitingConnect && this.firstChunk === undefined) this.firstChunk = chunk;
+    try {
+      this.parser.push(chunk, this.onPacket);
+    } catch (error) {
+      if (this.isClosed()) return;
+      if (error instanceof MqttProtocolError) this.protocolError(error.reasonCode, error.message);
+      else this.protocolError(ReasonCode.ImplementationSpecificError, `internal error: ${String(error)}`);
+    }
+  }
+
+  onDrain(): void {
+    if (this.state === ChannelState.Closed) return;
+    this.writable = true;
+    this.session?.pump();
+  }
+
+  onClose(_hadError: boolean): void {
+    if (this.state === ChannelState.Closed) return;
+    if (this.session === undefined) this.closeBeforeConnect('network', 'connection closed before CONNACK');
+    else this.teardown('network', ReasonCode.UnspecifiedError, true);
+  }
+
+  // ---- Outlet ----
+
+  sendPublish(message: Message, qos: QoS, retain: boolean, subIds: number[] | undefined, packetId: number, dup: boolean): boolean {
+    const frame = encodeOutbound(this, message, qos, retain, subIds, packetId, dup);
+    if (frame === undefined) {
+      // [MQTT-3.1.2-25] never send a packet larger than the client's Maximum Packet Size
+      this.ctx.observer.messageDropped(qos, 'packet_too_large');
+      return false;
+    }
+    this.ctx.counters.publishSent++;
+    this.write(frame);
+    return true;
+  }
+
+  sendPubrel(packetId: number): void {
+    this.write(ackFrame(6, packetId, 0, this.protocolVersion));
+  }
+
+  // ---- writing ----
+
+  write(frame: Buffer): void {
+    if (this.state === ChannelState.Closed) return;
+    const c = this.ctx.counters;
+    c.bytesSent += frame.length;
+    c.messagesSent++;
+    this.ctx.observer.packetSent(frame[0] >> 4, frame.length);
+    if (!this.conn.write(frame)) this.writable = false;
+  }
+
+  send(packet: Packet): void {
+    this.write(serialize(packet, this.protocolVersion));
+  }
+
+  /** A reason string, only when the client did not ask us to leave problem information out [MQTT-3.1.2-29]. */
+  reasonString(text: string): { reasonString: string } | undefined {
+    return this.requestProblemInfo && this.protocolVersion === 5 ? { reasonString: text } : undefined;
+  }
+
+  // ---- dispatch ----
+
+  private dispatch(packet: Packet): void {
+    this.ctx.counters.messagesReceived++;
+    this.ctx.observer.packetReceived(packet.type, this.unattributedBytes);
+    this.unattributedBytes = 0;
+    switch (this.state) {
+      case ChannelState.Connected:
+        this.dispatchConnected(packet);
+        return;
+      case ChannelState.AwaitingConnect:
+        if (packet.type !== PacketType.CONNECT) {
+          this.protocolError(ReasonCode.ProtocolError, 'first packet must be CONNECT [MQTT-3.1.0-1]');
+          return;
+        }
+        this.firstChunk = undefined;
+        this.state = ChannelState.Connecting;
+        this.protocolVersion = packet.protocolVersion;
+        handleConnect(this, packet);
+        return;
+      case ChannelState.Connecting:
+        if (packet.type === PacketType.AUTH && this.authWaiter !== undefined) {
+          const waiter = this.authWaiter;
+          this.authWaiter = undefined;
+          waiter(packet);
+          return;
+        }
+        if (packet.type === PacketType.CONNECT) {
+          this.protocolError(ReasonCode.ProtocolError, 'second CONNECT [MQTT-3.1.0-2]');
+          return;
+        }
+        (this.held ??= []).push(packet);
+        return;
+      default:
+        return;
+    }
+  }
+
+  dispatchConnected(packet: Packet): void {
+    const session = this.session!;
+    switch (packet.type) {
+      case PacketType.PUBLISH:
+        handlePublish(this, session, packet);
+        return;
+      case PacketType.PUBACK:
+        session.onPuback(packet.packetId);
+        return;
+      case PacketType.PUBREC: {
+        const r = session.onPubrec(packet.packetId, packet.reasonCode ?? 0);
+        if (r === 'pubrel') this.sendPubrel(packet.packetId);
+        else if (r === 'unknown' && (packet.reasonCode ?? 0) < 0x80) {
+          this.write(ackFrame(6, packet.packetId, ReasonCode.PacketIdentifierNotFound, this.protocolVersion));
+        }
+        return;
+      }
+      case PacketType.PUBREL:
+        handlePubrel(this, session, packet.packetId);
+        return;
+      case PacketType.PUBCOMP:
+        session.onPubcomp(packet.packetId);
+        return;
+      case PacketType.SUBSCRIBE:
+        handleSubscribe(this, session, packet);
+        return;
+      case PacketType.UNSUBSCRIBE:
+        handleUnsubscribe(this, session, packet);
+        return;
+      case PacketType.PINGREQ:
+        this.write(PINGRESP_FRAME); // [MQTT-3.12.4-1]
+        return;
+      case PacketType.DISCONNECT:
+        this.onClientDisconnect(packet);
+        return;
+      case PacketType.AUTH:
+        handleReauth(this, packet);
+        return;
+      case PacketType.CONNECT:
+        this.protocolError(ReasonCode.ProtocolError, 'second CONNECT [MQTT-3.1.0-2]');
+        return;
+      default:
+        this.protocolError(ReasonCode.ProtocolError, `unexpected packet type ${packet.type} from a client`);
+    }
+  }
+
+  /** Replays the packets held while the CONNECT was being authenticated. */
+  replayHeld(): void {
+    const held = this.held;
+    this.held = undefined;
+    if (held === undefined) return;
+    for (const packet of held) {
+      if (this.state !== ChannelState.Connected) return;
+      this.dispatchConnected(packet);
+    }
+  }
+
+  private onClientDisconnect(packet: DisconnectPacket): void {
+    const session = this.session!;
+    const expiry = packet.properties?.sessionExpiryInterval;
+    if (expiry !== undefined) {
+      if (this.connectExpiry === 0 && expiry !== 0) {
+        this.protocolError(ReasonCode.ProtocolError, 'Session Expiry Interval set on DISCONNECT after 0 on CONNECT [MQTT-3.14.2-2]');
+        return;
+      }
+      session.expiryInterval = Math.min(expiry, this.ctx.limits.maxSessionExpirySeconds);
+    }
+    // [MQTT-3.14.4-3] a normal DISCONNECT discards the will; 0x04 asks for it to be published
+    const publishWill = packet.reasonCode === ReasonCode.DisconnectWithWillMessage;
+    this.teardown('client_disconnect', packet.reasonCode, publishWill);
+    this.conn.end();
+  }
+
+  // ---- timers ----
+
+  armKeepAlive(): void {
+    if (this.connectTimer !== undefined) {
+      this.ctx.clock.clearTimer(this.connectTimer);
+      this.connectTimer = undefined;
+    }
+    if (this.keepAliveMs === 0) return;
+    this.keepAliveTimer = this.ctx.clock.setTimer(this.keepAliveMs * 1.5, this.checkKeepAlive);
+  }
+
+  private readonly checkKeepAlive = (): void => {
+    this.keepAliveTimer = undefined;
+    if (this.state !== ChannelState.Connected) return;
+    const limit = this.keepAliveMs * 1.5; // [MQTT-3.1.2-24] one and a half times the keep alive
+    const idle = this.ctx.clock.now() - this.lastReceived;
+    if (idle >= limit) {
+      this.disconnect('keepalive_timeout', ReasonCode.KeepAliveTimeout, true);
+      return;
+    }
+    this.keepAliveTimer = this.ctx.clock.setTimer(limit - idle, this.checkKeepAlive);
+  };
+
+  /** Counts a PUBLISH against the per-client rate; pauses reading until the next window when over. */
+  countPublish(): void {
+    const limit = this.ctx.limits.publishRatePerClient;
+    if (limit <= 0) return;
+    const now = this.ctx.clock.now();
+    if (now - this.rateWindowStart >= 1000) {
+      this.rateWindowStart = now;
+      this.rateCount = 0;
+    }
+    if (++this.rateCount < limit || this.rateTimer !== undefined) return;
+    this.ctx.observer.limitHit('publish_rate');
+    this.conn.pauseReading();
+    this.rateTimer = this.ctx.clock.setTimer(this.rateWindowStart + 1000 - now, () => {
+      this.rateTimer = undefined;
+      this.rateWindowStart = this.ctx.clock.now();
+      this.rateCount = 0;
+      if (this.state !== ChannelState.Closed) this.conn.resumeReading();
+    });
+  }
+
+  // ---- closing ----
+
+  /** A rule broken by the client (or the codec said so). */
+  protocolError(reasonCode: number, message: string): void {
+    if (this.state === ChannelState.Closed) return;
+    this.ctx.observer.protocolViolation({ clientId: this.clientId, address: this.conn.remoteAddress, reasonCode, message });
+    if (this.state === ChannelState.Connected) {
+      // [MQTT-4.13.1-1] 5.0: DISCONNECT with the reason code, then close; 3.1.1: close
+      this.disconnect('protocol_error', reasonCode, true, message);
+      return;
+    }
+    rejectUnparsableConnect(this, reasonCode, this.firstChunk);
+    this.closeBeforeConnect('protocol_error', message);
+  }
+
+  /** Server-initiated close of a connected client (5.0: DISCONNECT with a reason code first). */
+  disconnect(cause: DisconnectCause, reasonCode: number, publishWill: boolean, reason?: string, serverReference?: string): void {
+    if (this.state !== ChannelState.Connected) return;
+    if (this.protocolVersion === 5) {
+      const properties: { reasonString?: string; serverReference?: string } = {};
+      if (reason !== undefined && this.requestProblemInfo) properties.reasonString = reason;
+      if (serverReference !== undefined) properties.serverReference = serverReference;
+      this.send({ type: PacketType.DISCONNECT, reasonCode, properties });
+    }
+    this.teardown(cause, reasonCode, publishWill);
+    this.conn.end();
+  }
+
+  closeBeforeConnect(cause: DisconnectCause, detail: string): void {
+    if (this.state === ChannelState.Closed) return;
+    this.state = ChannelState.Closed;
+    this.clearTimers();
+    this.authWaiter = undefined;
+    this.held = undefined;
+    this.ctx.observer.connectionClosedBeforeConnect({ address: this.conn.remoteAddress, transport: this.conn.transport, cause, detail });
+    this.conn.end();
+  }
+
+  /** Detaches the session and reports the disconnect; exactly once per connected channel. */
+  teardown(cause: DisconnectCause, reasonCode: number, publishWill: boolean): void {
+    if (this.state === ChannelState.Closed) return;
+    this.state = ChannelState.Closed;
+    this.clearTimers();
+    const session = this.session;
+    if (session === undefined) return;
+    const ctx = this.ctx;
+    ctx.counters.connected--;
+    if (session.outlet === this) session.outlet = undefined;
+    ctx.observer.clientDisconnected({
+      clientId: session.clientId,
+      username: this.username,
+      address: this.conn.remoteAddress,
+      transport: this.conn.transport,
+      protocolVersion: this.protocolVersion,
+      cause,
+      reasonCode,
+    });
+    const will = this.will;
+    this.will = undefined;
+    if (will !== undefined && publishWill) scheduleWill(ctx, session, will, this.protocolVersion);
+    ctx.router.redistributeShared(session);
+    session.disconnectedAt = ctx.clock.now();
+    if (session.expiryInterval === 0) ctx.endSession(session);
+    else ctx.sessionOffline(session);
+  }
+
+  private clearTimers(): void {
+    const clock = this.ctx.clock;
+    if (this.connectTimer !== undefined) clock.clearTimer(this.connectTimer);
+    if (this.keepAliveTimer !== undefined) clock.clearTimer(this.keepAliveTimer);
+    if (this.rateTimer !== undefined) clock.clearTimer(this.rateTimer);
+    this.connectTimer = this.keepAliveTimer = this.rateTimer = undefined;
+  }
+}

@@ -1,0 +1,6 @@
+export * from './api.js';
+export { createBroker, createBrokerReady, type EngineOptions } from './broker.js';
+export { type Clock, systemClock, type TimerHandle } from './clock.js';
+export { DEFAULT_LIMITS } from './limits.js';
+export { noopObserver } from './observer.js';
+export * from './ports.js';

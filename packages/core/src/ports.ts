@@ -1,0 +1,143 @@
+/**
+ * Ports: the interfaces through which the engine reaches state that may live outside this
+ * process. The embedded single-node broker needs none of them (all its state is in the engine's
+ * memory); `@mqtt-broker/store-memory` implements them in memory, and a cluster implementation
+ * (Redis) can implement them later without touching channel/session/router.
+ *
+ * Rules for implementations:
+ * - The publish hot path never awaits a port: local delivery is synchronous. Ports are written
+ *   through (fire and forget from the engine's point of view, errors reported by rejecting) and
+ *   read on slow paths only (CONNECT of an unknown client id, broker start).
+ * - Every method must be safe to call concurrently; the conformance suite in `./testing`
+ *   (`runPortConformance`) states the expected behaviour.
+ */
+import type { ProtocolVersion, Properties, QoS } from '@mqtt-broker/mqtt-codec';
+
+/** An application message as stored or sent between nodes (payload owned, not a view). */
+export interface StoredMessage {
+  topic: string;
+  payload: Buffer;
+  qos: QoS;
+  retain: boolean;
+  /** 5.0 properties to pass through (never Topic Alias or Subscription Identifiers). */
+  properties?: Properties;
+  /** Epoch milliseconds after which the message is expired; 0 = never. */
+  expiresAt: number;
+  /** Client id of the publisher (for No Local), when published by a client. */
+  publisherId?: string;
+}
+
+export interface StoredSubscription {
+  /** The filter as subscribed, including a `$share/{group}/` prefix. */
+  topicFilter: string;
+  qos: QoS;
+  noLocal: boolean;
+  retainAsPublished: boolean;
+  retainHandling: 0 | 1 | 2;
+  subscriptionIdentifier?: number;
+}
+
+export interface StoredInflight {
+  packetId: number;
+  /** 'publish': PUBLISH sent, waiting for PUBACK/PUBREC; 'pubrel': PUBREL sent, waiting for PUBCOMP. */
+  state: 'publish' | 'pubrel';
+  qos: 1 | 2;
+  retain: boolean;
+  /** Present for state 'publish'. */
+  message?: StoredMessage;
+  subscriptionIds?: number[];
+}
+
+export interface StoredQueued {
+  message: StoredMessage;
+  qos: QoS;
+  retain: boolean;
+  subscriptionIds?: number[];
+}
+
+/** Everything a persistent session is, serialisable (JSON-safe apart from Buffers). */
+export interface SessionSnapshot {
+  clientId: string;
+  protocolVersion: ProtocolVersion;
+  /** Seconds the session outlives its connection; 0xFFFFFFFF = never expires. */
+  expiryIntervalSeconds: number;
+  /** Epoch ms when the last connection closed; undefined while connected. */
+  disconnectedAt: number | undefined;
+  subscriptions: StoredSubscription[];
+  inflight: StoredInflight[];
+  queued: StoredQueued[];
+  /** Inbound QoS 2 packet ids received (PUBREC sent) and not yet released. */
+  inboundQos2: number[];
+  nextPacketId: number;
+}
+
+/** Persistent sessions. */
+export interface SessionStore {
+  load(clientId: string): Promise<SessionSnapshot | undefined>;
+  /** Insert or replace. */
+  save(snapshot: SessionSnapshot): Promise<void>;
+  /** Removing a missing session is not an error. */
+  delete(clientId: string): Promise<void>;
+  clientIds(): Promise<string[]>;
+}
+
+/** Retained messages (topic -> message). The engine keeps its own index for wildcard lookups. */
+export interface RetainStore {
+  set(topic: string, message: StoredMessage): Promise<void>;
+  delete(topic: string): Promise<void>;
+  get(topic: string): Promise<StoredMessage | undefined>;
+  loadAll(): Promise<StoredMessage[]>;
+}
+
+export interface RouteChange {
+  op: 'add' | 'remove';
+  filter: string;
+  nodeId: string;
+}
+
+/**
+ * Cluster routes: which node has local subscribers for which filter. Reference counting of
+ * local subscribers is the engine's job; the table holds one (filter, node) pair at most once.
+ */
+export interface RouteTable {
+  addRoute(filter: string, nodeId: string): Promise<void>;
+  removeRoute(filter: string, nodeId: string): Promise<void>;
+  /** Remove every route of a node (it died). */
+  removeNode(nodeId: string): Promise<void>;
+  /** A consistent snapshot of all routes. */
+  routes(): Promise<Array<{ filter: string; nodeId: string }>>;
+  /** Changes made after the call, in order. Returns an unsubscribe function. */
+  watch(listener: (change: RouteChange) => void): () => void;
+}
+
+/** Delivery of messages to other nodes. */
+export interface NodeBus {
+  /** Fire and forget (QoS 0 semantics between nodes). */
+  send(nodeId: string, message: StoredMessage): void;
+  /** Receive messages sent to `nodeId`. Resolves once listening; returns a function that stops. */
+  listen(nodeId: string, handler: (message: StoredMessage) => void): Promise<() => Promise<void>>;
+}
+
+export interface ClientRegistration {
+  nodeId: string;
+  /** Grows by one on every registration of the client id; stale owners lose. */
+  epoch: number;
+}
+
+/** Which node owns which client id (session takeover across nodes). */
+export interface ClientRegistry {
+  /** Claim the client id for `nodeId`; returns the new registration and the previous owner. */
+  register(clientId: string, nodeId: string): Promise<{ registration: ClientRegistration; previous: ClientRegistration | undefined }>;
+  /** Release only if (nodeId, epoch) still owns the id; returns whether it did. */
+  unregister(clientId: string, registration: ClientRegistration): Promise<boolean>;
+  lookup(clientId: string): Promise<ClientRegistration | undefined>;
+}
+
+/** The ports a broker may be given (all optional: none means single node, memory only). */
+export interface BrokerPorts {
+  sessions?: SessionStore;
+  retained?: RetainStore;
+  routes?: RouteTable;
+  bus?: NodeBus;
+  registry?: ClientRegistry;
+}

@@ -1,0 +1,54 @@
+/** A FIFO with O(1) push/shift (a growable ring buffer), for session queues. */
+export class RingQueue<T> {
+  private items: Array<T | undefined> = new Array(8);
+  private head = 0;
+  private count = 0;
+
+  get length(): number {
+    return this.count;
+  }
+
+  push(item: T): void {
+    if (this.count === this.items.length) this.grow();
+    this.items[(this.head + this.count) % this.items.length] = item;
+    this.count++;
+  }
+
+  peek(): T | undefined {
+    return this.count === 0 ? undefined : this.items[this.head];
+  }
+
+  shift(): T | undefined {
+    if (this.count === 0) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head] = undefined;
+    this.head = (this.head + 1) % this.items.length;
+    this.count--;
+    return item;
+  }
+
+  clear(): void {
+    this.items = new Array(8);
+    this.head = 0;
+    this.count = 0;
+  }
+
+  /** Keeps the items for which `keep` returns true, in order. */
+  filter(keep: (item: T) => boolean): void {
+    const kept: T[] = [];
+    for (const item of this) if (keep(item)) kept.push(item);
+    this.clear();
+    for (const item of kept) this.push(item);
+  }
+
+  *[Symbol.iterator](): IterableIterator<T> {
+    for (let i = 0; i < this.count; i++) yield this.items[(this.head + i) % this.items.length] as T;
+  }
+
+  private grow(): void {
+    const next: Array<T | undefined> = new Array(this.items.length * 2);
+    for (let i = 0; i < this.count; i++) next[i] = this.items[(this.head + i) % this.items.length];
+    this.items = next;
+    this.head = 0;
+  }
+}

@@ -1,0 +1,313 @@
+/**
+ * One client's session: the state that outlives a network connection (MQTT 5.0 4.1).
+ *
+ * Outbound delivery lives here: a message for this session is written at once when the client
+ * is connected, its socket is writable and (QoS > 0) its in-flight window has room; otherwise it
+ * is queued in a bounded FIFO (overflow policy from the limits). The window is the smaller of
+ * our maxInflight and the client's Receive Maximum [MQTT-3.3.4-7]. Packet identifiers are
+ * allocated from a rotating counter, skipping identifiers still in flight [MQTT-2.2.1-3].
+ *
+ * The session does not encode packets: the connected channel implements `Outlet` and does the
+ * encoding (shared frames, topic aliases, maximum packet size).
+ */
+import type { ProtocolVersion, QoS } from '@mqtt-broker/mqtt-codec';
+import type { ClientIdentity } from '../api.js';
+import type { TimerHandle } from '../clock.js';
+import type { EngineContext } from '../engine-context.js';
+import type { SessionSnapshot, StoredSubscription } from '../ports.js';
+import type { SharedGroup, SubEntry } from '../router/sub-entry.js';
+import { ensureOwned, fromStored, isExpired, type Message, toStored } from './message.js';
+import { RingQueue } from './ring-queue.js';
+
+/** What a session needs from its live connection. Implemented by the channel. */
+export interface Outlet {
+  /** False while the socket is above its high-water mark. */
+  readonly writable: boolean;
+  /** Outbound QoS 1/2 messages allowed in flight. */
+  readonly sendWindow: number;
+  readonly protocolVersion: ProtocolVersion;
+  /** Writes a PUBLISH; returns false when it was not written (too large for the client). */
+  sendPublish(message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, packetId: number, dup: boolean): boolean;
+  sendPubrel(packetId: number): void;
+}
+
+export interface Inflight {
+  packetId: number;
+  /** 0: PUBLISH sent, waiting for PUBACK/PUBREC; 1: PUBREL sent, waiting for PUBCOMP. */
+  state: 0 | 1;
+  qos: 1 | 2;
+  retain: boolean;
+  message: Message | undefined;
+  subscriptionIds: number[] | undefined;
+  group: SharedGroup | undefined;
+}
+
+export interface Pending {
+  message: Message;
+  qos: QoS;
+  retain: boolean;
+  subscriptionIds: number[] | undefined;
+  group: SharedGroup | undefined;
+}
+
+export interface PendingWill {
+  message: Message;
+  timer: TimerHandle | undefined;
+}
+
+export class Session {
+  readonly clientId: string;
+  readonly identity: ClientIdentity;
+  protocolVersion: ProtocolVersion;
+  outlet: Outlet | undefined = undefined;
+  /** Subscriptions by the filter as subscribed (with any `$share/{group}/` prefix). */
+  readonly subscriptions = new Map<string, SubEntry>();
+  readonly inflight = new Map<number, Inflight>();
+  readonly queue = new RingQueue<Pending>();
+  /** Inbound QoS 2 packet ids for which PUBREC was sent and PUBREL not yet received [MQTT-4.3.3-8]. */
+  readonly inboundQos2 = new Set<number>();
+  /** Seconds the session outlives its connection; 0xFFFFFFFF = never. */
+  expiryInterval = 0;
+  expiryTimer: TimerHandle | undefined = undefined;
+  disconnectedAt: number | undefined = undefined;
+  pendingWill: PendingWill | undefined = undefined;
+  /** Set once the session has ended; late callbacks must ignore it. */
+  ended = false;
+  private nextPacketId = 1;
+
+  // Scratch fields for the router's per-publish de-duplication (one copy per session).
+  matchGen = 0;
+  matchQos: QoS = 0;
+  matchRetainAsPublished = false;
+  matchSubIds: number[] | undefined = undefined;
+
+  constructor(
+    readonly ctx: EngineContext,
+    clientId: string,
+    username: string | undefined,
+    protocolVersion: ProtocolVersion,
+  ) {
+    this.clientId = clientId;
+    this.identity = { clientId, username };
+    this.protocolVersion = protocolVersion;
+  }
+
+  setUsername(username: string | undefined): void {
+    (this.identity as { username: string | undefined }).username = username;
+  }
+
+  get persistent(): boolean {
+    return this.expiryInterval > 0;
+  }
+
+  /** Hand one message to this session (already filtered, QoS already downgraded). */
+  deliver(message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, group: SharedGroup | undefined): void {
+    const out = this.outlet;
+    const ctx = this.ctx;
+    if (out === undefined) {
+      // QoS 0 is not queued for offline clients (like Mosquitto's default) [MQTT-3.1.2-5 allows either].
+      if (qos === 0) {
+        ctx.observer.messageDropped(0, 'qos0_offline');
+        return;
+      }
+      this.enqueue(message, qos, retain, subscriptionIds, group);
+      return;
+    }
+    if (qos === 0) {
+      if (out.writable) {
+        if (out.sendPublish(message, 0, retain, subscriptionIds, 0, false)) ctx.observer.messageDelivered(0);
+        return;
+      }
+      this.enqueue(message, 0, retain, subscriptionIds, group);
+      return;
+    }
+    if (out.writable && this.queue.length === 0 && this.inflight.size < out.sendWindow) {
+      this.sendNew(out, message, qos, retain, subscriptionIds, group);
+      return;
+    }
+    this.enqueue(message, qos, retain, subscriptionIds, group);
+  }
+
+  private sendNew(out: Outlet, message: Message, qos: 1 | 2, retain: boolean, subIds: number[] | undefined, group: SharedGroup | undefined): void {
+    const packetId = this.allocatePacketId();
+    if (!out.sendPublish(message, qos, retain, subIds, packetId, false)) return; // dropped as too large
+    this.inflight.set(packetId, { packetId, state: 0, qos, retain, message, subscriptionIds: subIds, group });
+    this.ctx.counters.inflight++;
+    this.ctx.observer.messageDelivered(qos);
+  }
+
+  private enqueue(message: Message, qos: QoS, retain: boolean, subIds: number[] | undefined, group: SharedGroup | undefined): void {
+    const ctx = this.ctx;
+    const limit = ctx.limits.maxQueuedMessages;
+    if (this.queue.length >= limit) {
+      ctx.observer.limitHit('max_queued_messages');
+      if (qos === 0) {
+        ctx.observer.messageDropped(0, 'client_slow');
+        return;
+      }
+      if (ctx.limits.queueOverflow === 'drop_newest' || limit === 0) {
+        ctx.observer.messageDropped(qos, 'queue_full');
+        return;
+      }
+      const oldest = this.queue.shift()!;
+      ctx.counters.queued--;
+      ctx.observer.messageDropped(oldest.qos, 'queue_full');
+    }
+    ensureOwned(message);
+    this.queue.push({ message, qos, retain, subscriptionIds: subIds, group });
+    ctx.counters.queued++;
+  }
+
+  /** Sends queued messages while the socket is writable and the window has room. */
+  pump(): void {
+    const out = this.outlet;
+    if (out === undefined) return;
+    const ctx = this.ctx;
+    while (this.queue.length > 0 && out.writable) {
+      const head = this.queue.peek()!;
+      if (head.qos > 0 && this.inflight.size >= out.sendWindow) return;
+      this.queue.shift();
+      ctx.counters.queued--;
+      // [MQTT-3.3.2-5] an expired message is not delivered
+      if (isExpired(head.message, ctx.clock.now())) {
+        ctx.observer.messageDropped(head.qos, 'expired');
+        continue;
+      }
+      if (head.qos === 0) {
+        if (out.sendPublish(head.message, 0, head.retain, head.subscriptionIds, 0, false)) ctx.observer.messageDelivered(0);
+      } else {
+        this.sendNew(out, head.message, head.qos, head.retain, head.subscriptionIds, head.group);
+      }
+    }
+  }
+
+  /** [MQTT-4.4.0-1] On a resumed session resend unacknowledged PUBLISH (DUP=1) and PUBREL, in order. */
+  resendInflight(): void {
+    const out = this.outlet;
+    if (out === undefined) return;
+    for (const entry of this.inflight.values()) {
+      if (entry.state === 1) out.sendPubrel(entry.packetId);
+      else if (entry.message !== undefined) {
+        if (!out.sendPublish(entry.message, entry.qos, entry.retain, entry.subscriptionIds, entry.packetId, true)) this.completeInflight(entry.packetId);
+      }
+    }
+  }
+
+  /** PUBACK (QoS 1). Returns false for an unknown packet id. */
+  onPuback(packetId: number): boolean {
+    const entry = this.inflight.get(packetId);
+    if (entry === undefined || entry.qos !== 1) return false;
+    this.completeInflight(packetId);
+    this.pump();
+    return true;
+  }
+
+  /** PUBREC (QoS 2). Returns 'pubrel' to answer with PUBREL, 'done' when refused, 'unknown'. */
+  onPubrec(packetId: number, reasonCode: number): 'pubrel' | 'done' | 'unknown' {
+    const entry = this.inflight.get(packetId);
+    if (entry === undefined || entry.qos !== 2) return 'unknown';
+    if (reasonCode >= 0x80) {
+      // [MQTT-4.3.3-?] a PUBREC with a failure code ends the exchange
+      this.completeInflight(packetId);
+      this.pump();
+      return 'done';
+    }
+    entry.state = 1;
+    entry.message = undefined;
+    entry.subscriptionIds = undefined;
+    return 'pubrel';
+  }
+
+  /** PUBCOMP. Returns false for an unknown packet id. */
+  onPubcomp(packetId: number): boolean {
+    const entry = this.inflight.get(packetId);
+    if (entry === undefined || entry.state !== 1) return false;
+    this.completeInflight(packetId);
+    this.pump();
+    return true;
+  }
+
+  completeInflight(packetId: number): void {
+    if (this.inflight.delete(packetId)) this.ctx.counters.inflight--;
+  }
+
+  /** Drops all outbound state (session end). */
+  clearOutbound(): void {
+    this.ctx.counters.inflight -= this.inflight.size;
+    this.ctx.counters.queued -= this.queue.length;
+    this.inflight.clear();
+    this.queue.clear();
+  }
+
+  private allocatePacketId(): number {
+    let id = this.nextPacketId;
+    for (let i = 0; i < 65535; i++) {
+      if (!this.inflight.has(id)) break;
+      id = id === 65535 ? 1 : id + 1;
+    }
+    this.nextPacketId = id === 65535 ? 1 : id + 1;
+    return id;
+  }
+
+  snapshot(): SessionSnapshot {
+    const subscriptions: StoredSubscription[] = [];
+    for (const [topicFilter, e] of this.subscriptions) {
+      const s: StoredSubscription = {
+        topicFilter,
+        qos: e.qos,
+        noLocal: e.noLocal,
+        retainAsPublished: e.retainAsPublished,
+        retainHandling: e.retainHandling,
+      };
+      if (e.subscriptionIds !== undefined) s.subscriptionIdentifier = e.subscriptionIds[0];
+      subscriptions.push(s);
+    }
+    return {
+      clientId: this.clientId,
+      protocolVersion: this.protocolVersion,
+      expiryIntervalSeconds: this.expiryInterval,
+      disconnectedAt: this.disconnectedAt,
+      subscriptions,
+      inflight: [...this.inflight.values()].map((e) => ({
+        packetId: e.packetId,
+        state: e.state === 0 ? ('publish' as const) : ('pubrel' as const),
+        qos: e.qos,
+        retain: e.retain,
+        ...(e.message !== undefined ? { message: toStored(e.message) } : {}),
+        ...(e.subscriptionIds !== undefined ? { subscriptionIds: e.subscriptionIds } : {}),
+      })),
+      queued: [...this.queue].map((p) => ({
+        message: toStored(p.message),
+        qos: p.qos,
+        retain: p.retain,
+        ...(p.subscriptionIds !== undefined ? { subscriptionIds: p.subscriptionIds } : {}),
+      })),
+      inboundQos2: [...this.inboundQos2],
+      nextPacketId: this.nextPacketId,
+    };
+  }
+
+  /** Restores outbound and inbound QoS state from a snapshot (subscriptions are restored by the router). */
+  restoreState(snapshot: SessionSnapshot): void {
+    const now = this.ctx.clock.now();
+    this.expiryInterval = snapshot.expiryIntervalSeconds;
+    this.nextPacketId = snapshot.nextPacketId;
+    for (const id of snapshot.inboundQos2) this.inboundQos2.add(id);
+    for (const e of snapshot.inflight) {
+      this.inflight.set(e.packetId, {
+        packetId: e.packetId,
+        state: e.state === 'publish' ? 0 : 1,
+        qos: e.qos,
+        retain: e.retain,
+        message: e.message !== undefined ? fromStored(e.message, now) : undefined,
+        subscriptionIds: e.subscriptionIds,
+        group: undefined,
+      });
+      this.ctx.counters.inflight++;
+    }
+    for (const q of snapshot.queued) {
+      this.queue.push({ message: fromStored(q.message, now), qos: q.qos, retain: q.retain, subscriptionIds: q.subscriptionIds, group: undefined });
+      this.ctx.counters.queued++;
+    }
+  }
+}
