@@ -1,0 +1,220 @@
+/**
+ * Turns environment variables and CLI flags into a validated BrokerConfig (flags win over env).
+ * Each value is checked by a zod schema built from its kind in settings.ts; the first bad value
+ * throws a ConfigError whose message is the one line the CLI prints, naming the setting:
+ * `invalid MQTT_PORT: "abc" is not a port number`.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { isIP } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { BrokerLimits } from '@mqtt-broker/core';
+import { z } from 'zod';
+import { flagOf, SETTINGS, type SettingKind, type SettingSpec } from './settings.js';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface TlsFiles {
+  cert: Buffer;
+  key: Buffer;
+  ca: Buffer | undefined;
+  requireClientCert: boolean;
+}
+
+export interface BrokerConfig {
+  host: string;
+  /** undefined: listener disabled. */
+  mqttPort: number | undefined;
+  wsPort: number | undefined;
+  tlsPort: number | undefined;
+  wssPort: number | undefined;
+  httpPort: number | undefined;
+  grpcPort: number | undefined;
+  /** Loaded when a TLS or WSS listener is enabled. */
+  tls: TlsFiles | undefined;
+  proxyProtocol: boolean;
+  nodeId: string;
+  allowAnonymous: boolean;
+  passwordFile: string | undefined;
+  aclFile: string | undefined;
+  logLevel: LogLevel;
+  drainSeconds: number;
+  sysIntervalSeconds: number;
+  limits: Partial<BrokerLimits>;
+}
+
+/** A setting has a bad value (or a combination of settings cannot work). */
+export class ConfigError extends Error {
+  readonly setting: string;
+  constructor(setting: string, message: string) {
+    super(message);
+    this.name = 'ConfigError';
+    this.setting = setting;
+  }
+}
+
+type Value = string | number | boolean | string[] | undefined;
+
+function schemaFor(kind: SettingKind): z.ZodType<Value, string> {
+  const fail = (ctx: z.RefinementCtx<string>, message: string): never => {
+    ctx.addIssue({ code: 'custom', message });
+    return z.NEVER;
+  };
+  switch (kind.type) {
+    case 'port':
+      return z.string().transform((raw, ctx) => {
+        const v = raw.trim();
+        if (v === '' || v.toLowerCase() === 'off') return undefined;
+        if (!/^[0-9]{1,5}$/.test(v) || Number(v) > 65535) return fail(ctx, `"${raw}" is not a port number (0-65535 or 'off')`);
+        return Number(v);
+      });
+    case 'int':
+      return z.string().transform((raw, ctx) => {
+        const v = raw.trim();
+        if (!/^[0-9]+$/.test(v) || Number(v) < kind.min || Number(v) > kind.max) {
+          return fail(ctx, `"${raw}" is not an integer from ${kind.min} to ${kind.max}`);
+        }
+        return Number(v);
+      });
+    case 'bool':
+      return z.string().transform((raw, ctx) => {
+        const v = raw.trim().toLowerCase();
+        if (['true', '1', 'yes', 'on'].includes(v)) return true;
+        if (['false', '0', 'no', 'off'].includes(v)) return false;
+        return fail(ctx, `"${raw}" is not true or false`);
+      });
+    case 'enum':
+      return z.string().transform((raw, ctx) => {
+        const v = raw.trim();
+        if (!kind.values.includes(v)) return fail(ctx, `"${raw}" is not one of ${kind.values.join(', ')}`);
+        return v;
+      });
+    case 'string':
+      return z.string().transform((raw, ctx) => (raw.trim() === '' ? fail(ctx, 'must not be empty') : raw.trim()));
+    case 'path':
+      return z.string().transform((raw) => (raw.trim() === '' ? undefined : raw.trim()));
+    case 'host':
+      return z.string().transform((raw, ctx) => {
+        const v = raw.trim().replace(/^\[(.*)\]$/, '$1');
+        if (isIP(v) !== 0 || /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,252})$/.test(v)) return v;
+        return fail(ctx, `"${raw}" is not an IP address or host name`);
+      });
+    case 'redis-url':
+      return z.string().transform((raw, ctx) => {
+        const v = raw.trim();
+        if (v === '') return undefined;
+        if (!/^rediss?:\/\/[^\s]+$/.test(v) || !URL.canParse(v)) return fail(ctx, `"${raw}" is not a redis:// or rediss:// URL`);
+        return v;
+      });
+    case 'host-port-list':
+      return z.string().transform((raw, ctx) => {
+        const v = raw.trim();
+        if (v === '') return undefined;
+        const items = v.split(',').map((s) => s.trim());
+        for (const item of items) {
+          const m = /^(.+):([0-9]{1,5})$/.exec(item);
+          if (m === null || Number(m[2]) > 65535 || Number(m[2]) === 0) return fail(ctx, `"${item}" is not host:port`);
+        }
+        return items;
+      });
+  }
+}
+
+/** Raw values by environment variable name, flags over env, as they will be parsed. */
+export function mergeSources(env: Record<string, string | undefined>, flags: Record<string, string | undefined>): Map<string, { raw: string; from: string }> {
+  const out = new Map<string, { raw: string; from: string }>();
+  for (const spec of SETTINGS) {
+    const flag = flags[spec.env];
+    const fromEnv = env[spec.env];
+    if (flag !== undefined) out.set(spec.env, { raw: flag, from: flagOf(spec.env) });
+    else if (fromEnv !== undefined) out.set(spec.env, { raw: fromEnv, from: spec.env });
+  }
+  return out;
+}
+
+function parseOne(spec: SettingSpec, source: { raw: string; from: string } | undefined): Value {
+  const raw = source?.raw ?? spec.default;
+  if (raw === undefined) return undefined;
+  const result = schemaFor(spec.kind).safeParse(raw);
+  if (result.success) return result.data;
+  const name = source === undefined || source.from === spec.env ? spec.env : `${source.from} (${spec.env})`;
+  throw new ConfigError(spec.env, `invalid ${name}: ${result.error.issues[0]?.message ?? 'bad value'}`);
+}
+
+function readPem(setting: string, path: string): Buffer {
+  try {
+    const data = readFileSync(path);
+    if (!data.includes('-----BEGIN')) throw new Error('not a PEM file');
+    return data;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(setting, `invalid ${setting}: cannot read "${path}": ${code ?? (err as Error).message}`);
+  }
+}
+
+/**
+ * Validate everything; `flags` are keyed by environment variable name. Throws ConfigError.
+ * `env` is usually process.env.
+ */
+export function resolveConfig(env: Record<string, string | undefined>, flags: Record<string, string | undefined> = {}): BrokerConfig {
+  const sources = mergeSources(env, flags);
+  const v = new Map<string, Value>();
+  for (const spec of SETTINGS) v.set(spec.env, parseOne(spec, sources.get(spec.env)));
+  const num = (k: string): number | undefined => v.get(k) as number | undefined;
+  const str = (k: string): string | undefined => v.get(k) as string | undefined;
+  const bool = (k: string): boolean => v.get(k) === true;
+
+  for (const k of ['REDIS_URL', 'REDIS_CLUSTER_NODES']) {
+    if (v.get(k) !== undefined) {
+      throw new ConfigError(k, `${k} is set but cluster mode is not available in this build (single node only); unset it`);
+    }
+  }
+
+  const tlsPort = num('MQTT_TLS_PORT');
+  const wssPort = num('MQTT_WSS_PORT');
+  let tls: TlsFiles | undefined;
+  if (tlsPort !== undefined || wssPort !== undefined) {
+    const needer = tlsPort !== undefined ? 'MQTT_TLS_PORT' : 'MQTT_WSS_PORT';
+    const certPath = str('TLS_CERT');
+    const keyPath = str('TLS_KEY');
+    if (certPath === undefined) throw new ConfigError('TLS_CERT', `invalid TLS_CERT: required when ${needer} is set`);
+    if (keyPath === undefined) throw new ConfigError('TLS_KEY', `invalid TLS_KEY: required when ${needer} is set`);
+    const caPath = str('TLS_CA');
+    const requireClientCert = bool('TLS_REQUIRE_CLIENT_CERT');
+    if (requireClientCert && caPath === undefined) {
+      throw new ConfigError('TLS_CA', 'invalid TLS_CA: required when TLS_REQUIRE_CLIENT_CERT is true');
+    }
+    tls = {
+      cert: readPem('TLS_CERT', certPath),
+      key: readPem('TLS_KEY', keyPath),
+      ca: caPath === undefined ? undefined : readPem('TLS_CA', caPath),
+      requireClientCert,
+    };
+  }
+
+  const limits: Record<string, number | string> = {};
+  for (const spec of SETTINGS) {
+    const value = v.get(spec.env);
+    if (spec.limit !== undefined && value !== undefined) limits[spec.limit] = value as number | string;
+  }
+
+  return {
+    host: str('MQTT_HOST') ?? '0.0.0.0',
+    mqttPort: num('MQTT_PORT'),
+    wsPort: num('MQTT_WS_PORT'),
+    tlsPort,
+    wssPort,
+    httpPort: num('HTTP_PORT'),
+    grpcPort: num('GRPC_PORT'),
+    tls,
+    proxyProtocol: bool('PROXY_PROTOCOL'),
+    nodeId: str('NODE_ID') ?? `${hostname()}-${randomBytes(3).toString('hex')}`,
+    allowAnonymous: bool('ALLOW_ANONYMOUS'),
+    passwordFile: str('PASSWORD_FILE'),
+    aclFile: str('ACL_FILE'),
+    logLevel: (str('LOG_LEVEL') ?? 'info') as LogLevel,
+    drainSeconds: num('DRAIN_SECONDS') ?? 10,
+    sysIntervalSeconds: num('SYS_INTERVAL_SECONDS') ?? 10,
+    limits: limits as Partial<BrokerLimits>,
+  };
+}

@@ -1,0 +1,10 @@
+export { AuthFileError, type AuthSettings, type LoadedAuth, loadAuth } from './auth-setup.js';
+export { buildProgram, type CliIo, runCli } from './cli.js';
+export { type BrokerConfig, ConfigError, type LogLevel, mergeSources, resolveConfig, type TlsFiles } from './config.js';
+export { type HttpEndpoints, startHttpServer } from './http-server.js';
+export { BrokerMetrics, reasonName } from './metrics.js';
+export { brokerVersion, type RunningNode, StartupError, startNode } from './node.js';
+export { createObserver, createTransportEvents } from './observer.js';
+export { runPasswd } from './passwd.js';
+export { serve } from './serve.js';
+export { flagOf, SETTINGS, type SettingKind, type SettingSpec } from './settings.js';

@@ -1,0 +1,189 @@
+/**
+ * Wires one broker node: metrics and logs (observer), auth from files, the core engine, the HTTP
+ * endpoints, then every enabled listener. Readiness turns true once all listeners are bound and
+ * false again when a shutdown starts. A listener that cannot bind fails the start with a
+ * StartupError naming its setting; whatever was already started is closed first.
+ */
+import { readFileSync } from 'node:fs';
+import { type Broker, createBroker, DEFAULT_LIMITS } from '@mqtt-broker/core';
+import { ListenError, type Listener, listenTcp, listenTls, listenWebSocket, type TlsSettings } from '@mqtt-broker/transport';
+import type { Logger } from 'pino';
+import { type AuthSettings, loadAuth } from './auth-setup.js';
+import type { BrokerConfig } from './config.js';
+import { type HttpEndpoints, startHttpServer } from './http-server.js';
+import { BrokerMetrics } from './metrics.js';
+import { createObserver, createTransportEvents } from './observer.js';
+
+/** A listener (or the HTTP server) could not start; `setting` names the variable to fix. */
+export class StartupError extends Error {
+  readonly setting: string;
+  constructor(setting: string, message: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = 'StartupError';
+    this.setting = setting;
+  }
+}
+
+export interface RunningNode {
+  readonly config: BrokerConfig;
+  readonly broker: Broker;
+  readonly metrics: BrokerMetrics;
+  readonly listeners: readonly Listener[];
+  /** Bound HTTP port, undefined when HTTP_PORT is off. */
+  readonly httpPort: number | undefined;
+  isReady(): boolean;
+  /** Re-read PASSWORD_FILE and ACL_FILE; on failure keep the old ones, log, resolve false. */
+  reloadAuth(): Promise<boolean>;
+  /** Unready, stop accepting, drain clients over DRAIN_SECONDS, close everything. */
+  shutdown(): Promise<void>;
+}
+
+export function brokerVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function describeListenError(setting: string, err: ListenError | NodeJS.ErrnoException, port: number): string {
+  const description = err instanceof ListenError ? err.description : err.code === 'EADDRINUSE' ? 'address already in use' : (err.code ?? err.message);
+  return `${setting} ${port}: ${description}`;
+}
+
+export async function startNode(config: BrokerConfig, log: Logger): Promise<RunningNode> {
+  const metrics = new BrokerMetrics();
+  const observer = createObserver(metrics, log);
+  const events = createTransportEvents(metrics, log);
+  const authSettings: AuthSettings = { allowAnonymous: config.allowAnonymous, passwordFile: config.passwordFile, aclFile: config.aclFile };
+  const auth = await loadAuth(authSettings);
+  const broker = createBroker({
+    nodeId: config.nodeId,
+    version: brokerVersion(),
+    limits: config.limits,
+    observer,
+    authenticator: auth.authenticator,
+    ...(auth.authorizer !== undefined ? { authorizer: auth.authorizer } : {}),
+    sysIntervalSeconds: config.sysIntervalSeconds,
+  });
+  metrics.setStatsSource(() => broker.stats());
+  let ready = false;
+  metrics.setReady(false);
+
+  const listeners: Listener[] = [];
+  let http: HttpEndpoints | undefined;
+  const closeAll = async (): Promise<void> => {
+    await Promise.allSettled(listeners.map((l) => l.close()));
+    await broker.close();
+    await http?.close();
+  };
+
+  try {
+    if (config.httpPort !== undefined) {
+      try {
+        http = await startHttpServer({
+          host: config.host,
+          port: config.httpPort,
+          registry: metrics.registry,
+          isReady: () => ready,
+          onError: (err) => log.error({ err }, 'HTTP server error'),
+        });
+      } catch (err) {
+        throw new StartupError('HTTP_PORT', describeListenError('HTTP_PORT', err as NodeJS.ErrnoException, config.httpPort), err);
+      }
+    }
+    const tls: TlsSettings | undefined =
+      config.tls === undefined
+        ? undefined
+        : {
+            cert: config.tls.cert,
+            key: config.tls.key,
+            ...(config.tls.ca !== undefined ? { ca: config.tls.ca } : {}),
+            requireClientCert: config.tls.requireClientCert,
+          };
+    const maxPacket = config.limits.maxPacketSize ?? DEFAULT_LIMITS.maxPacketSize;
+    const maxMessageBytes = Math.max(2 * maxPacket, 1024 * 1024);
+    const common = { host: config.host, acceptor: broker, events };
+    const starts: Array<{ setting: string; port: number; start: () => Promise<Listener> }> = [];
+    if (config.mqttPort !== undefined) {
+      const port = config.mqttPort;
+      starts.push({ setting: 'MQTT_PORT', port, start: () => listenTcp({ ...common, port, proxyProtocol: config.proxyProtocol }) });
+    }
+    if (config.tlsPort !== undefined && tls !== undefined) {
+      const port = config.tlsPort;
+      starts.push({ setting: 'MQTT_TLS_PORT', port, start: () => listenTls({ ...common, port, tls, proxyProtocol: config.proxyProtocol }) });
+    }
+    if (config.wsPort !== undefined) {
+      const port = config.wsPort;
+      starts.push({ setting: 'MQTT_WS_PORT', port, start: () => listenWebSocket({ ...common, port, maxMessageBytes }) });
+    }
+    if (config.wssPort !== undefined && tls !== undefined) {
+      const port = config.wssPort;
+      starts.push({ setting: 'MQTT_WSS_PORT', port, start: () => listenWebSocket({ ...common, port, tls, maxMessageBytes }) });
+    }
+    for (const s of starts) {
+      try {
+        listeners.push(await s.start());
+      } catch (err) {
+        if (err instanceof ListenError) throw new StartupError(s.setting, describeListenError(s.setting, err, s.port), err);
+        throw err;
+      }
+    }
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+
+  ready = true;
+  metrics.setReady(true);
+  const summary = listeners.map((l) => `${l.transport} ${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`);
+  if (http !== undefined) summary.push(`http ${config.host}:${http.port}`);
+  log.info(
+    {
+      event: 'started',
+      nodeId: config.nodeId,
+      version: brokerVersion(),
+      listeners: listeners.map((l) => ({ transport: l.transport, host: l.host, port: l.port })),
+      httpPort: http?.port,
+      proxyProtocol: config.proxyProtocol,
+      allowAnonymous: config.allowAnonymous,
+      passwordFile: config.passwordFile,
+      aclFile: config.aclFile,
+    },
+    `mqtt-broker ${config.nodeId} listening: ${summary.join(', ')}`,
+  );
+
+  let shuttingDown: Promise<void> | undefined;
+  return {
+    config,
+    broker,
+    metrics,
+    listeners,
+    httpPort: http?.port,
+    isReady: () => ready,
+    async reloadAuth() {
+      try {
+        const next = await loadAuth(authSettings);
+        broker.setAuth({ authenticator: next.authenticator, ...(next.authorizer !== undefined ? { authorizer: next.authorizer } : {}) });
+        log.info({ event: 'auth_reloaded', passwordFile: config.passwordFile, aclFile: config.aclFile }, 'password and ACL files reloaded');
+        return true;
+      } catch (err) {
+        log.error({ event: 'auth_reload_failed', err }, 'reload failed; keeping the previous password and ACL files');
+        return false;
+      }
+    },
+    shutdown() {
+      shuttingDown ??= (async () => {
+        ready = false;
+        metrics.setReady(false);
+        log.info({ event: 'draining', drainSeconds: config.drainSeconds, clients: broker.stats().connectedClients }, 'shutting down: draining clients');
+        for (const l of listeners) l.stopAccepting();
+        await broker.drain(config.drainSeconds * 1000);
+        await closeAll();
+        log.info({ event: 'stopped' }, 'mqtt-broker stopped');
+      })();
+      return shuttingDown;
+    },
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * Every setting of the broker node, once: environment variable, CLI flag, default, meaning and
+ * value kind. The CLI (--help), the config parser and the README are all derived from this table.
+ */
+
+export type SettingKind =
+  | { type: 'port' }
+  | { type: 'int'; min: number; max: number }
+  | { type: 'bool' }
+  | { type: 'enum'; values: readonly string[] }
+  | { type: 'string' }
+  | { type: 'path' }
+  | { type: 'host' }
+  | { type: 'redis-url' }
+  | { type: 'host-port-list' };
+
+export interface SettingSpec {
+  /** Environment variable name; the flag is `--` + its kebab-case. */
+  readonly env: string;
+  /** Default as written in the environment, or undefined when unset by default. */
+  readonly default: string | undefined;
+  /** Shown in --help where the default is computed (e.g. the core's limit defaults). */
+  readonly defaultText?: string;
+  readonly description: string;
+  readonly kind: SettingKind;
+  /** The BrokerLimits field it sets, for limit settings. */
+  readonly limit?: string;
+}
+
+export function flagOf(env: string): string {
+  return `--${env.toLowerCase().replaceAll('_', '-')}`;
+}
+
+const U32 = 0xffffffff;
+const port: SettingKind = { type: 'port' };
+const int = (min: number, max: number): SettingKind => ({ type: 'int', min, max });
+
+export const SETTINGS: readonly SettingSpec[] = [
+  { env: 'MQTT_HOST', default: '0.0.0.0', description: "bind address of every listener ('::' for dual stack IPv4+IPv6)", kind: { type: 'host' } },
+  { env: 'MQTT_PORT', default: '1883', description: "MQTT over TCP port ('off' disables)", kind: port },
+  { env: 'MQTT_WS_PORT', default: '8083', description: "MQTT over WebSocket port, path /mqtt ('off' disables)", kind: port },
+  { env: 'MQTT_TLS_PORT', default: 'off', description: 'MQTT over TLS port; needs TLS_CERT and TLS_KEY', kind: port },
+  { env: 'MQTT_WSS_PORT', default: 'off', description: 'MQTT over secure WebSocket port, path /mqtt; needs TLS_CERT and TLS_KEY', kind: port },
+  { env: 'HTTP_PORT', default: '9090', description: "HTTP port for /metrics, /healthz, /readyz ('off' disables)", kind: port },
+  { env: 'GRPC_PORT', default: '9100', description: 'admin API port (reserved: the admin API is not part of this build)', kind: port },
+  { env: 'TLS_CERT', default: undefined, description: 'PEM certificate chain file for the TLS and WSS listeners', kind: { type: 'path' } },
+  { env: 'TLS_KEY', default: undefined, description: 'PEM private key file for the TLS and WSS listeners', kind: { type: 'path' } },
+  { env: 'TLS_CA', default: undefined, description: 'PEM CA bundle used to verify client certificates', kind: { type: 'path' } },
+  {
+    env: 'TLS_REQUIRE_CLIENT_CERT',
+    default: 'false',
+    description: 'require a client certificate signed by TLS_CA on TLS/WSS; its CN is given to the authenticator',
+    kind: { type: 'bool' },
+  },
+  { env: 'PROXY_PROTOCOL', default: 'false', description: 'expect a PROXY protocol v1/v2 header on the TCP and TLS listeners', kind: { type: 'bool' } },
+  { env: 'REDIS_URL', default: undefined, description: 'redis://... : cluster mode (not available in this build: setting it is an error)', kind: { type: 'redis-url' } },
+  {
+    env: 'REDIS_CLUSTER_NODES',
+    default: undefined,
+    description: 'host:port,... : Redis Cluster mode (not available in this build: setting it is an error)',
+    kind: { type: 'host-port-list' },
+  },
+  { env: 'NODE_ID', default: undefined, defaultText: 'hostname-<random>', description: "this node's name ($SYS topics, cluster)", kind: { type: 'string' } },
+  { env: 'ALLOW_ANONYMOUS', default: 'true', description: 'false: every client must authenticate', kind: { type: 'bool' } },
+  { env: 'PASSWORD_FILE', default: undefined, description: 'users and password hashes, mosquitto_passwd format (reloaded on SIGHUP)', kind: { type: 'path' } },
+  { env: 'ACL_FILE', default: undefined, description: 'topic access rules, Mosquitto acl_file format (reloaded on SIGHUP)', kind: { type: 'path' } },
+  {
+    env: 'LOG_LEVEL',
+    default: 'info',
+    description: 'log level',
+    kind: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+  },
+  { env: 'DRAIN_SECONDS', default: '10', description: 'graceful shutdown window: clients are disconnected over this time on SIGTERM', kind: int(0, 3600) },
+  { env: 'SYS_INTERVAL_SECONDS', default: '10', description: '$SYS/broker/... publishing interval (0 disables)', kind: int(0, 86400) },
+  { env: 'MAX_CONNECTIONS', default: undefined, limit: 'maxConnections', description: 'connected clients at most', kind: int(1, 10_000_000) },
+  {
+    env: 'MAX_PACKET_SIZE',
+    default: undefined,
+    limit: 'maxPacketSize',
+    description: 'largest packet accepted from a client, bytes',
+    kind: int(64, 268_435_460),
+  },
+  { env: 'MAX_INFLIGHT', default: undefined, limit: 'maxInflight', description: 'outgoing QoS 1/2 messages in flight per client', kind: int(1, 65535) },
+  {
+    env: 'RECEIVE_MAXIMUM',
+    default: undefined,
+    limit: 'receiveMaximum',
+    description: 'incoming QoS 1/2 messages in flight per client (advertised Receive Maximum)',
+    kind: int(1, 65535),
+  },
+  { env: 'MAX_QUEUED_MESSAGES', default: undefined, limit: 'maxQueuedMessages', description: 'messages queued per session', kind: int(0, 10_000_000) },
+  {
+    env: 'QUEUE_OVERFLOW',
+    default: undefined,
+    limit: 'queueOverflow',
+    description: 'which message is dropped when a session queue is full',
+    kind: { type: 'enum', values: ['drop_oldest', 'drop_newest'] },
+  },
+  { env: 'MAX_TOPIC_LENGTH', default: undefined, limit: 'maxTopicLength', description: 'longest topic name or filter, bytes', kind: int(1, 65535) },
+  { env: 'MAX_TOPIC_LEVELS', default: undefined, limit: 'maxTopicLevels', description: 'most levels in a topic name or filter', kind: int(1, 65535) },
+  {
+    env: 'MAX_SUBSCRIPTIONS_PER_CLIENT',
+    default: undefined,
+    limit: 'maxSubscriptionsPerClient',
+    description: 'subscriptions per client at most',
+    kind: int(1, 10_000_000),
+  },
+  {
+    env: 'PUBLISH_RATE_PER_CLIENT',
+    default: undefined,
+    limit: 'publishRatePerClient',
+    description: 'PUBLISH packets per second per client (0 unlimited; excess pauses reading)',
+    kind: int(0, 10_000_000),
+  },
+  {
+    env: 'TOPIC_ALIAS_MAXIMUM',
+    default: undefined,
+    limit: 'topicAliasMaximum',
+    description: 'Topic Alias Maximum advertised to 5.0 clients (0 disables)',
+    kind: int(0, 65535),
+  },
+  {
+    env: 'CONNECT_TIMEOUT_SECONDS',
+    default: undefined,
+    limit: 'connectTimeoutSeconds',
+    description: 'seconds a new socket may stay silent before its CONNECT',
+    kind: int(1, 3600),
+  },
+  {
+    env: 'MAX_SESSION_EXPIRY_SECONDS',
+    default: undefined,
+    limit: 'maxSessionExpirySeconds',
+    description: 'upper bound of session expiry intervals (4294967295 = never expire)',
+    kind: int(0, U32),
+  },
+  {
+    env: 'MAX_KEEP_ALIVE_SECONDS',
+    default: undefined,
+    limit: 'maxKeepAliveSeconds',
+    description: 'keep alive imposed when a client asks for more or for 0 (0 = accept the client value)',
+    kind: int(0, 65535),
+  },
+];
