@@ -221,7 +221,7 @@ export async function startMosquitto(conf: string[] = [], options: { tls?: { cer
   const dir = mkdtempSync(join(tmpdir(), 'e2e-mosquitto-'));
   const lines = [
     'per_listener_settings false',
-    'allow_anonymous true',
+    ...(conf.some((line) => line.startsWith('allow_anonymous')) ? [] : ['allow_anonymous true']),
     'persistence false',
     'log_dest stderr',
     'log_type error',
