@@ -1,7 +1,7 @@
-import type { QoS } from '@mqtt-broker/mqtt-codec';
+import { PacketType, type QoS, type Subscription } from '@mqtt-broker/mqtt-codec';
 import type { Broker, BrokerObserver, DropReason, LimitName } from '../src/index.js';
 import { createBroker, type EngineOptions } from '../src/index.js';
-import { ManualClock } from '../src/testing/index.js';
+import { ManualClock, TestClient } from '../src/testing/index.js';
 
 /** An observer that records what tests assert on. */
 export class RecordingObserver implements BrokerObserver {
@@ -56,4 +56,34 @@ export function setup(options: Partial<EngineOptions> = {}): Setup {
   const observer = new RecordingObserver();
   const broker = createBroker({ nodeId: 'test', version: '0.0.0-test', clock, observer, ...options });
   return { broker, clock, observer };
+}
+
+export function sub(topicFilter: string, qos: QoS = 0, extra: Partial<Subscription> = {}): Subscription {
+  return { topicFilter, qos, noLocal: false, retainAsPublished: false, retainHandling: 0, ...extra };
+}
+
+export async function subscriber(broker: Broker, clientId: string, filters: Subscription[], version: 3 | 4 | 5 = 4, clean = true): Promise<TestClient> {
+  const c = new TestClient(broker, version);
+  await c.connect({ clientId, clean, ...(version === 5 && !clean ? { properties: { sessionExpiryInterval: 3600 } } : {}) });
+  c.send({ type: PacketType.SUBSCRIBE, packetId: 1, subscriptions: filters });
+  c.expect(PacketType.SUBACK);
+  return c;
+}
+
+
+export function publish(c: TestClient, topic: string, payload: string, qos: QoS = 0, extra: Record<string, unknown> = {}): void {
+  c.send({ type: PacketType.PUBLISH, dup: false, qos, retain: false, topic, packetId: qos > 0 ? nextId() : undefined, payload: Buffer.from(payload), ...extra });
+}
+
+let id = 0;
+function nextId(): number {
+  id = (id % 60000) + 1;
+  return id;
+}
+
+/** Payloads of the PUBLISH packets received since the last take(). */
+export function payloads(c: TestClient): string[] {
+  const out: string[] = [];
+  for (const p of c.take()) if (p.type === PacketType.PUBLISH) out.push(p.payload.toString());
+  return out;
 }

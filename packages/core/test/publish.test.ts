@@ -1,21 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PacketType, type QoS, ReasonCode, type Subscription } from '@mqtt-broker/mqtt-codec';
-import type { Broker } from '../src/index.js';
+import { PacketType, type QoS, ReasonCode } from '@mqtt-broker/mqtt-codec';
 import { TestClient } from '../src/testing/index.js';
-import { setup } from './harness.js';
-
-export function sub(topicFilter: string, qos: QoS = 0, extra: Partial<Subscription> = {}): Subscription {
-  return { topicFilter, qos, noLocal: false, retainAsPublished: false, retainHandling: 0, ...extra };
-}
-
-export async function subscriber(broker: Broker, clientId: string, filters: Subscription[], version: 3 | 4 | 5 = 4, clean = true): Promise<TestClient> {
-  const c = new TestClient(broker, version);
-  await c.connect({ clientId, clean, ...(version === 5 && !clean ? { properties: { sessionExpiryInterval: 3600 } } : {}) });
-  c.send({ type: PacketType.SUBSCRIBE, packetId: 1, subscriptions: filters });
-  c.expect(PacketType.SUBACK);
-  return c;
-}
+import { setup, sub, subscriber } from './harness.js';
 
 describe('PUBLISH', () => {
   it('QoS 0 from a 3.1.1 publisher reaches 3.1, 3.1.1 and 5.0 subscribers', async () => {
