@@ -1,0 +1,288 @@
+// The benchmark harness: for each broker (ours, Mosquitto, Aedes, one after another), each
+// scenario and mode, N runs: start the broker fresh on free ports pinned to one CPU, run the load
+// generator as a child pinned to another CPU (`taskset -c`), collect its JSON result, stop the
+// broker. Medians over the runs go into one Markdown table with ours-vs-them ratios.
+// Everything is bounded: a per-run timeout kills a hung generator, a broker that dies mid-run is
+// recorded as crashed and the next run goes on, and Ctrl-C kills whatever is running.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  BROKERS,
+  type BrokerName,
+  brokerAvailable,
+  DEFAULT_BROKER_CONFIG,
+  killAllBrokers,
+  OURS_MAIN,
+  startBroker,
+} from './brokers.js';
+import { fmtRate } from './format.js';
+import {
+  emptyResult,
+  type Mode,
+  SCENARIOS,
+  type ScenarioName,
+  type ScenarioResult,
+  THROUGHPUT_SCENARIOS,
+} from './scenarios/types.js';
+import { type CellSummary, renderTable, summarize } from './summary.js';
+
+const LOADGEN = join(fileURLToPath(new URL('.', import.meta.url)), 'loadgen.js');
+
+const HELP = `usage: node load-tests/dist/src/bench.js [options]   (or: npm run bench -- [options])
+
+  --scenarios <list>     ${SCENARIOS.join(',')} (default: all)
+  --modes <list>         flood,closed (default: both; for fan-in, fan-out, qos1)
+  --brokers <list>       ours,mosquitto,aedes (default: all; ours is skipped if not built)
+  --runs <n>             runs per cell, the median is reported (default 3)
+  --duration <s>         seconds measured per run (default 5)
+  --warmup <s>           seconds of load before measuring (default 0.5)
+  --connections <n>      idle scenario connections (default 10000)
+  --max-inflight <n>     brokers' outgoing QoS 1 in-flight limit (default ${DEFAULT_BROKER_CONFIG.maxInflight})
+  --max-queued <n>       brokers' per-client queue limit (default ${DEFAULT_BROKER_CONFIG.maxQueued})
+  --broker-cpu <list>    taskset CPU list for the broker (default 0)
+  --generator-cpu <list> taskset CPU list for the generator (default 1)
+  --no-pin               do not use taskset
+  --json <file>          also write every run and the medians as JSON
+  --help                 this text
+  Any other --option value is passed to the generator (e.g. --publishers 20 --payload 256).
+`;
+
+interface BenchArgs {
+  scenarios: ScenarioName[];
+  modes: Mode[];
+  brokers: BrokerName[];
+  runs: number;
+  durationS: number;
+  warmupS: number;
+  connections: number;
+  maxInflight: number;
+  maxQueued: number;
+  brokerCpu: string | undefined;
+  generatorCpu: string | undefined;
+  json: string | undefined;
+  passthrough: string[];
+}
+
+const list = <T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T[] => {
+  if (value === undefined) return [...allowed];
+  const items = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  for (const i of items) if (!allowed.includes(i as T)) throw new RangeError(`--${name}: unknown '${i}' (one of ${allowed.join(', ')})`);
+  return items as T[];
+};
+
+const num = (name: string, value: string | undefined, fallback: number): number => {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new RangeError(`--${name} must be a non-negative number`);
+  return n;
+};
+
+function parseBenchArgs(argv: string[]): BenchArgs | null {
+  const { values, tokens } = parseArgs({
+    args: argv,
+    strict: false,
+    tokens: true,
+    options: {
+      scenarios: { type: 'string' },
+      modes: { type: 'string' },
+      brokers: { type: 'string' },
+      runs: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      'max-inflight': { type: 'string' },
+      'max-queued': { type: 'string' },
+      'broker-cpu': { type: 'string' },
+      'generator-cpu': { type: 'string' },
+      'no-pin': { type: 'boolean' },
+      json: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help === true) return null;
+  const known = new Set([
+    'scenarios', 'modes', 'brokers', 'runs', 'duration', 'warmup', 'connections', 'max-inflight',
+    'max-queued', 'broker-cpu', 'generator-cpu', 'no-pin', 'json', 'help',
+  ]);
+  const passthrough: string[] = [];
+  for (const t of tokens ?? []) {
+    if (t.kind === 'option' && !known.has(t.name)) {
+      passthrough.push(`--${t.name}`);
+      if (t.value !== undefined) passthrough.push(t.value);
+    } else if (t.kind === 'positional' && passthrough.length > 0) {
+      passthrough.push(t.value);
+    }
+  }
+  const pin = values['no-pin'] !== true;
+  const str = (v: string | boolean | undefined) => (typeof v === 'string' ? v : undefined);
+  return {
+    scenarios: list('scenarios', str(values.scenarios), SCENARIOS),
+    modes: list('modes', str(values.modes), ['flood', 'closed'] as const),
+    brokers: list('brokers', str(values.brokers), BROKERS),
+    runs: Math.max(1, Math.floor(num('runs', str(values.runs), 3))),
+    durationS: num('duration', str(values.duration), 5),
+    warmupS: num('warmup', str(values.warmup), 0.5),
+    connections: Math.max(1, Math.floor(num('connections', str(values.connections), 10_000))),
+    maxInflight: num('max-inflight', str(values['max-inflight']), DEFAULT_BROKER_CONFIG.maxInflight),
+    maxQueued: num('max-queued', str(values['max-queued']), DEFAULT_BROKER_CONFIG.maxQueued),
+    brokerCpu: pin ? (str(values['broker-cpu']) ?? '0') : undefined,
+    generatorCpu: pin ? (str(values['generator-cpu']) ?? '1') : undefined,
+    json: str(values.json),
+    passthrough,
+  };
+}
+
+let aborted = false;
+let currentGenerator: ChildProcess | undefined;
+
+/** Runs the generator once; resolves with its result, or a failed result on timeout/garbage. */
+async function runGenerator(args: string[], cpu: string | undefined, timeoutMs: number): Promise<ScenarioResult | string> {
+  const cmd = cpu === undefined ? process.execPath : 'taskset';
+  const argv = cpu === undefined ? [LOADGEN, ...args] : ['-c', cpu, process.execPath, LOADGEN, ...args];
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  currentGenerator = child;
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (b: Buffer) => {
+    out += b.toString('utf8');
+  });
+  child.stderr.on('data', (b: Buffer) => {
+    err = (err + b.toString('utf8')).slice(-2_000);
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, timeoutMs);
+  await new Promise<void>((resolve) => child.once('close', () => resolve()));
+  clearTimeout(timer);
+  currentGenerator = undefined;
+  if (timedOut) return `generator timed out after ${timeoutMs} ms`;
+  const line = out.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as ScenarioResult;
+  } catch {
+    return `generator failed: ${err.trim().slice(-500) || out.slice(-500)}`;
+  }
+}
+
+async function runOnce(a: BenchArgs, broker: BrokerName, scenario: ScenarioName, mode: Mode | null, run: number): Promise<ScenarioResult> {
+  const failed = (why: string, crashed = false): ScenarioResult => {
+    const r = emptyResult(scenario, mode);
+    r.errors.push(why);
+    r.crashed = crashed;
+    return r;
+  };
+  let b: Awaited<ReturnType<typeof startBroker>>;
+  try {
+    b = await startBroker(broker, { cpu: a.brokerCpu, maxInflight: a.maxInflight, maxQueued: a.maxQueued });
+  } catch (err) {
+    return failed(`start: ${(err as Error).message}`);
+  }
+  try {
+    const args = [
+      '--json', '--port', String(b.port), '--pid', String(b.pid), '--scenario', scenario,
+      '--mode', mode ?? 'flood', '--duration', String(a.durationS), '--warmup', String(a.warmupS),
+      '--connections', String(a.connections), '--client-prefix', `b${run}`, ...a.passthrough,
+    ];
+    const timeoutMs = (a.warmupS + a.durationS) * 1000 + (scenario === 'idle' ? 90_000 : 30_000);
+    const r = await runGenerator(args, a.generatorCpu, timeoutMs);
+    if (typeof r === 'string') return failed(r, b.exited);
+    if (b.exited && !r.crashed) {
+      r.crashed = true;
+      r.errors.unshift(`broker exited (${b.exitStatus()})`);
+    }
+    if (r.crashed) {
+      const tail = b.output().trim().split('\n').slice(-3).join(' | ');
+      if (tail.length > 0) r.errors.push(`broker output: ${tail}`);
+    }
+    return r;
+  } finally {
+    await b.stop();
+  }
+}
+
+function progressLine(broker: BrokerName, scenario: ScenarioName, mode: Mode | null, run: number, r: ScenarioResult): string {
+  const what = r.idle !== null
+    ? `${fmtRate(r.idle.connectRate)} conn/s, ${r.idle.bytesPerConnection === null ? '-' : (r.idle.bytesPerConnection / 1024).toFixed(1)} KiB/conn`
+    : r.latency !== null
+      ? `p50 ${r.latency.p50.toFixed(0)} µs p99 ${r.latency.p99.toFixed(0)} µs`
+      : `${fmtRate(r.deliveredPerSec)} msg/s, ${r.cpuUsPerMsg === null ? '-' : r.cpuUsPerMsg.toFixed(2)} µs/msg, gen ${(r.generatorCpu * 100).toFixed(0)}%`;
+  const flags = [r.crashed ? 'CRASHED' : '', r.collapsed ? 'collapsed' : '', ...r.errors.slice(0, 1)].filter((s) => s !== '');
+  return `[${broker}] ${scenario}${mode === null ? '' : `/${mode}`} run ${run + 1}: ${what}${flags.length > 0 ? ` (${flags.join('; ')})` : ''}`;
+}
+
+async function main(): Promise<void> {
+  let a: BenchArgs | null;
+  try {
+    a = parseBenchArgs(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${HELP}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (a === null) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const onSignal = () => {
+    aborted = true;
+    currentGenerator?.kill('SIGKILL');
+    killAllBrokers();
+    process.exitCode = 130;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const brokers = a.brokers.filter((b) => {
+    if (brokerAvailable(b)) return true;
+    process.stderr.write(`skipping ${b}: ${b === 'ours' ? `${OURS_MAIN} not built` : 'not available'}\n`);
+    return false;
+  });
+  const cells: Array<[ScenarioName, Mode | null]> = [];
+  for (const s of a.scenarios) {
+    if (THROUGHPUT_SCENARIOS.includes(s)) for (const m of a.modes) cells.push([s, m]);
+    else cells.push([s, null]);
+  }
+  const started = Date.now();
+  const results: Array<{ broker: BrokerName; scenario: ScenarioName; mode: Mode | null; runs: ScenarioResult[] }> = [];
+  const summaries: CellSummary[] = [];
+  for (const broker of brokers) {
+    for (const [scenario, mode] of cells) {
+      const runs: ScenarioResult[] = [];
+      for (let run = 0; run < a.runs && !aborted; run++) {
+        const r = await runOnce(a, broker, scenario, mode, run);
+        if (aborted) break;
+        runs.push(r);
+        process.stderr.write(`${progressLine(broker, scenario, mode, run, r)}\n`);
+      }
+      if (runs.length > 0) {
+        results.push({ broker, scenario, mode, runs });
+        summaries.push(summarize(broker, scenario, mode, runs));
+      }
+      if (aborted) break;
+    }
+    if (aborted) break;
+  }
+  const elapsedS = (Date.now() - started) / 1000;
+  const cpuModel = cpus()[0]?.model ?? 'unknown';
+  process.stdout.write(
+    `\n${renderTable(summaries, brokers)}\n\nmedians of ${a.runs} run(s), ${a.durationS} s each` +
+      ` (+${a.warmupS} s warm-up); broker on CPU ${a.brokerCpu ?? 'any'}, generator on CPU ${a.generatorCpu ?? 'any'};` +
+      ` ${cpus().length} x ${cpuModel}; node ${process.version}; took ${elapsedS.toFixed(0)} s\n`,
+  );
+  for (const s of summaries) {
+    if (s.errors.length > 0) process.stdout.write(`  ${s.broker} ${s.scenario}${s.mode === null ? '' : `/${s.mode}`}: ${s.errors.join('; ')}\n`);
+  }
+  if (a.json !== undefined) {
+    const doc = { args: a, cpu: cpuModel, cpus: cpus().length, node: process.version, elapsedS, summaries, results };
+    writeFileSync(a.json, `${JSON.stringify(doc, null, 2)}\n`);
+  }
+}
+
+await main();

@@ -1,0 +1,18 @@
+import { runIdle } from './idle.js';
+import { runLatency } from './latency.js';
+import { runThroughput } from './throughput.js';
+import type { Mode, ScenarioName, ScenarioOptions, ScenarioResult } from './types.js';
+
+/** Runs one scenario (throughput ones in `mode`; latency and idle ignore it). */
+export async function runScenario(name: ScenarioName, mode: Mode, o: ScenarioOptions): Promise<ScenarioResult> {
+  switch (name) {
+    case 'fan-in':
+    case 'fan-out':
+    case 'qos1':
+      return runThroughput(name, mode, o);
+    case 'latency':
+      return runLatency(o);
+    case 'idle':
+      return runIdle(o);
+  }
+}

@@ -1,0 +1,137 @@
+import type { ProtocolVersion } from '../packets.js';
+
+export type ScenarioName = 'fan-in' | 'fan-out' | 'qos1' | 'latency' | 'idle';
+export type Mode = 'flood' | 'closed';
+
+export const SCENARIOS: readonly ScenarioName[] = ['fan-in', 'fan-out', 'qos1', 'latency', 'idle'];
+/** Scenarios measured in both modes (flood and closed loop). */
+export const THROUGHPUT_SCENARIOS: readonly ScenarioName[] = ['fan-in', 'fan-out', 'qos1'];
+
+export interface ScenarioOptions {
+  host: string;
+  port: number;
+  /** The broker's pid, for CPU, memory and crash detection; optional. */
+  brokerPid?: number;
+  version: ProtocolVersion;
+  /** Seconds measured. */
+  durationS: number;
+  /** Seconds of load before the measurement starts. */
+  warmupS: number;
+  /** fan-in and qos1: publishers. */
+  publishers: number;
+  /** fan-out: subscribers. */
+  subscribers: number;
+  payloadBytes: number;
+  /** Closed loop: messages in flight end to end at most. */
+  inflight: number;
+  /** qos1: unacknowledged PUBLISHes per publisher at most (also capped by the server's Receive Maximum). */
+  window: number;
+  /** 5.0 subscribers: the Receive Maximum they advertise (>= 16). */
+  receiveMaximum: number;
+  /** latency: messages per second. */
+  rate: number;
+  /** idle: connections to open. */
+  connections: number;
+  /** idle: CONNECTs awaiting CONNACK at most. */
+  connectConcurrency: number;
+  clientPrefix: string;
+  /** First topic level: fan-in publishes to <root>/p<i> and subscribes <root>/#. */
+  topicRoot: string;
+}
+
+export const DEFAULT_OPTIONS: Omit<ScenarioOptions, 'port'> = {
+  host: '127.0.0.1',
+  version: 4,
+  durationS: 5,
+  warmupS: 1,
+  publishers: 10,
+  subscribers: 10,
+  payloadBytes: 64,
+  inflight: 1_000,
+  window: 1_000,
+  receiveMaximum: 1_000,
+  rate: 5_000,
+  connections: 10_000,
+  connectConcurrency: 100,
+  clientPrefix: 'lg',
+  topicRoot: 'bench',
+};
+
+export interface LatencySummary {
+  /** Microseconds. */
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  samples: number;
+}
+
+export interface IdleSummary {
+  requested: number;
+  connected: number;
+  failed: number;
+  /** CONNACKs per second while ramping. */
+  connectRate: number;
+  /** Broker RSS growth divided by connections, bytes; null without a pid. */
+  bytesPerConnection: number | null;
+  rssBeforeBytes: number | null;
+  rssAfterBytes: number | null;
+}
+
+export interface ScenarioResult {
+  scenario: ScenarioName;
+  mode: Mode | null;
+  /** Seconds actually measured (shorter when the broker crashed). */
+  measuredS: number;
+  /** PUBLISH frames written by publishers during the measurement. */
+  published: number;
+  /** PUBLISH frames received by subscribers during the measurement. */
+  delivered: number;
+  deliveredPerSec: number;
+  publishedPerSec: number;
+  /** Totals over the whole run including warm-up and drain, for the "nothing invented" check. */
+  totalPublished: number;
+  totalDelivered: number;
+  /** Subscribers each message should reach. */
+  fanout: number;
+  /** Broker CPU seconds during the measurement; null without a pid. */
+  brokerCpuS: number | null;
+  /** Broker CPU microseconds per delivered message; null without a pid or deliveries. */
+  cpuUsPerMsg: number | null;
+  /** Generator CPU as a fraction of one core during the measurement. */
+  generatorCpu: number;
+  /** Delivered per second, one value per second of the measurement. */
+  timeline: number[];
+  collapsed: boolean;
+  crashed: boolean;
+  /** Closed loop: times the loop stalled (in-flight messages written off as lost after 1 s). */
+  stalls: number;
+  latency: LatencySummary | null;
+  idle: IdleSummary | null;
+  errors: string[];
+}
+
+export function emptyResult(scenario: ScenarioName, mode: Mode | null): ScenarioResult {
+  return {
+    scenario,
+    mode,
+    measuredS: 0,
+    published: 0,
+    delivered: 0,
+    deliveredPerSec: 0,
+    publishedPerSec: 0,
+    totalPublished: 0,
+    totalDelivered: 0,
+    fanout: 1,
+    brokerCpuS: null,
+    cpuUsPerMsg: null,
+    generatorCpu: 0,
+    timeline: [],
+    collapsed: false,
+    crashed: false,
+    stalls: 0,
+    latency: null,
+    idle: null,
+    errors: [],
+  };
+}
