@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { PacketType } from '@mqtt-broker/mqtt-codec';
+import { TestClient } from '../src/testing/index.js';
+import { payloads, publish, setup, sub, subscriber } from './harness.js';
+
+describe('limits and backpressure', () => {
+  it("queue overflow drop_oldest keeps the newest; counted 'queue_full'", async () => {
+    const { broker, observer } = setup({ limits: { maxQueuedMessages: 3, queueOverflow: 'drop_oldest' } });
+    const s = await subscriber(broker, 'q', [sub('t', 1)], 4, false);
+    s.close();
+    const p = new TestClient(broker, 4);
+    await p.connect({ clientId: 'p' });
+    for (let i = 0; i < 5; i++) publish(p, 't', String(i), 1);
+    assert.equal(broker.stats().queuedMessages, 3);
+    assert.equal(observer.drops.filter((d) => d.reason === 'queue_full').length, 2);
+    const again = new TestClient(broker, 4);
+    await again.connect({ clientId: 'q', clean: false });
+    assert.deepEqual(payloads(again), ['2', '3', '4']);
+  });
+
+  it('queue overflow drop_newest keeps the oldest', async () => {
+    const { broker } = setup({ limits: { maxQueuedMessages: 2, queueOverflow: 'drop_newest' } });
+    const s = await subscriber(broker, 'q', [sub('t', 1)], 4, false);
+    s.close();
+    const p = new TestClient(broker, 4);
+    await p.connect({ clientId: 'p' });
+    for (let i = 0; i < 5; i++) publish(p, 't', String(i), 1);
+    const again = new TestClient(broker, 4);
+    await again.connect({ clientId: 'q', clean: false });
+    assert.deepEqual(payloads(again), ['0', '1']);
+  });
+
+  it("slow subscriber: write() false -> queued, bounded (QoS 0 beyond the bound dropped 'client_slow'), resumed on drain", async () => {
+    const { broker, observer } = setup({ limits: { maxQueuedMessages: 10 } });
+    const s = await subscriber(broker, 'slow', [sub('f')]);
+    const p = new TestClient(broker, 4);
+    await p.connect({ clientId: 'p' });
+    s.conn.writable = false;
+    for (let i = 0; i < 100; i++) publish(p, 'f', String(i));
+    const firstBurst = payloads(s);
+    assert.deepEqual(firstBurst, ['0'], 'stopped writing after write() returned false');
+    assert.equal(broker.stats().queuedMessages, 10);
+    assert.equal(observer.drops.filter((d) => d.reason === 'client_slow').length, 89);
+    s.conn.writable = true;
+    s.handler.onDrain();
+    assert.deepEqual(payloads(s), Array.from({ length: 10 }, (_, i) => String(i + 1)));
+    assert.equal(broker.stats().queuedMessages, 0);
+  });
+
+  it('publish rate limit pauses reading (backpressure, not drops) and resumes next second', async () => {
+    const { broker, clock, observer } = setup({ limits: { publishRatePerClient: 3 } });
+    const s = await subscriber(broker, 's', [sub('r')]);
+    const p = new TestClient(broker, 4);
+    await p.connect({ clientId: 'p' });
+    for (let i = 0; i < 3; i++) publish(p, 'r', String(i));
+    assert.ok(p.conn.paused);
+    assert.deepEqual(observer.limits, ['publish_rate']);
+    assert.equal(payloads(s).length, 3);
+    clock.advance(1000);
+    assert.ok(!p.conn.paused);
+  });
+
+  it('memory stays bounded under a flood to an offline persistent session', async () => {
+    const { broker } = setup({ limits: { maxQueuedMessages: 50 } });
+    const s = await subscriber(broker, 'off', [sub('flood', 1)], 4, false);
+    s.close();
+    const p = new TestClient(broker, 4);
+    await p.connect({ clientId: 'p' });
+    for (let i = 0; i < 5000; i++) publish(p, 'flood', 'x'.repeat(100), 1);
+    assert.equal(broker.stats().queuedMessages, 50);
+  });
+});
+
+describe('$SYS', () => {
+  it('publishes retained broker statistics every interval; not matched by #', async () => {
+    const { broker, clock } = setup({ sysIntervalSeconds: 10 });
+    const all = await subscriber(broker, 'all', [sub('#')]);
+    const sys = await subscriber(broker, 'sys', [sub('$SYS/broker/#')]);
+    clock.advance(10_000);
+    assert.deepEqual(payloads(all), []);
+    const got = new Map<string, string>();
+    for (const m of sys.take()) if (m.type === PacketType.PUBLISH) got.set(m.topic, m.payload.toString());
+    assert.equal(got.get('$SYS/broker/version'), 'mqtt-broker 0.0.0-test');
+    assert.equal(got.get('$SYS/broker/clients/connected'), '2');
+    assert.equal(got.get('$SYS/broker/uptime'), '10 seconds');
+    for (const k of ['messages/received', 'messages/sent', 'bytes/received', 'bytes/sent', 'subscriptions/count', 'retained messages/count', 'clients/total']) {
+      assert.ok(got.has(`$SYS/broker/${k}`), k);
+    }
+    const late = await subscriber(broker, 'late', [sub('$SYS/broker/uptime')]);
+    assert.deepEqual(payloads(late), ['10 seconds'], 'retained');
+  });
+});
+
+describe('drain and close', () => {
+  it('drain: DISCONNECT 0x8B to 5.0 clients, new CONNECTs refused (0x89 / 3)', async () => {
+    const { broker, clock } = setup();
+    const a = new TestClient(broker, 5);
+    await a.connect({ clientId: 'a' });
+    const b = new TestClient(broker, 4);
+    await b.connect({ clientId: 'b' });
+    const done = broker.drain(1000);
+    clock.advance(1000);
+    await done;
+    assert.equal(a.expect(PacketType.DISCONNECT).reasonCode, 0x8b);
+    assert.ok(a.closed && b.closed);
+    assert.equal((await new TestClient(broker, 5).connect({ clientId: 'n' })).reasonCode, 0x89);
+    assert.equal((await new TestClient(broker, 4).connect({ clientId: 'm' })).reasonCode, 3);
+  });
+
+  it('drain with a server reference: DISCONNECT 0x9C + Server Reference', async () => {
+    const { broker } = setup();
+    const a = new TestClient(broker, 5);
+    await a.connect({ clientId: 'a' });
+    await broker.drain(0, 'other:1883');
+    const d = a.expect(PacketType.DISCONNECT);
+    assert.equal(d.reasonCode, 0x9c);
+    assert.equal(d.properties?.serverReference, 'other:1883');
+  });
+
+  it('close(): every connection destroyed, timers stopped', async () => {
+    const { broker, clock } = setup({ sysIntervalSeconds: 5 });
+    const a = new TestClient(broker, 4);
+    await a.connect({ clientId: 'a', keepAlive: 10 });
+    await broker.close();
+    assert.ok(a.conn.destroyed);
+    assert.equal(clock.pending, 0);
+  });
+});
