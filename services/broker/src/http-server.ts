@@ -4,7 +4,6 @@
  * and while draining; `/metrics` the Prometheus text format.
  */
 import { createServer, type Server } from 'node:http';
-import type { Registry } from 'prom-client';
 import { bindServer } from './bind.js';
 
 export interface HttpEndpoints {
@@ -13,7 +12,7 @@ export interface HttpEndpoints {
   close(): Promise<void>;
 }
 
-export async function startHttpServer(options: { host: string; port: number; registry: Registry; isReady: () => boolean; onError: (err: Error) => void }): Promise<HttpEndpoints> {
+export async function startHttpServer(options: { host: string; port: number; metrics: { scrape(): Promise<string>; readonly contentType: string }; isReady: () => boolean; onError: (err: Error) => void }): Promise<HttpEndpoints> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -26,8 +25,8 @@ export async function startHttpServer(options: { host: string; port: number; reg
       const ready = options.isReady();
       res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
     } else if (path === '/metrics') {
-      options.registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': options.registry.contentType }).end(text),
+      options.metrics.scrape().then(
+        (text) => res.writeHead(200, { 'content-type': options.metrics.contentType }).end(text),
         (err: Error) => {
           options.onError(err);
           res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics collection failed\n');

@@ -55,7 +55,7 @@ class LazyChildren {
 export class BrokerMetrics {
   readonly registry: Registry;
   private statsSource: (() => BrokerStats) | undefined;
-  private statsCache: { at: number; stats: BrokerStats } | undefined;
+  private statsCache: BrokerStats | undefined;
   private readonly opened: Record<TransportKind, Inc>;
   private readonly accepted: Record<TransportKind, Inc>;
   private readonly rejected: LazyChildren;
@@ -153,15 +153,28 @@ export class BrokerMetrics {
     this.statsSource = source;
   }
 
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
   setReady(ready: boolean): void {
     this.ready.set(ready ? 1 : 0);
   }
 
+  /** The Prometheus text of one scrape; broker.stats() is read once for all state gauges. */
+  async scrape(): Promise<string> {
+    this.statsCache = undefined;
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.statsCache = undefined;
+    }
+  }
+
   private readStats(): BrokerStats | undefined {
     if (this.statsSource === undefined) return undefined;
-    const now = Date.now();
-    if (this.statsCache === undefined || now - this.statsCache.at > 250) this.statsCache = { at: now, stats: this.statsSource() };
-    return this.statsCache.stats;
+    this.statsCache ??= this.statsSource();
+    return this.statsCache;
   }
 
   connectionOpened(transport: TransportKind): void {

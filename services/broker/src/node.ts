@@ -85,7 +85,7 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
         http = await startHttpServer({
           host: config.host,
           port: config.httpPort,
-          registry: metrics.registry,
+          metrics,
           isReady: () => ready,
           onError: (err) => log.error({ err }, 'HTTP server error'),
         });

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import mqtt from 'mqtt';
+import { startBroker, spawnCli, waitFor } from './service-support.js';
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function run(cmd: string, args: string[], timeoutMs = 5000): Promise<{ code: number | null; output: string }> {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  clearTimeout(timer);
+  return { code, output };
+}
+
+describe('mqtt-broker passwd', () => {
+  it('writes a file that the real mosquitto accepts (-b form and stdin form)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'passwd-'));
+    const file = join(dir, 'passwords');
+    const a = spawnCli(['passwd', '-b', file, 'alice', 's3cret']);
+    assert.equal((await a.exit).code, 0, a.stderr());
+    const b = spawnCli(['passwd', file, 'bob'], {}, 'hunter2\n');
+    assert.equal((await b.exit).code, 0, b.stderr());
+    const text = readFileSync(file, 'utf8');
+    assert.match(text, /^alice:\$7\$/m);
+    assert.match(text, /^bob:\$7\$/m);
+    // Changing a password replaces the line.
+    const c = spawnCli(['passwd', '-b', file, 'alice', 'n3w']);
+    assert.equal((await c.exit).code, 0);
+    assert.equal(readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('alice:')).length, 1);
+
+    const port = await freePort();
+    const conf = join(dir, 'mosquitto.conf');
+    // As root, mosquitto switches to user "mosquitto", which cannot read our 0600 file: stay root.
+    const user = process.getuid?.() === 0 ? 'user root\n' : '';
+    writeFileSync(conf, `${user}listener ${port} 127.0.0.1\nallow_anonymous false\npassword_file ${file}\npersistence false\nlog_dest stderr\n`);
+    const mosq = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      const pub = (user: string, pass: string) =>
+        run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-u', user, '-P', pass, '-t', 't', '-m', 'x', '-q', '1']);
+      let first = await pub('alice', 'n3w');
+      for (let i = 0; i < 50 && first.code !== 0 && /refused|Connection error/i.test(first.output) && !/not auth/i.test(first.output); i++) {
+        await new Promise((r) => setTimeout(r, 100)); // mosquitto still starting
+        first = await pub('alice', 'n3w');
+      }
+      assert.equal(first.code, 0, first.output);
+      assert.equal((await pub('bob', 'hunter2')).code, 0);
+      const wrong = await pub('alice', 's3cret');
+      assert.notEqual(wrong.code, 0, 'old password refused');
+      assert.match(wrong.output, /not auth/i);
+    } finally {
+      mosq.kill('SIGTERM');
+    }
+
+    // Our broker accepts the same file.
+    const broker = await startBroker({ ALLOW_ANONYMOUS: 'false', PASSWORD_FILE: file, MQTT_WS_PORT: 'off' });
+    try {
+      const ok = mqtt.connect(`mqtt://127.0.0.1:${broker.tcp}`, { reconnectPeriod: 0, username: 'bob', password: 'hunter2' });
+      await new Promise<void>((resolve, reject) => {
+        ok.once('connect', () => resolve());
+        ok.once('error', reject);
+      });
+      await ok.endAsync();
+      const bad = mqtt.connect(`mqtt://127.0.0.1:${broker.tcp}`, { reconnectPeriod: 0, username: 'bob', password: 'nope' });
+      const err = await new Promise<Error>((resolve) => bad.once('error', resolve));
+      assert.match(err.message, /Bad username or password|Not authorized/i);
+      bad.end(true);
+    } finally {
+      await broker.stop();
+    }
+  });
+
+  it('refuses bad usage with a non-zero exit', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'passwd-'));
+    const missingPass = spawnCli(['passwd', '-b', join(dir, 'f'), 'alice']);
+    assert.notEqual((await missingPass.exit).code, 0);
+    const empty = spawnCli(['passwd', join(dir, 'f'), 'alice'], {}, '');
+    assert.notEqual((await empty.exit).code, 0);
+    assert.match(empty.stderr(), /no password/);
+    const badUser = spawnCli(['passwd', '-b', join(dir, 'f'), 'a:b', 'x']);
+    assert.notEqual((await badUser.exit).code, 0);
+    await waitFor(() => badUser.stderr().length > 0);
+  });
+});
