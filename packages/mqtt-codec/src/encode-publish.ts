@@ -7,6 +7,7 @@
  * in place because a socket may still be writing an earlier copy.
  */
 import { malformed, protocolError } from './errors.js';
+import { allocFrame } from './frame-alloc.js';
 import type { ProtocolVersion, PublishPacket } from './packets.js';
 import { propertiesSize, writeProperties } from './properties-encode.js';
 import { checkPacketId, checkQoS, checkRemaining, topicSize } from './measure.js';
@@ -66,7 +67,7 @@ export function encodePublish(packet: PublishPacket, protocolVersion: ProtocolVe
   const p = packet.qos > 0 && packet.packetId === undefined ? { ...packet, packetId: 0xffff } : packet;
   const remaining = measurePublish(p, protocolVersion);
   checkRemaining(remaining);
-  const frame = Buffer.allocUnsafe(1 + varintSize(remaining) + remaining);
+  const frame = allocFrame(1 + varintSize(remaining) + remaining);
   const w = writer;
   w.begin(frame, 0);
   w.u8(publishFirstByte(p));
@@ -92,7 +93,7 @@ export function withPacketId(encoded: EncodedPublish, packetId: number, dup?: bo
   if (!(packetId >= 1 && packetId <= 0xffff) || !Number.isInteger(packetId)) {
     throw protocolError(`invalid packet identifier ${packetId}`, 'MQTT-2.2.1-3');
   }
-  const out = Buffer.allocUnsafe(frame.length);
+  const out = allocFrame(frame.length);
   frame.copy(out, 0);
   out[off] = packetId >>> 8;
   out[off + 1] = packetId & 0xff;

@@ -3,6 +3,7 @@
  * then the packet is written into one buffer of exactly that size.
  */
 import { measureConnack, measureConnect, writeConnack, writeConnect } from './encode-connect.js';
+import { allocFrame } from './frame-alloc.js';
 import { measurePublish, publishFirstByte, writePublish } from './encode-publish.js';
 import { MqttProtocolError, malformed, protocolError } from './errors.js';
 import type {
@@ -127,7 +128,7 @@ export function serialize(packet: Packet, protocolVersion: ProtocolVersion): Buf
   checkRemaining(remaining);
   const total = 1 + varintSize(remaining) + remaining;
   const w = writer;
-  w.begin(Buffer.allocUnsafe(total), 0);
+  w.begin(allocFrame(total), 0);
   w.u8(firstByte(packet));
   w.varint(remaining);
   writeBody(w, packet, protocolVersion);
