@@ -14,6 +14,8 @@ import { checkPacketId, checkQoS, checkRemaining, topicSize } from './measure.js
 import { type Writer, varintSize, writer } from './writer.js';
 
 let publishProps = 0;
+/** Encoded size of the topic measured last: 2 + length means pure ASCII (latin1 write is exact). */
+let topicSizeMeasured = 0;
 
 export function measurePublish(p: PublishPacket, v: ProtocolVersion): number {
   const qos = p.qos;
@@ -23,6 +25,7 @@ export function measurePublish(p: PublishPacket, v: ProtocolVersion): number {
   const props = p.properties;
   // spec 3.3.2.3.4: in 5.0 an empty topic is allowed with a Topic Alias
   let size = topicSize(p.topic, v === 5 && props !== undefined && props.topicAlias !== undefined, 'PUBLISH topic');
+  topicSizeMeasured = size;
   if (qos > 0) {
     checkPacketId(p.packetId);
     size += 2;
@@ -38,7 +41,8 @@ export function measurePublish(p: PublishPacket, v: ProtocolVersion): number {
 
 /** Writes the body; returns the offset of the packet identifier, or -1 for QoS 0. */
 export function writePublish(w: Writer, p: PublishPacket, v: ProtocolVersion): number {
-  w.utf8(p.topic);
+  if (topicSizeMeasured === p.topic.length + 2) w.ascii(p.topic);
+  else w.utf8(p.topic);
   let idOffset = -1;
   if (p.qos > 0) {
     idOffset = w.pos;

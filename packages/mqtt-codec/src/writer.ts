@@ -66,6 +66,16 @@ export class Writer {
     this.pos = p + 2 + n;
   }
 
+  /** A string known to be pure ASCII (byte length = length): the cheaper one-byte write. */
+  ascii(s: string): void {
+    const p = this.pos;
+    const n = s.length;
+    this.buf[p] = n >>> 8;
+    this.buf[p + 1] = n & 0xff;
+    if (n > 0) this.buf.latin1Write(s, p + 2, n);
+    this.pos = p + 2 + n;
+  }
+
   binary(data: Buffer): void {
     const n = data.length;
     this.u16(n);
