@@ -37,6 +37,9 @@ import { encodeOutbound } from './outbound.js';
 import { handlePublish, handlePubrel } from './publish-in.js';
 import { handleSubscribe, handleUnsubscribe } from './subscribe.js';
 
+/** Packets accepted from a client while its CONNECT is being authenticated, at most. */
+const MAX_HELD_PACKETS = 1000;
+
 export enum ChannelState {
   AwaitingConnect = 0,
   Connecting = 1,
@@ -198,6 +201,7 @@ export class Channel implements ConnectionHandler, Outlet {
           return;
         }
         (this.held ??= []).push(packet);
+        if (this.held.length > MAX_HELD_PACKETS) this.protocolError(ReasonCode.QuotaExceeded, 'too many packets before CONNACK');
         return;
       default:
         return;
@@ -326,6 +330,7 @@ export class Channel implements ConnectionHandler, Outlet {
   protocolError(reasonCode: number, message: string): void {
     if (this.state === ChannelState.Closed) return;
     this.ctx.observer.protocolViolation({ clientId: this.clientId, address: this.conn.remoteAddress, reasonCode, message });
+    if (reasonCode === ReasonCode.PacketTooLarge) this.ctx.observer.limitHit('max_packet_size');
     if (this.state === ChannelState.Connected) {
       // [MQTT-4.13.1-1] 5.0: DISCONNECT with the reason code, then close; 3.1.1: close
       this.disconnect('protocol_error', reasonCode, true, message);

@@ -83,7 +83,8 @@ export function handlePublish(ch: Channel, session: Session, p: PublishPacket): 
   }
 
   if (reasonCode === 0) {
-    const message = createMessage(topic, p.payload, qos, p.retain, properties, session.clientId, ctx.clock.now());
+    const now = properties?.messageExpiryInterval !== undefined ? ctx.clock.now() : 0; // no clock read on the common path
+    const message = createMessage(topic, p.payload, qos, p.retain, properties, session.clientId, now);
     ctx.observer.messagePublished(qos);
     const matched = ctx.publishInternal(message);
     if (matched === 0) {

@@ -125,14 +125,19 @@ export class Session {
       this.sendNew(out, message, qos, retain, subscriptionIds, group);
       return;
     }
+    if (this.inflight.size >= out.sendWindow) ctx.observer.limitHit('max_inflight');
     this.enqueue(message, qos, retain, subscriptionIds, group);
   }
 
   private sendNew(out: Outlet, message: Message, qos: 1 | 2, retain: boolean, subIds: number[] | undefined, group: SharedGroup | undefined): void {
     const packetId = this.allocatePacketId();
-    if (!out.sendPublish(message, qos, retain, subIds, packetId, false)) return; // dropped as too large
+    // In flight before the write: an acknowledgement may arrive re-entrantly from the write.
     this.inflight.set(packetId, { packetId, state: 0, qos, retain, message, subscriptionIds: subIds, group });
     this.ctx.counters.inflight++;
+    if (!out.sendPublish(message, qos, retain, subIds, packetId, false)) {
+      this.completeInflight(packetId); // dropped as too large
+      return;
+    }
     this.ctx.observer.messageDelivered(qos);
   }
 
