@@ -71,7 +71,8 @@ export function encodePublish(packet: PublishPacket, protocolVersion: ProtocolVe
   const p = packet.qos > 0 && packet.packetId === undefined ? { ...packet, packetId: 0xffff } : packet;
   const remaining = measurePublish(p, protocolVersion);
   checkRemaining(remaining);
-  const frame = allocFrame(1 + varintSize(remaining) + remaining);
+  // its own allocation, not the slab: an encoded PUBLISH is typically cached on a message
+  const frame = Buffer.allocUnsafe(1 + varintSize(remaining) + remaining);
   const w = writer;
   w.begin(frame, 0);
   w.u8(publishFirstByte(p));

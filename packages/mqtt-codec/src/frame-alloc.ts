@@ -7,7 +7,9 @@
  * So frames of 4 to 8 KiB are cut from a private 64 KiB slab, exactly like Node's pool does
  * for small buffers. The price is the same as Node's: a frame keeps its slab alive, so a frame
  * kept for a long time pins up to 64 KiB; copy it (`Buffer.from(frame)`) if that matters.
- * Frames are never reused or written again once handed out.
+ * Frames are never reused or written again once handed out. Only `serialize` and
+ * `withPacketId` (frames written to a socket and dropped) use the slab; `encodePublish`, whose
+ * result a broker caches on a stored message, allocates exactly.
  */
 const SLAB_SIZE = 64 * 1024;
 const POOLED_MIN = 4 * 1024;
