@@ -52,6 +52,8 @@ export interface TargetOptions {
   env?: Record<string, string>;
   /** Extra mosquitto.conf lines for the same behaviour (global options before listeners). */
   mosquitto?: string[];
+  /** mosquitto.conf lines for the TCP MQTT listener only (listener options: max_connections, ...). */
+  mosquittoListener?: string[];
   /** Enable TLS and WSS listeners with this PEM certificate and key. */
   tls?: { cert: string; key: string };
 }
@@ -216,7 +218,7 @@ export async function startBroker(options: TargetOptions = {}): Promise<RunningB
 }
 
 /** Debian's mosquitto with a generated conf; ready when every listener accepts TCP. */
-export async function startMosquitto(conf: string[] = [], options: { tls?: { cert: string; key: string } } = {}): Promise<RunningBroker> {
+export async function startMosquitto(conf: string[] = [], options: { tls?: { cert: string; key: string }; listener?: string[] } = {}): Promise<RunningBroker> {
   const ports = await allocatePorts(options.tls !== undefined);
   const dir = mkdtempSync(join(tmpdir(), 'e2e-mosquitto-'));
   const lines = [
@@ -228,6 +230,7 @@ export async function startMosquitto(conf: string[] = [], options: { tls?: { cer
     'log_type warning',
     ...conf,
     `listener ${ports.mqtt} 127.0.0.1`,
+    ...(options.listener ?? []),
     `listener ${ports.ws} 127.0.0.1`,
     'protocol websockets',
   ];
@@ -246,7 +249,9 @@ export async function startMosquitto(conf: string[] = [], options: { tls?: { cer
 
 /** The broker selected by E2E_TARGET, configured with the options' env or mosquitto lines. */
 export function startTarget(options: TargetOptions = {}): Promise<RunningBroker> {
-  if (targetKind() === 'mosquitto') return startMosquitto(options.mosquitto ?? [], options.tls ? { tls: options.tls } : {});
+  if (targetKind() === 'mosquitto') {
+    return startMosquitto(options.mosquitto ?? [], { ...(options.tls ? { tls: options.tls } : {}), listener: options.mosquittoListener ?? [] });
+  }
   return startBroker(options);
 }
 

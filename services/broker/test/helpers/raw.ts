@@ -12,6 +12,8 @@ export type Version = 3 | 4 | 5;
 export class RawClient {
   readonly socket: Socket;
   readonly received: Packet[] = [];
+  /** Every byte received, in order (for answers the parser cannot be trusted with). */
+  readonly bytes: Buffer[] = [];
   private waiters: Array<() => void> = [];
   private parser: ReturnType<typeof mqttPacket.parser>;
   parseError: Error | undefined;
@@ -29,7 +31,10 @@ export class RawClient {
       this.parseError = err;
       this.wake();
     });
-    socket.on('data', (chunk: Buffer) => this.parser.parse(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      this.bytes.push(chunk);
+      this.parser.parse(chunk);
+    });
     socket.on('error', () => {});
     this.closedPromise = new Promise((resolve) => {
       socket.once('close', () => {
