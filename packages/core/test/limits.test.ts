@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PacketType } from '@mqtt-broker/mqtt-codec';
+import { PacketType, serialize } from '@mqtt-broker/mqtt-codec';
 import { TestClient } from '../src/testing/index.js';
 import { payloads, publish, setup, sub, subscriber } from './harness.js';
 
@@ -48,17 +48,25 @@ describe('limits and backpressure', () => {
     assert.equal(broker.stats().queuedMessages, 0);
   });
 
-  it('publish rate limit pauses reading (backpressure, not drops) and resumes next second', async () => {
+  it('publish rate limit pauses reading and holds the rest of a chunk (backpressure, not drops)', async () => {
     const { broker, clock, observer } = setup({ limits: { publishRatePerClient: 3 } });
     const s = await subscriber(broker, 's', [sub('r')]);
     const p = new TestClient(broker, 4);
     await p.connect({ clientId: 'p' });
-    for (let i = 0; i < 3; i++) publish(p, 'r', String(i));
+    // 8 PUBLISH packets in one chunk, as a socket read would deliver them
+    const frames = [];
+    for (let i = 0; i < 8; i++) frames.push(serialize({ type: PacketType.PUBLISH, dup: false, qos: 0, retain: false, topic: 'r', payload: Buffer.from(String(i)) }, 4));
+    p.sendRaw(Buffer.concat(frames));
     assert.ok(p.conn.paused);
-    assert.deepEqual(observer.limits, ['publish_rate']);
-    assert.equal(payloads(s).length, 3);
+    assert.deepEqual(payloads(s), ['0', '1', '2']);
     clock.advance(1000);
+    assert.deepEqual(payloads(s), ['3', '4', '5']);
+    assert.ok(p.conn.paused);
+    clock.advance(1000);
+    assert.deepEqual(payloads(s), ['6', '7']);
     assert.ok(!p.conn.paused);
+    assert.ok(observer.limits.every((l) => l === 'publish_rate') && observer.limits.length >= 2);
+    assert.equal(observer.drops.length, 0);
   });
 
   it('memory stays bounded under a flood to an offline persistent session', async () => {

@@ -80,6 +80,8 @@ export class Channel implements ConnectionHandler, Outlet {
   private rateTimer: TimerHandle | undefined = undefined;
   private rateWindowStart = 0;
   private rateCount = 0;
+  /** Packets parsed while the publish rate is exceeded, processed when the window ends. */
+  private rateHeld: Packet[] | undefined = undefined;
   private firstChunk: Buffer | undefined = undefined;
   private unattributedBytes = 0;
   private readonly onPacket = (packet: Packet): void => this.dispatch(packet);
@@ -177,7 +179,8 @@ export class Channel implements ConnectionHandler, Outlet {
     this.unattributedBytes = 0;
     switch (this.state) {
       case ChannelState.Connected:
-        this.dispatchConnected(packet);
+        if (this.rateHeld !== undefined) this.rateHeld.push(packet);
+        else this.dispatchConnected(packet);
         return;
       case ChannelState.AwaitingConnect:
         if (packet.type !== PacketType.CONNECT) {
@@ -304,7 +307,11 @@ export class Channel implements ConnectionHandler, Outlet {
     this.keepAliveTimer = this.ctx.clock.setTimer(limit - idle, this.checkKeepAlive);
   };
 
-  /** Counts a PUBLISH against the per-client rate; pauses reading until the next window when over. */
+  /**
+   * Counts a PUBLISH against the per-client rate. When the window's budget is used up, reading
+   * is paused and packets already parsed from the current chunk are held (not dropped) until the
+   * window ends: backpressure, not loss.
+   */
   countPublish(): void {
     const limit = this.ctx.limits.publishRatePerClient;
     if (limit <= 0) return;
@@ -313,16 +320,30 @@ export class Channel implements ConnectionHandler, Outlet {
       this.rateWindowStart = now;
       this.rateCount = 0;
     }
-    if (++this.rateCount < limit || this.rateTimer !== undefined) return;
+    if (++this.rateCount < limit) return;
     this.ctx.observer.limitHit('publish_rate');
+    this.rateHeld ??= [];
     this.conn.pauseReading();
-    this.rateTimer = this.ctx.clock.setTimer(this.rateWindowStart + 1000 - now, () => {
-      this.rateTimer = undefined;
-      this.rateWindowStart = this.ctx.clock.now();
-      this.rateCount = 0;
-      if (this.state !== ChannelState.Closed) this.conn.resumeReading();
-    });
+    if (this.rateTimer === undefined) this.rateTimer = this.ctx.clock.setTimer(this.rateWindowStart + 1000 - now, this.releaseRate);
   }
+
+  private readonly releaseRate = (): void => {
+    this.rateTimer = undefined;
+    if (this.state !== ChannelState.Connected) return;
+    const held = this.rateHeld ?? [];
+    this.rateHeld = undefined;
+    this.rateWindowStart = this.ctx.clock.now();
+    this.rateCount = 0;
+    for (let i = 0; i < held.length; i++) {
+      if (this.isClosed()) return;
+      this.dispatchConnected(held[i]);
+      if (this.rateHeld !== undefined) {
+        this.rateHeld = held.slice(i + 1).concat(this.rateHeld);
+        return;
+      }
+    }
+    this.conn.resumeReading();
+  };
 
   // ---- closing ----
 
