@@ -38,14 +38,20 @@ export const METRICS = {
     'mqtt_queued_messages',
     'mqtt_limit_hits_total',
     'mqtt_protocol_violations_total',
+    'mqtt_ready',
+    'mqtt_connections_opened_total',
+    'mqtt_connections_closed_before_connect_total',
+    'mqtt_transport_rejections_total',
+    'mqtt_transport_errors_total',
   ],
+  // prom-client's collectDefaultMetrics() without a prefix (services/broker/src/metrics.ts).
   process: [
-    'mqtt_process_resident_memory_bytes',
-    'mqtt_nodejs_heap_size_used_bytes',
-    'mqtt_nodejs_external_memory_bytes',
-    'mqtt_process_cpu_seconds_total',
-    'mqtt_nodejs_eventloop_lag_p50_seconds',
-    'mqtt_nodejs_eventloop_lag_p99_seconds',
+    'process_resident_memory_bytes',
+    'nodejs_heap_size_used_bytes',
+    'nodejs_external_memory_bytes',
+    'process_cpu_seconds_total',
+    'nodejs_eventloop_lag_p50_seconds',
+    'nodejs_eventloop_lag_p99_seconds',
   ],
   cluster: [
     'mqtt_cluster_nodes',
@@ -121,6 +127,7 @@ const layout = [
   row('Overview'),
   [
     stat('Connected clients', 'short', `sum(mqtt_connected_clients${F})`, 'All nodes selected.'),
+    stat('Ready nodes', 'short', `sum(mqtt_ready${F})`, 'Nodes whose /readyz is 200 (listeners up, not draining).'),
     stat('Cluster nodes', 'short', 'max(mqtt_cluster_nodes)', 'Live nodes as seen by the cluster membership (cluster mode only).'),
     stat('Messages in /s', 'short', `sum(${rate('mqtt_messages_published_total')})`, 'PUBLISH packets accepted from clients.'),
     stat('Messages out /s', 'short', `sum(${rate('mqtt_messages_delivered_total')})`, 'Messages delivered to subscribers.'),
@@ -140,6 +147,16 @@ const layout = [
       stack: true,
     }),
     timeseries('Disconnects by cause', 'cps', [[by('cause', rate('mqtt_disconnects_total')), '{{cause}}']], { stack: true }),
+  ],
+  [
+    timeseries('Sockets opened and closed before CONNECT', 'cps', [
+      [by('transport', rate('mqtt_connections_opened_total')), 'opened {{transport}}'],
+      [by('cause', rate('mqtt_connections_closed_before_connect_total')), 'closed before CONNECT: {{cause}}'],
+    ], { description: 'Many sockets closed before CONNECT: scanners, health checks without PROXY header, or clients timing out.' }),
+    timeseries('Transport rejections and errors', 'cps', [
+      [by('transport, reason', rate('mqtt_transport_rejections_total')), 'rejected {{transport}} {{reason}}'],
+      [by('transport', rate('mqtt_transport_errors_total')), 'errors {{transport}}'],
+    ], { description: 'Sockets the transport closed itself (bad PROXY header, refused WebSocket, TLS handshake) and socket errors.' }),
   ],
   row('Messages'),
   [
@@ -203,21 +220,21 @@ const layout = [
   row('Node runtime'),
   [
     timeseries('Event loop lag', 's', [
-      [by('instance', `mqtt_nodejs_eventloop_lag_p99_seconds${F}`), 'p99 {{instance}}'],
-      [by('instance', `mqtt_nodejs_eventloop_lag_p50_seconds${F}`), 'p50 {{instance}}'],
+      [by('instance', `nodejs_eventloop_lag_p99_seconds${F}`), 'p99 {{instance}}'],
+      [by('instance', `nodejs_eventloop_lag_p50_seconds${F}`), 'p50 {{instance}}'],
     ], { description: 'Above ~50 ms p99, every client on that node sees the delay.' }),
     timeseries('Memory', 'bytes', [
-      [by('instance', `mqtt_process_resident_memory_bytes${F}`), 'rss {{instance}}'],
-      [by('instance', `mqtt_nodejs_heap_size_used_bytes${F}`), 'heap used {{instance}}'],
-      [by('instance', `mqtt_nodejs_external_memory_bytes${F}`), 'external {{instance}}'],
+      [by('instance', `process_resident_memory_bytes${F}`), 'rss {{instance}}'],
+      [by('instance', `nodejs_heap_size_used_bytes${F}`), 'heap used {{instance}}'],
+      [by('instance', `nodejs_external_memory_bytes${F}`), 'external {{instance}}'],
     ]),
-    timeseries('CPU', 'percentunit', [[by('instance', rate('mqtt_process_cpu_seconds_total')), '{{instance}}']], {
+    timeseries('CPU', 'percentunit', [[by('instance', rate('process_cpu_seconds_total')), '{{instance}}']], {
       description: 'Cores used; Node runs the broker on one core.',
     }),
   ],
   [
     timeseries('Limits hit', 'short', [[by('limit', rate('mqtt_limit_hits_total')), '{{limit}}']], { stack: true }),
-    timeseries('Protocol violations by reason code', 'short', [[by('reason_code', rate('mqtt_protocol_violations_total')), '{{reason_code}}']], {
+    timeseries('Protocol violations by reason code', 'short', [[by('reason', rate('mqtt_protocol_violations_total')), '{{reason}}']], {
       stack: true,
     }),
   ],

@@ -85,11 +85,12 @@ test('the panels the issue asks for are there', () => {
   }
 });
 
-test('queried metrics are exactly the documented list, all with the mqtt_ prefix', () => {
+test('queried metrics are exactly the documented list: mqtt_ names, and Node process metrics', () => {
   const queried = new Set(panels.flatMap((p) => p.targets.flatMap((t) => metricNames(t.expr))));
   const listed = new Set(Object.values(METRICS).flat());
   assert.deepEqual([...queried].sort(), [...listed].sort());
-  for (const name of listed) assert.match(name, /^mqtt_[a-z0-9_]+$/);
+  for (const name of [...METRICS.broker, ...METRICS.cluster]) assert.match(name, /^mqtt_[a-z0-9_]+$/);
+  for (const name of METRICS.process) assert.match(name, /^(process|nodejs)_[a-z0-9_]+$/);
   const readme = readFileSync(join(ROOT, 'deploy/grafana/README.md'), 'utf8');
   for (const name of listed) assert.ok(readme.includes(`\`${name}\``), `${name} missing from deploy/grafana/README.md`);
 });
