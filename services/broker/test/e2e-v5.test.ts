@@ -209,7 +209,7 @@ describe('e2e MQTT 5', { skip: suiteSkipReason() }, () => {
     assert.equal(await raw.closedWithin(3000), true);
   });
 
-  it('a client Session Expiry change from 0 to non-zero at DISCONNECT is a protocol error 0x82 [MQTT-3.14.2-2]', oursOnly('Mosquitto closes without the DISCONNECT'), async () => {
+  it('a client Session Expiry change from 0 to non-zero at DISCONNECT is a protocol error 0x82 [MQTT-3.14.2-2]', async () => {
     const raw = await RawClient.connected(broker().ports.mqtt, 5, { clientId: uid('sx') });
     raw.send({ cmd: 'disconnect', reasonCode: 0, properties: { sessionExpiryInterval: 60 } });
     assert.equal(await raw.closedWithin(3000), true);
