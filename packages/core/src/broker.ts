@@ -10,6 +10,7 @@ import type { EngineContext, EngineCounters } from './engine-context.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { noopObserver } from './observer.js';
 import type { BrokerPorts } from './ports.js';
+import { ClusterLink } from './router/cluster-link.js';
 import { RetainedMessages } from './router/retained-store.js';
 import { Router } from './router/router.js';
 import { publishSysTopics } from './router/sys-topics.js';
@@ -56,8 +57,9 @@ class Engine implements Broker, EngineContext {
   private sysTimer: TimerHandle | undefined = undefined;
   private readonly portErrorHandler: (error: unknown) => void;
   private readonly pendingPortWrites = new Set<Promise<unknown>>();
-  /** Resolves when retained messages from the RetainStore port are loaded. */
+  /** Resolves when state from the ports is loaded (retained messages, the route replica). */
   readonly ready: Promise<void>;
+  private readonly cluster: ClusterLink | undefined;
 
   constructor(options: EngineOptions) {
     this.nodeId = options.nodeId;
@@ -73,13 +75,23 @@ class Engine implements Broker, EngineContext {
     this.retained = new RetainedMessages(this.ports.retained, (e) => this.reportPortError(e));
     this.startedAt = this.clock.now();
     const retainPort = this.ports.retained;
-    this.ready =
-      retainPort === undefined
-        ? Promise.resolve()
-        : retainPort.loadAll().then(
-            (messages) => this.retained.load(messages, this.clock.now()),
-            (e: unknown) => this.reportPortError(e),
-          );
+    const loading: Array<Promise<void>> = [];
+    if (retainPort !== undefined) {
+      loading.push(
+        retainPort.loadAll().then(
+          (messages) => this.retained.load(messages, this.clock.now()),
+          (e: unknown) => this.reportPortError(e),
+        ),
+      );
+    }
+    if (this.ports.routes !== undefined && this.ports.bus !== undefined) {
+      const link = new ClusterLink(this, this.ports.routes, this.ports.bus);
+      this.cluster = link;
+      this.router.onFilterAdded = (f) => link.filterAdded(f);
+      this.router.onFilterRemoved = (f) => link.filterRemoved(f);
+      loading.push(link.start().catch((e: unknown) => this.reportPortError(e)));
+    }
+    this.ready = Promise.all(loading).then(() => {});
     const interval = options.sysIntervalSeconds ?? 0;
     if (interval > 0) this.scheduleSys(interval * 1000);
   }
@@ -167,6 +179,7 @@ class Engine implements Broker, EngineContext {
       cancelWill(this, session);
     }
     await this.flushSessions();
+    if (this.cluster !== undefined) await this.cluster.stop().catch((e: unknown) => this.reportPortError(e));
   }
 
   private async flushSessions(): Promise<void> {
@@ -181,7 +194,8 @@ class Engine implements Broker, EngineContext {
 
   publishInternal(message: Message): number {
     if (message.retain) this.retained.apply(message); // [MQTT-3.3.1-5] [MQTT-3.3.1-6] [MQTT-3.3.1-7]
-    return this.router.publish(message, message.publisherId);
+    const local = this.router.publish(message, message.publisherId);
+    return this.cluster === undefined ? local : local + this.cluster.forward(message);
   }
 
   endSession(session: Session): void {

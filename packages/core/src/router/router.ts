@@ -31,6 +31,10 @@ export class Router {
   private readonly visitPlain = (entry: SubEntry): void => this.onPlain(entry);
   private readonly visitShared = (group: SharedGroup): void => this.onShared(group);
 
+  /** Told when a filter gains its first / loses its last local subscription (cluster routes). */
+  onFilterAdded: ((filter: string) => void) | undefined = undefined;
+  onFilterRemoved: ((filter: string) => void) | undefined = undefined;
+
   constructor(private readonly ctx: EngineContext) {}
 
   get subscriptionCount(): number {
@@ -112,6 +116,7 @@ export class Router {
     const previous = session.subscriptions.get(entry.topicFilter);
     session.subscriptions.set(entry.topicFilter, entry);
     if (entry.group === undefined) {
+      if (this.onFilterAdded !== undefined && !this.plain.hasFilter(entry.matchFilter)) this.onFilterAdded(entry.matchFilter);
       this.plain.add(entry.matchFilter, session.clientId, entry);
       return previous === undefined;
     }
@@ -121,6 +126,7 @@ export class Router {
       if (i >= 0) group.members[i] = entry;
       return false;
     }
+    if (group.members.length === 0) this.onFilterAdded?.(group.filter);
     group.members.push(entry);
     this.sharedMembers++;
     return true;
@@ -143,6 +149,7 @@ export class Router {
     session.subscriptions.delete(topicFilter);
     if (entry.group === undefined) {
       this.plain.remove(entry.matchFilter, session.clientId);
+      if (this.onFilterRemoved !== undefined && !this.plain.hasFilter(entry.matchFilter)) this.onFilterRemoved(entry.matchFilter);
       return true;
     }
     const group = entry.group;
@@ -151,7 +158,10 @@ export class Router {
       group.members.splice(i, 1);
       this.sharedMembers--;
     }
-    if (group.members.length === 0) this.shared.remove(group.filter, group.name);
+    if (group.members.length === 0) {
+      this.shared.remove(group.filter, group.name);
+      this.onFilterRemoved?.(group.filter);
+    }
     return true;
   }
 

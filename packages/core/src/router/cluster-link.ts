@@ -1,0 +1,98 @@
+/**
+ * Cross-node routing through the RouteTable and NodeBus ports ("route to nodes, not to
+ * clients", ARCHITECTURE.md section 3).
+ *
+ * - Routes: this node adds (filter, nodeId) when its first local subscription to a filter
+ *   appears and removes it with the last one (reference counted here, written through).
+ * - Replica: every node keeps a local trie of all routes (snapshot at start, then the table's
+ *   change feed), so the publish path matches remote nodes synchronously and never awaits.
+ * - Forwarding: a message published by a local client is sent once to each other node that has
+ *   a matching route; a message received from the bus is delivered locally only (no loops).
+ *
+ * Not covered yet (single node is the default): shared groups are balanced per node (each node
+ * with members of a group delivers one copy), retained messages are not replicated, and session
+ * takeover across nodes (ClientRegistry) is not wired in.
+ */
+import { SubscriptionTrie } from '@mqtt-broker/topics';
+import type { EngineContext } from '../engine-context.js';
+import type { NodeBus, RouteChange, RouteTable, StoredMessage } from '../ports.js';
+import { fromStored, type Message, toStored } from '../session/message.js';
+
+export class ClusterLink {
+  private readonly replica = new SubscriptionTrie<string, true>();
+  private readonly targets = new Set<string>();
+  private readonly refs = new Map<string, number>();
+  private readonly collect = (_value: true, nodeId: string): void => {
+    if (nodeId !== this.nodeId) this.targets.add(nodeId);
+  };
+  private unwatch: (() => void) | undefined = undefined;
+  private stopListening: (() => Promise<void>) | undefined = undefined;
+  private readonly nodeId: string;
+
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly routes: RouteTable,
+    private readonly bus: NodeBus,
+  ) {
+    this.nodeId = ctx.nodeId;
+  }
+
+  async start(): Promise<void> {
+    this.unwatch = this.routes.watch((change) => this.apply(change));
+    for (const r of await this.routes.routes()) this.replica.add(r.filter, r.nodeId, true);
+    this.stopListening = await this.bus.listen(this.nodeId, (stored) => this.onRemote(stored));
+  }
+
+  async stop(): Promise<void> {
+    this.unwatch?.();
+    this.unwatch = undefined;
+    await this.stopListening?.();
+    this.stopListening = undefined;
+    await this.routes.removeNode(this.nodeId);
+  }
+
+  private apply(change: RouteChange): void {
+    if (change.op === 'add') this.replica.add(change.filter, change.nodeId, true);
+    else this.replica.remove(change.filter, change.nodeId);
+  }
+
+  /** A filter gained its first plain subscriber or a shared group on this node (reference counted). */
+  filterAdded(filter: string): void {
+    const refs = this.refs.get(filter) ?? 0;
+    this.refs.set(filter, refs + 1);
+    if (refs > 0) return;
+    this.replica.add(filter, this.nodeId, true);
+    this.routes.addRoute(filter, this.nodeId).catch((e: unknown) => this.ctx.reportPortError(e));
+  }
+
+  /** The reverse of filterAdded. */
+  filterRemoved(filter: string): void {
+    const refs = (this.refs.get(filter) ?? 1) - 1;
+    if (refs > 0) {
+      this.refs.set(filter, refs);
+      return;
+    }
+    this.refs.delete(filter);
+    this.replica.remove(filter, this.nodeId);
+    this.routes.removeRoute(filter, this.nodeId).catch((e: unknown) => this.ctx.reportPortError(e));
+  }
+
+  /** Sends a locally published message to every other node with a matching route; returns how many. */
+  forward(message: Message): number {
+    if (this.replica.size === 0) return 0;
+    if (message.topic.charCodeAt(0) === 0x24 && message.topic.startsWith('$SYS/')) return 0; // per-node statistics
+    const targets = this.targets;
+    this.replica.match(message.topic, this.collect);
+    if (targets.size === 0) return 0;
+    const stored: StoredMessage = toStored(message);
+    const n = targets.size;
+    for (const nodeId of targets) this.bus.send(nodeId, stored);
+    targets.clear();
+    return n;
+  }
+
+  private onRemote(stored: StoredMessage): void {
+    const message = fromStored(stored, this.ctx.clock.now());
+    this.ctx.router.publish(message, message.publisherId);
+  }
+}
