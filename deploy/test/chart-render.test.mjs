@@ -115,6 +115,7 @@ test('production values: external Redis Cluster, TLS, auth, PROXY protocol, HPA,
   assert.equal(env.PROXY_PROTOCOL, 'true');
   assert.equal(env.ALLOW_ANONYMOUS, 'false');
   assert.equal(env.MQTT_TLS_PORT, '8883');
+  assert.equal(env.MQTT_WS_PORT, 'off');
   assert.equal(env.TLS_CERT, '/etc/mqtt-broker/tls/tls.crt');
   assert.equal(env.PASSWORD_FILE, '/etc/mqtt-broker/passwd/passwd');
   assert.equal(env.ACL_FILE, '/etc/mqtt-broker/acl/acl');
@@ -141,7 +142,7 @@ test('production values: external Redis Cluster, TLS, auth, PROXY protocol, HPA,
   assert.equal(pub.metadata.annotations['service.beta.kubernetes.io/aws-load-balancer-nlb-target-type'], 'ip');
   assert.deepEqual(
     pub.spec.ports.map((p) => p.port),
-    [1883, 8083, 8883, 8084],
+    [1883, 8883],
   );
 
   const [hpa] = byKind(manifests, 'HorizontalPodAutoscaler');
@@ -163,6 +164,9 @@ test('production values: external Redis Cluster, TLS, auth, PROXY protocol, HPA,
   assert.equal(pdb.spec.maxUnavailable, 1);
   assert.doesNotMatch(notes, /anonymous clients are allowed/);
   assert.match(notes, /-u USER -P PASSWORD/);
+  assert.doesNotMatch(notes, /WebSocket clients will fail/);
+  const withWs = renderChart({ ...production, ports: { ...production.ports, ws: { enabled: true } } });
+  assert.match(withWs.notes, /WebSocket clients will fail/, 'PROXY protocol + WebSocket behind the NLB is flagged');
 });
 
 test('the dashboard ConfigMap carries the dashboard JSON for the Grafana sidecar', () => {
