@@ -29,7 +29,8 @@ export class RetainedMessages {
     }
     ensureOwned(message);
     this.index.set(message.topic, message);
-    this.port?.set(message.topic, toStored(message)).catch(this.onPortError);
+    // $SYS statistics are this node's own: never written to the shared store
+    if (this.port !== undefined && !message.topic.startsWith('$SYS/')) this.port.set(message.topic, toStored(message)).catch(this.onPortError);
   }
 
   delete(topic: string): void {
