@@ -182,6 +182,23 @@ describe('shared subscriptions', () => {
     assert.deepEqual(payloads(b), first);
   });
 
+  it('[MQTT-4.8.2-4] a QoS 2 message already sent to a member is not moved to another member', async () => {
+    const { broker } = setup();
+    const a = await subscriber(broker, 'a2', [sub('$share/g/w2', 2)], 4, false);
+    const b = await subscriber(broker, 'b2', [sub('$share/g/w2', 2)]);
+    const pub = new TestClient(broker, 4);
+    await pub.connect({ clientId: 'p' });
+    publish(pub, 'w2', 'm1', 2);
+    assert.deepEqual(payloads(a), ['m1']);
+    a.close(true);
+    assert.deepEqual(payloads(b), []);
+    const again = new TestClient(broker, 4);
+    await again.connect({ clientId: 'a2', clean: false });
+    const re = again.expect(PacketType.PUBLISH);
+    assert.equal(re.payload.toString(), 'm1');
+    assert.equal(re.dup, true);
+  });
+
   it('no retained messages on a shared subscribe; No Local on shared is a protocol error [MQTT-3.8.3-4]', async () => {
     const { broker } = setup();
     const pub = new TestClient(broker, 4);

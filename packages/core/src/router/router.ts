@@ -170,12 +170,14 @@ export class Router {
   }
 
   /**
-   * A session lost its connection: its unacknowledged and queued messages that came through a
-   * shared subscription go to another connected member of the same group (MQTT 5.0 4.8.2).
+   * A session lost its connection: its unacknowledged QoS 1 and queued messages that came
+   * through a shared subscription go to another connected member of the same group (MQTT 5.0
+   * 4.8.2). QoS 2 messages already sent stay: their delivery must be completed to that client
+   * [MQTT-4.8.2-4] and never sent to another one [MQTT-4.8.2-5].
    */
   redistributeShared(session: Session): void {
     for (const entry of [...session.inflight.values()]) {
-      if (entry.group === undefined || entry.state !== 0 || entry.message === undefined) continue;
+      if (entry.group === undefined || entry.state !== 0 || entry.qos !== 1 || entry.message === undefined) continue;
       const other = pickMember(entry.group, session);
       if (other === undefined) continue;
       session.completeInflight(entry.packetId);
