@@ -35,6 +35,7 @@ import { handleConnect, rejectUnparsableConnect } from './connect.js';
 import { ackFrame, PINGRESP_FRAME } from './frames.js';
 import { encodeOutbound } from './outbound.js';
 import { handlePublish, handlePubrel } from './publish-in.js';
+import { PublishRate } from './publish-rate.js';
 import { handleSubscribe, handleUnsubscribe } from './subscribe.js';
 
 /** Packets accepted from a client while its CONNECT is being authenticated, at most. */
@@ -77,11 +78,7 @@ export class Channel implements ConnectionHandler, Outlet {
   held: Packet[] | undefined = undefined;
   private connectTimer: TimerHandle | undefined;
   private keepAliveTimer: TimerHandle | undefined = undefined;
-  private rateTimer: TimerHandle | undefined = undefined;
-  private rateWindowStart = 0;
-  private rateCount = 0;
-  /** Packets parsed while the publish rate is exceeded, processed when the window ends. */
-  private rateHeld: Packet[] | undefined = undefined;
+  readonly rate: PublishRate;
   private firstChunk: Buffer | undefined = undefined;
   private unattributedBytes = 0;
   private readonly onPacket = (packet: Packet): void => this.dispatch(packet);
@@ -92,6 +89,7 @@ export class Channel implements ConnectionHandler, Outlet {
   ) {
     this.parser = new PacketParser({ maxPacketSize: ctx.limits.maxPacketSize });
     this.sendWindow = ctx.limits.maxInflight;
+    this.rate = new PublishRate(this);
     this.lastReceived = ctx.clock.now();
     this.connectTimer = ctx.clock.setTimer(ctx.limits.connectTimeoutSeconds * 1000, () => {
       this.connectTimer = undefined;
@@ -179,7 +177,7 @@ export class Channel implements ConnectionHandler, Outlet {
     this.unattributedBytes = 0;
     switch (this.state) {
       case ChannelState.Connected:
-        if (this.rateHeld !== undefined) this.rateHeld.push(packet);
+        if (this.rate.held !== undefined) this.rate.held.push(packet);
         else this.dispatchConnected(packet);
         return;
       case ChannelState.AwaitingConnect:
@@ -307,44 +305,6 @@ export class Channel implements ConnectionHandler, Outlet {
     this.keepAliveTimer = this.ctx.clock.setTimer(limit - idle, this.checkKeepAlive);
   };
 
-  /**
-   * Counts a PUBLISH against the per-client rate. When the window's budget is used up, reading
-   * is paused and packets already parsed from the current chunk are held (not dropped) until the
-   * window ends: backpressure, not loss.
-   */
-  countPublish(): void {
-    const limit = this.ctx.limits.publishRatePerClient;
-    if (limit <= 0) return;
-    const now = this.ctx.clock.now();
-    if (now - this.rateWindowStart >= 1000) {
-      this.rateWindowStart = now;
-      this.rateCount = 0;
-    }
-    if (++this.rateCount < limit) return;
-    this.ctx.observer.limitHit('publish_rate');
-    this.rateHeld ??= [];
-    this.conn.pauseReading();
-    if (this.rateTimer === undefined) this.rateTimer = this.ctx.clock.setTimer(this.rateWindowStart + 1000 - now, this.releaseRate);
-  }
-
-  private readonly releaseRate = (): void => {
-    this.rateTimer = undefined;
-    if (this.state !== ChannelState.Connected) return;
-    const held = this.rateHeld ?? [];
-    this.rateHeld = undefined;
-    this.rateWindowStart = this.ctx.clock.now();
-    this.rateCount = 0;
-    for (let i = 0; i < held.length; i++) {
-      if (this.isClosed()) return;
-      this.dispatchConnected(held[i]);
-      if (this.rateHeld !== undefined) {
-        this.rateHeld = held.slice(i + 1).concat(this.rateHeld);
-        return;
-      }
-    }
-    this.conn.resumeReading();
-  };
-
   // ---- closing ----
 
   /** A rule broken by the client (or the codec said so). */
@@ -416,7 +376,7 @@ export class Channel implements ConnectionHandler, Outlet {
     const clock = this.ctx.clock;
     if (this.connectTimer !== undefined) clock.clearTimer(this.connectTimer);
     if (this.keepAliveTimer !== undefined) clock.clearTimer(this.keepAliveTimer);
-    if (this.rateTimer !== undefined) clock.clearTimer(this.rateTimer);
-    this.connectTimer = this.keepAliveTimer = this.rateTimer = undefined;
+    this.rate.stop();
+    this.connectTimer = this.keepAliveTimer = undefined;
   }
 }

@@ -61,7 +61,7 @@ export function handlePublish(ch: Channel, session: Session, p: PublishPacket): 
       return;
     }
   }
-  ch.countPublish();
+  ch.rate.count();
   ctx.counters.publishReceived++;
 
   let reasonCode = 0;
