@@ -198,8 +198,9 @@ async function runOnce(a: BenchArgs, broker: BrokerName, scenario: ScenarioName,
       r.errors.unshift(`broker exited (${b.exitStatus()})`);
     }
     if (r.crashed) {
-      const tail = b.output().trim().split('\n').slice(-3).join(' | ');
-      if (tail.length > 0) r.errors.push(`broker output: ${tail}`);
+      const lines = b.output().trim().split('\n');
+      const why = lines.find((l) => /Error|FATAL|out of memory/.test(l)) ?? lines.slice(-3).join(' | ');
+      if (why.length > 0) r.errors.push(`broker output: ${why.trim()}`);
     }
     return r;
   } finally {
@@ -212,7 +213,7 @@ function progressLine(broker: BrokerName, scenario: ScenarioName, mode: Mode | n
     ? `${fmtRate(r.idle.connectRate)} conn/s, ${r.idle.bytesPerConnection === null ? '-' : (r.idle.bytesPerConnection / 1024).toFixed(1)} KiB/conn`
     : r.latency !== null
       ? `p50 ${r.latency.p50.toFixed(0)} µs p99 ${r.latency.p99.toFixed(0)} µs`
-      : `${fmtRate(r.deliveredPerSec)} msg/s, ${r.cpuUsPerMsg === null ? '-' : r.cpuUsPerMsg.toFixed(2)} µs/msg, gen ${(r.generatorCpu * 100).toFixed(0)}%`;
+      : `${fmtRate(r.deliveredPerSec)} msg/s, ${r.cpuUsPerMsg === null ? '-' : r.cpuUsPerMsg.toFixed(2)} µs/msg, broker ${r.brokerCpuShare === null ? '-' : (r.brokerCpuShare * 100).toFixed(0)}% / generator ${(r.generatorCpu * 100).toFixed(0)}% of a core`;
   const flags = [r.crashed ? 'CRASHED' : '', r.collapsed ? 'collapsed' : '', ...r.errors.slice(0, 1)].filter((s) => s !== '');
   return `[${broker}] ${scenario}${mode === null ? '' : `/${mode}`} run ${run + 1}: ${what}${flags.length > 0 ? ` (${flags.join('; ')})` : ''}`;
 }
@@ -270,6 +271,7 @@ async function main(): Promise<void> {
     if (aborted) break;
   }
   const elapsedS = (Date.now() - started) / 1000;
+  if (aborted) process.stderr.write('aborted by signal: the table holds the cells that finished\n');
   const cpuModel = cpus()[0]?.model ?? 'unknown';
   process.stdout.write(
     `\n${renderTable(summaries, brokers)}\n\nmedians of ${a.runs} run(s), ${a.durationS} s each` +

@@ -29,7 +29,7 @@ export function describeResult(r: ScenarioResult): string {
   } else {
     lines.push(
       `  measured ${r.measuredS.toFixed(2)} s: published ${r.published} (${fmtRate(r.publishedPerSec)}/s), delivered ${r.delivered} (${fmtRate(r.deliveredPerSec)}/s) to ${r.fanout} subscriber(s)`,
-      `  broker CPU ${fmtNum(r.brokerCpuS, 2)} s = ${fmtNum(r.cpuUsPerMsg, 2)} µs per delivered message; generator CPU ${(r.generatorCpu * 100).toFixed(0)}% of a core`,
+      `  broker CPU ${fmtNum(r.brokerCpuS, 2)} s (${r.brokerCpuShare === null ? '-' : (r.brokerCpuShare * 100).toFixed(0)}% of a core) = ${fmtNum(r.cpuUsPerMsg, 2)} µs per delivered message; generator CPU ${(r.generatorCpu * 100).toFixed(0)}% of a core`,
       `  delivered/s per second: ${r.timeline.map((x) => fmtRate(x)).join(' ')}${r.collapsed ? '  COLLAPSED' : ''}`,
       `  totals incl. warm-up and drain: published ${r.totalPublished}, delivered ${r.totalDelivered}${r.stalls > 0 ? `, closed-loop stalls ${r.stalls}` : ''}`,
     );

@@ -17,6 +17,7 @@ export interface CellSummary {
   deliveredPerSec: number | null;
   cpuUsPerMsg: number | null;
   generatorCpu: number | null;
+  brokerCpuShare: number | null;
   p50: number | null;
   p90: number | null;
   p99: number | null;
@@ -37,6 +38,7 @@ export function summarize(broker: BrokerName, scenario: ScenarioName, mode: Mode
     deliveredPerSec: isIdle ? null : median(runs.map((r) => r.deliveredPerSec)),
     cpuUsPerMsg: isIdle ? null : median(runs.map((r) => r.cpuUsPerMsg)),
     generatorCpu: median(runs.map((r) => r.generatorCpu)),
+    brokerCpuShare: median(runs.map((r) => r.brokerCpuShare)),
     p50: median(runs.map((r) => r.latency?.p50)),
     p90: median(runs.map((r) => r.latency?.p90)),
     p99: median(runs.map((r) => r.latency?.p99)),

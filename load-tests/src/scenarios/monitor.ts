@@ -65,12 +65,17 @@ export async function measure(o: MonitorOptions, warmupS: number, durationS: num
   const stop = o.counters();
   const gen = process.cpuUsage(gen0);
   const measuredS = (t1 - t0) / 1000;
+  // One rate per second of the measurement: from the first sample at or after each second's
+  // start to the first at or after its end (ticks may run late when the loop is busy).
   const timeline: number[] = [];
-  const perWindow = 1000 / TICK_MS;
-  for (let i = perWindow; i < samples.length; i += perWindow) {
-    const [ta, da] = samples[i - perWindow];
-    const [tb, db] = samples[i];
+  let a = 0;
+  for (let second = 1; ; second++) {
+    const b = samples.findIndex(([t]) => t >= t0 + second * 1000 - TICK_MS / 2);
+    if (b < 0 || b <= a) break;
+    const [ta, da] = samples[a];
+    const [tb, db] = samples[b];
     timeline.push(Math.round(((db - da) * 1000) / (tb - ta)));
+    a = b;
   }
   return {
     measuredS,

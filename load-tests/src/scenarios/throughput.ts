@@ -202,6 +202,7 @@ export function fillMeasured(
   result.totalPublished = totalPublished;
   result.totalDelivered = totalDelivered;
   result.brokerCpuS = m.brokerCpuS;
+  result.brokerCpuShare = m.brokerCpuS !== null && m.measuredS > 0 ? m.brokerCpuS / m.measuredS : null;
   result.cpuUsPerMsg = m.brokerCpuS !== null && m.delivered > 0 ? (m.brokerCpuS * 1e6) / m.delivered : null;
   result.generatorCpu = m.generatorCpu;
   result.timeline = m.timeline;

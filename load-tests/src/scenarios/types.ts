@@ -96,6 +96,11 @@ export interface ScenarioResult {
   fanout: number;
   /** Broker CPU seconds during the measurement; null without a pid. */
   brokerCpuS: number | null;
+  /**
+   * Broker CPU seconds per measured second (1 = one core busy). Well below 1 means the broker was
+   * not the bottleneck: the generator, a latency-bound window, or other load on its CPU was.
+   */
+  brokerCpuShare: number | null;
   /** Broker CPU microseconds per delivered message; null without a pid or deliveries. */
   cpuUsPerMsg: number | null;
   /** Generator CPU as a fraction of one core during the measurement. */
@@ -124,6 +129,7 @@ export function emptyResult(scenario: ScenarioName, mode: Mode | null): Scenario
     totalDelivered: 0,
     fanout: 1,
     brokerCpuS: null,
+    brokerCpuShare: null,
     cpuUsPerMsg: null,
     generatorCpu: 0,
     timeline: [],
