@@ -154,10 +154,13 @@ class Engine implements Broker, EngineContext {
   async drain(durationMs: number, serverReference?: string): Promise<void> {
     this.draining = true;
     const connected = [...this.channels].filter((c) => c.state === ChannelState.Connected);
-    const step = connected.length > 0 ? Math.max(0, durationMs) / connected.length : 0;
+    // spread over the window in at most 100 batches (not one timer per client)
+    const batches = Math.min(connected.length, 100);
+    const step = batches > 0 ? Math.max(0, durationMs) / batches : 0;
+    const perBatch = batches > 0 ? Math.ceil(connected.length / batches) : 0;
     const reason = serverReference !== undefined ? 0x9c : 0x8b; // Use another server / Server shutting down
     for (let i = 0; i < connected.length; i++) {
-      if (i > 0 && step > 0) await new Promise<void>((resolve) => this.clock.setTimer(step, resolve));
+      if (i > 0 && i % perBatch === 0 && step > 0) await new Promise<void>((resolve) => this.clock.setTimer(step, resolve));
       connected[i].disconnect('server_shutdown', reason, false, 'server shutting down', serverReference);
     }
     await this.flushSessions();
