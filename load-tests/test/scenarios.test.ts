@@ -49,6 +49,27 @@ function checkThroughput(r: ScenarioResult, fanout: number): void {
   assert.ok(r.generatorCpu > 0 && r.generatorCpu < 1.5, `generator CPU ${r.generatorCpu}`);
 }
 
+describe('aedes server', { timeout: 30_000 }, () => {
+  it('starts, carries a closed-loop fan-in and stops', async () => {
+    const aedes = await startBroker('aedes', { maxInflight: 100, maxQueued: 1_000 });
+    try {
+      const r = await runScenario('fan-in', 'closed', {
+        ...DEFAULT_OPTIONS,
+        port: aedes.port,
+        brokerPid: aedes.pid,
+        durationS: 0.5,
+        warmupS: 0.1,
+        publishers: 2,
+      });
+      assert.deepEqual(r.errors, []);
+      assert.ok(r.delivered > 0 && r.totalDelivered <= r.totalPublished);
+    } finally {
+      await aedes.stop();
+    }
+    assert.equal(aedes.exited, true, 'stopped');
+  });
+});
+
 describe('scenarios against mosquitto', { timeout: 60_000 }, () => {
   before(async () => {
     broker = await startBroker('mosquitto', { maxInflight: 100, maxQueued: 100_000 });
