@@ -105,6 +105,10 @@ export interface BrokerObserver {
   connectionClosedBeforeConnect(info: { address: string; transport: TransportKind; cause: DisconnectCause; detail: string }): void;
   /** A protocol violation by a client: the spec's reason code and the rule id when known. */
   protocolViolation(info: { clientId: string | undefined; address: string; reasonCode: number; message: string }): void;
+  /**
+   * One parsed packet. `bytes`: the bytes of each received chunk are attributed to the first
+   * packet parsed from it (0 for the others), so the sum over packets is the bytes received.
+   */
   packetReceived(packetType: number, bytes: number): void;
   packetSent(packetType: number, bytes: number): void;
   messagePublished(qos: QoS): void;
