@@ -54,5 +54,6 @@ export function firePendingWill(ctx: EngineContext, session: Session): void {
   }
   // Will payload stays valid: the will's Buffer came from a parsed CONNECT and is copied on retain/queue.
   message.expiresAt = message.expiryInterval > 0 ? ctx.clock.now() + message.expiryInterval * 1000 : 0;
-  ctx.publishInternal(message);
+  ctx.observer.messagePublished(message.qos);
+  if (ctx.publishInternal(message) === 0) ctx.observer.messageDropped(message.qos, 'no_subscribers');
 }
