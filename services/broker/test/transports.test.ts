@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import mqtt, { type IClientOptions } from 'mqtt';
+import { WebSocket } from 'ws';
+import { httpGet, metricValue, type RunningBroker, startBroker, waitFor } from './service-support.js';
+
+function certs(): { dir: string; ca: string; cert: string; key: string; clientCert: string; clientKey: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'svc-tls-'));
+  const sh = (script: string): void => {
+    execFileSync('sh', ['-c', script], { cwd: dir, stdio: 'pipe' });
+  };
+  const ec = '-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes';
+  sh(`openssl req -x509 ${ec} -keyout ca.key -out ca.crt -days 2 -subj /CN=TestCA`);
+  sh('printf "subjectAltName=DNS:localhost,IP:127.0.0.1\\n" > san.ext');
+  sh(`openssl req ${ec} -keyout server.key -out server.csr -subj /CN=localhost`);
+  sh('openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile san.ext');
+  sh(`openssl req ${ec} -keyout client.key -out client.csr -subj /CN=sensor-7`);
+  sh('openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2');
+  return {
+    dir,
+    ca: join(dir, 'ca.crt'),
+    cert: join(dir, 'server.crt'),
+    key: join(dir, 'server.key'),
+    clientCert: join(dir, 'client.crt'),
+    clientKey: join(dir, 'client.key'),
+  };
+}
+
+async function connects(url: string, options: IClientOptions): Promise<boolean> {
+  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 3000, ...options });
+  const ok = await new Promise<boolean>((resolve) => {
+    client.once('connect', () => resolve(true));
+    client.once('error', () => resolve(false));
+    client.once('close', () => resolve(false));
+  });
+  await client.endAsync(true);
+  return ok;
+}
+
+describe('listeners of the broker node', () => {
+  const brokers: RunningBroker[] = [];
+  after(async () => {
+    for (const b of brokers) await b.stop();
+  });
+
+  it('TLS and WSS with required client certificates accept real MQTT.js clients', async () => {
+    const c = certs();
+    const b = await startBroker({
+      MQTT_TLS_PORT: '0',
+      MQTT_WSS_PORT: '0',
+      TLS_CERT: c.cert,
+      TLS_KEY: c.key,
+      TLS_CA: c.ca,
+      TLS_REQUIRE_CLIENT_CERT: 'true',
+    });
+    brokers.push(b);
+    const { readFileSync } = await import('node:fs');
+    const tlsOpts = { ca: readFileSync(c.ca), cert: readFileSync(c.clientCert), key: readFileSync(c.clientKey), servername: 'localhost' };
+    assert.ok(await connects(`mqtts://127.0.0.1:${b.tls}`, tlsOpts), 'mqtts with client cert');
+    assert.ok(await connects(`wss://localhost:${b.wss}/mqtt`, { ...tlsOpts, protocolVersion: 5 }), 'wss with client cert');
+    assert.equal(await connects(`mqtts://127.0.0.1:${b.tls}`, { ca: readFileSync(c.ca), servername: 'localhost' }), false, 'no client cert');
+    const text = (await httpGet(b.http, '/metrics')).body;
+    assert.equal(metricValue(text, 'mqtt_connections_accepted_total{transport="tls"}'), 1);
+    assert.equal(metricValue(text, 'mqtt_connections_accepted_total{transport="wss"}'), 1);
+  });
+
+  it('PROXY_PROTOCOL=true: the logged client address is the proxied one; a missing header is counted', async () => {
+    const b = await startBroker({ PROXY_PROTOCOL: 'true', MQTT_WS_PORT: 'off' });
+    brokers.push(b);
+    const socket = netConnect({ port: b.tcp, host: '127.0.0.1' });
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    const connect = Buffer.from('100f00044d5154540402003c0003616263', 'hex'); // CONNECT 3.1.1, id "abc"
+    socket.write(Buffer.concat([Buffer.from('PROXY TCP4 198.51.100.23 10.0.0.5 40001 1883\r\n'), connect]));
+    const connack = await new Promise<Buffer>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no CONNACK within 3 s')), 3000);
+      socket.once('data', (d: Buffer) => {
+        clearTimeout(timer);
+        resolve(d);
+      });
+    });
+    assert.deepEqual(connack, Buffer.from([0x20, 0x02, 0x00, 0x00]));
+    await waitFor(() => b.logs().some((l) => l.event === 'connect' && l.clientId === 'abc'), 3000, 'connect log');
+    assert.equal(b.logs().find((l) => l.event === 'connect')?.address, '198.51.100.23');
+    socket.destroy();
+    assert.equal(await connects(`mqtt://127.0.0.1:${b.tcp}`, {}), false, 'a client without a PROXY header is refused');
+    await waitFor(
+      async () => metricValue((await httpGet(b.http, '/metrics')).body, 'mqtt_transport_rejections_total{transport="tcp",reason="proxy_header_invalid"}') === 1,
+      3000,
+      'rejection counted',
+    );
+  });
+
+  it('random bytes on every port do not take the broker down', async () => {
+    const b = await startBroker({ CONNECT_TIMEOUT_SECONDS: '1' });
+    brokers.push(b);
+    const jobs: Promise<void>[] = [];
+    for (let i = 0; i < 60; i++) {
+      jobs.push(
+        new Promise<void>((resolve) => {
+          const s = netConnect({ port: i % 2 === 0 ? b.tcp : (b.ws ?? b.tcp), host: '127.0.0.1' }, () => {
+            // Half start like a CONNECT, so the parser goes deeper than the first byte.
+            const head = i % 4 < 2 ? Buffer.from([0x10, 0xff, 0xff, 0x03]) : Buffer.alloc(0);
+            s.write(Buffer.concat([head, randomBytes(1 + ((i * 131) % 4000))]));
+            setTimeout(() => s.destroy(), 50);
+          });
+          s.on('error', () => {});
+          s.on('close', () => resolve());
+        }),
+      );
+    }
+    for (let i = 0; i < 20; i++) {
+      jobs.push(
+        new Promise<void>((resolve) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${b.ws}/mqtt`, ['mqtt']);
+          ws.on('open', () => {
+            ws.send(randomBytes(1 + i * 50));
+            setTimeout(() => ws.terminate(), 50);
+          });
+          ws.on('error', () => {});
+          ws.on('close', () => resolve());
+        }),
+      );
+    }
+    await Promise.all(jobs);
+    assert.equal(b.child.exitCode, null, 'still running');
+    assert.ok(await connects(`mqtt://127.0.0.1:${b.tcp}`, {}), 'still serving');
+    assert.equal((await httpGet(b.http, '/healthz')).status, 200);
+  });
+});
