@@ -1,7 +1,7 @@
-// Runs every compiled test file (`<workspace>/dist/test/**/*.test.js`) with Node's built-in
-// test runner, so `npm test` prints node:test's own summary. Extra arguments are passed to
-// `node --test` (for example `--test-name-pattern`), and a path filter may be given with
-// TEST_FILTER=substring to run a subset.
+// Runs every compiled test file (`<workspace>/dist/test/**/*.test.js`) and the plain-JavaScript
+// deployment tests (`deploy/test/*.test.mjs`) with Node's built-in test runner, so `npm test`
+// prints node:test's own summary. Extra arguments are passed to `node --test` (for example
+// `--test-name-pattern`); TEST_FILTER=substring runs only the files whose path contains it.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ function collect(dir, out) {
   for (const name of entries) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) collect(path, out);
-    else if (name.endsWith('.test.js')) out.push(path);
+    else if (name.endsWith('.test.js') || name.endsWith('.test.mjs')) out.push(path);
   }
   return out;
 }
@@ -27,6 +27,7 @@ function collect(dir, out) {
 const filter = process.env.TEST_FILTER ?? '';
 const files = workspaces
   .flatMap((ws) => collect(join(root, ws, 'dist', 'test'), []))
+  .concat(collect(join(root, 'deploy', 'test'), []))
   .filter((f) => f.includes(filter))
   .sort();
 if (files.length === 0) {
