@@ -109,8 +109,8 @@ test('the HEALTHCHECK command exits 0 on /healthz 200, 1 on 503 or nothing liste
   assert.equal(await runHealthcheck(port), 1);
 });
 
-test('the proposed .dockerignore keeps everything the build needs', () => {
-  const patterns = readFileSync(join(ROOT, 'deploy/dockerignore.txt'), 'utf8')
+test('.dockerignore keeps everything the build needs', () => {
+  const patterns = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'));
