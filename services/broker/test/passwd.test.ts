@@ -5,8 +5,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { loadPasswordFile } from '@mqtt-broker/auth';
 import mqtt from 'mqtt';
-import { startBroker, spawnCli, waitFor } from './service-support.js';
+import { MAIN, startBroker, spawnCli, waitFor } from './service-support.js';
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -86,6 +87,29 @@ describe('mqtt-broker passwd', () => {
     } finally {
       await broker.stop();
     }
+  });
+
+  it('prompts twice without echo on a TTY (driven through script(1) for a pseudo-terminal)', async (t) => {
+    if ((await run('sh', ['-c', 'command -v script'])).code !== 0) {
+      t.skip('script(1) not installed');
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'passwd-tty-'));
+    const viaTty = async (file: string, first: string, second: string): Promise<{ code: number | null; output: string }> => {
+      const feed = `sleep 0.8; printf '${first}\\r'; sleep 0.3; printf '${second}\\r'; sleep 0.5`;
+      const cmd = `(${feed}) | script -qec "${process.execPath} ${MAIN} passwd ${file} carol" /dev/null`;
+      return await run('sh', ['-c', cmd], 10_000);
+    };
+    const ok = await viaTty(join(dir, 'a'), 'tty-pass', 'tty-pass');
+    assert.equal(ok.code, 0, ok.output);
+    assert.match(ok.output, /Password: /);
+    assert.match(ok.output, /Reenter password: /);
+    assert.ok(!ok.output.includes('tty-pass'), 'the password is not echoed');
+    const file = await loadPasswordFile(join(dir, 'a'));
+    assert.equal(await file.verify('carol', Buffer.from('tty-pass')), true);
+    const mismatch = await viaTty(join(dir, 'b'), 'one', 'two');
+    assert.notEqual(mismatch.code, 0);
+    assert.match(mismatch.output, /do not match/);
   });
 
   it('refuses bad usage with a non-zero exit', async () => {
