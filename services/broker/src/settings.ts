@@ -36,7 +36,7 @@ const port: SettingKind = { type: 'port' };
 const int = (min: number, max: number): SettingKind => ({ type: 'int', min, max });
 
 export const SETTINGS: readonly SettingSpec[] = [
-  { env: 'MQTT_HOST', default: '0.0.0.0', description: "bind address of every listener ('::' for dual stack IPv4+IPv6)", kind: { type: 'host' } },
+  { env: 'MQTT_HOST', default: '0.0.0.0', description: "bind address of every listener, MQTT and HTTP ('::' for dual stack IPv4+IPv6)", kind: { type: 'host' } },
   { env: 'MQTT_PORT', default: '1883', description: "MQTT over TCP port ('off' disables)", kind: port },
   { env: 'MQTT_WS_PORT', default: '8083', description: "MQTT over WebSocket port, path /mqtt ('off' disables)", kind: port },
   { env: 'MQTT_TLS_PORT', default: 'off', description: 'MQTT over TLS port; needs TLS_CERT and TLS_KEY', kind: port },
