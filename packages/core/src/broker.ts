@@ -26,7 +26,8 @@ export interface EngineOptions extends BrokerOptions {
   onPortError?: (error: unknown) => void;
 }
 
-class Engine implements Broker, EngineContext {
+/** Exported for the admin facade (src/admin.ts) only; not re-exported from the package. */
+export class Engine implements Broker, EngineContext {
   readonly nodeId: string;
   readonly version: string;
   readonly limits: BrokerLimits;
@@ -53,7 +54,9 @@ class Engine implements Broker, EngineContext {
   readonly channels = new Set<Channel>();
   draining = false;
   private closed = false;
-  private readonly startedAt: number;
+  readonly startedAt: number;
+  /** When each channel's socket was accepted (the admin API's "connected since"). */
+  readonly acceptedAt = new WeakMap<Channel, number>();
   private sysTimer: TimerHandle | undefined = undefined;
   private readonly portErrorHandler: (error: unknown) => void;
   private readonly pendingPortWrites = new Set<Promise<unknown>>();
@@ -118,6 +121,7 @@ class Engine implements Broker, EngineContext {
   accept(connection: ClientConnection): ConnectionHandler {
     this.observer.connectionOpened(connection.transport);
     const channel = new Channel(this, connection);
+    this.acceptedAt.set(channel, this.clock.now());
     if (this.closed) {
       channel.closeBeforeConnect('server_shutdown', 'broker closed');
       return channel;

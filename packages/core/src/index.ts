@@ -4,3 +4,4 @@ export { type Clock, systemClock, type TimerHandle } from './clock.js';
 export { DEFAULT_LIMITS } from './limits.js';
 export { noopObserver } from './observer.js';
 export * from './ports.js';
+export * from './admin.js';
