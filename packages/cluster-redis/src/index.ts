@@ -1,1 +1,11 @@
-export {};
+export { RedisClientRegistry } from './client-registry.js';
+export { Keys } from './keys.js';
+export { RedisMembership, type MembershipOptions } from './membership.js';
+export { decodeMessage, encodeMessage } from './message-codec.js';
+export { type NodeBusOptions, type NodeBusStats, RedisNodeBus } from './node-bus.js';
+export { type Packable, PackError, pack, unpack } from './pack.js';
+export { createRedisClient, isCluster, type RedisClient, type RedisConnectOptions } from './redis-client.js';
+export { createRedisPorts, type RedisPorts, type RedisPortsOptions } from './redis-ports.js';
+export { RedisRetainStore, type RetainStoreOptions } from './retain-store.js';
+export { RedisRouteTable, type RouteTableOptions } from './route-table.js';
+export { RedisSessionStore } from './session-store.js';

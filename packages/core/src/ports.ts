@@ -87,6 +87,21 @@ export interface RetainStore {
   delete(topic: string): Promise<void>;
   get(topic: string): Promise<StoredMessage | undefined>;
   loadAll(): Promise<StoredMessage[]>;
+  /**
+   * Optional (clustered stores): changes made by any node after the call, in order, so that every
+   * node's retained index stays current. `onResync` receives every retained message when the
+   * watcher missed changes (the index must be replaced). Returns an unsubscribe function.
+   */
+  watch?(listener: (change: RetainChange) => void, onResync?: (messages: StoredMessage[]) => void): () => void;
+}
+
+/** A retained message set or deleted, by `nodeId` (a node ignores its own changes). */
+export interface RetainChange {
+  op: 'set' | 'delete';
+  topic: string;
+  /** Present for 'set'. */
+  message?: StoredMessage;
+  nodeId: string;
 }
 
 export interface RouteChange {
@@ -106,8 +121,12 @@ export interface RouteTable {
   removeNode(nodeId: string): Promise<void>;
   /** A consistent snapshot of all routes. */
   routes(): Promise<Array<{ filter: string; nodeId: string }>>;
-  /** Changes made after the call, in order. Returns an unsubscribe function. */
-  watch(listener: (change: RouteChange) => void): () => void;
+  /**
+   * Changes made after the call, in order. Returns an unsubscribe function. An implementation
+   * that can miss changes (a trimmed change log) calls `onResync` with a full snapshot that
+   * replaces the watcher's state.
+   */
+  watch(listener: (change: RouteChange) => void, onResync?: (routes: Array<{ filter: string; nodeId: string }>) => void): () => void;
 }
 
 /** Delivery of messages to other nodes. */
@@ -116,6 +135,16 @@ export interface NodeBus {
   send(nodeId: string, message: StoredMessage): void;
   /** Receive messages sent to `nodeId`. Resolves once listening; returns a function that stops. */
   listen(nodeId: string, handler: (message: StoredMessage) => void): Promise<() => Promise<void>>;
+  /**
+   * Optional, used with a ClientRegistry (session takeover across nodes, ARCHITECTURE.md
+   * section 3): asks `nodeId` to give up `clientId`, registered at `epoch` by the caller: close
+   * the old connection (5.0: DISCONNECT 0x8E), save the session to the SessionStore and forget
+   * it. Resolves true once the node confirmed, false when it is dead or silent past `timeoutMs`
+   * (the caller then proceeds with what the store holds).
+   */
+  takeover?(nodeId: string, clientId: string, epoch: number, timeoutMs: number): Promise<boolean>;
+  /** Optional: serves takeover requests addressed to `nodeId`. Resolves once listening; returns a function that stops. */
+  serveTakeovers?(nodeId: string, handler: (clientId: string, epoch: number) => Promise<void>): Promise<() => Promise<void>>;
 }
 
 export interface ClientRegistration {

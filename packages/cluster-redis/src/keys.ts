@@ -1,0 +1,80 @@
+/**
+ * Every Redis key and channel name, in one place. Keys that must be touched together by one Lua
+ * script share a hash tag (`{...}`) so they live in one Redis Cluster slot: one client's keys
+ * share `{c:<clientId>}`, the route table and its change stream share `{routes}`, the retained
+ * hash and its stream share `{retained}`. Node channels carry the node's own tag, so sharded
+ * pub/sub (SSUBSCRIBE/SPUBLISH) keeps each node's traffic on one Redis shard.
+ */
+export class Keys {
+  constructor(readonly prefix = 'mqtt') {}
+
+  /** Hash: `<nodeId>\0<filter>` -> '1'. */
+  get routes(): string {
+    return `${this.prefix}:{routes}:table`;
+  }
+
+  /** Stream of route changes: fields op (a|r|n), node, filter. */
+  get routeChanges(): string {
+    return `${this.prefix}:{routes}:changes`;
+  }
+
+  /** Hash: topic -> encoded StoredMessage. */
+  get retained(): string {
+    return `${this.prefix}:{retained}:messages`;
+  }
+
+  /** Stream of retained changes: fields op (s|d), node, topic, [msg]. */
+  get retainedChanges(): string {
+    return `${this.prefix}:{retained}:changes`;
+  }
+
+  /** String: the packed SessionSnapshot of a persistent session. */
+  session(clientId: string): string {
+    return `${this.prefix}:{c:${clientId}}:session`;
+  }
+
+  /** Set of client ids with a stored session (an index for clientIds()). */
+  get sessionIndex(): string {
+    return `${this.prefix}:sessions`;
+  }
+
+  /** Hash {node, epoch}: the current owner of a client id. */
+  owner(clientId: string): string {
+    return `${this.prefix}:{c:${clientId}}:owner`;
+  }
+
+  /** Counter: the last epoch handed out for a client id (outlives the owner key). */
+  epoch(clientId: string): string {
+    return `${this.prefix}:{c:${clientId}}:epoch`;
+  }
+
+  /** Pub/sub channel of a node: bus frames and control requests/replies. */
+  nodeChannel(nodeId: string): string {
+    return `${this.prefix}:{n:${nodeId}}:bus`;
+  }
+
+  /** String with a TTL: present while the node is alive. */
+  heartbeat(nodeId: string): string {
+    return `${this.prefix}:{n:${nodeId}}:alive`;
+  }
+
+  /** Sorted set nodeId -> last heartbeat (ms): every node ever seen and not yet cleaned up. */
+  get members(): string {
+    return `${this.prefix}:members`;
+  }
+
+  /** SET NX lock: the survivor that cleans up after a dead node. */
+  cleanup(nodeId: string): string {
+    return `${this.prefix}:{n:${nodeId}}:cleanup`;
+  }
+}
+
+/** The field of the routes hash for (filter, node); the NUL cannot occur in either. */
+export function routeField(filter: string, nodeId: string): string {
+  return `${nodeId}\u0000${filter}`;
+}
+
+export function parseRouteField(field: string): { filter: string; nodeId: string } {
+  const i = field.indexOf('\u0000');
+  return { nodeId: field.slice(0, i), filter: field.slice(i + 1) };
+}

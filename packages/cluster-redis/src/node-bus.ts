@@ -1,0 +1,245 @@
+/**
+ * NodeBus (with takeover requests) on Redis pub/sub: each node listens on its own channel (SSUBSCRIBE on
+ * Redis Cluster). Messages for a node are batched per event-loop turn: every `send` in one turn
+ * to the same node ends up in one packed frame and one PUBLISH (see message-codec.ts), so a flood
+ * costs a handful of Redis commands per turn, not one per message.
+ *
+ * Backpressure: bytes handed to Redis and not yet acknowledged are counted; past
+ * `maxInflightBytes` new messages are dropped and counted (QoS 0 semantics between nodes), so a
+ * flood cannot grow the process without bound nor overrun Redis.
+ *
+ * Control frames (takeover request / reply) share the channel: kind byte 2 and 3.
+ */
+import type { NodeBus, StoredMessage } from '@mqtt-broker/core';
+import type { Keys } from './keys.js';
+import { readMessage, writeMessage } from './message-codec.js';
+import { Reader, Writer } from './pack.js';
+import { isCluster, type RedisClient } from './redis-client.js';
+
+const KIND_BATCH = 1;
+const KIND_TAKEOVER = 2;
+const KIND_TAKEOVER_DONE = 3;
+
+export interface NodeBusOptions {
+  /** This node: replies to its control requests come to its channel. */
+  nodeId: string;
+  maxInflightBytes?: number;
+  /** Liveness check before a takeover request (a dead node is not waited for). */
+  isAlive?: (nodeId: string) => Promise<boolean>;
+  onError?: (error: unknown) => void;
+}
+
+export interface NodeBusStats {
+  /** PUBLISH/SPUBLISH commands sent. */
+  publishes: number;
+  messagesSent: number;
+  messagesReceived: number;
+  messagesDropped: number;
+  sentByPeer: Map<string, number>;
+}
+
+interface PendingBatch {
+  writer: Writer;
+  count: number;
+}
+
+export class RedisNodeBus implements NodeBus {
+  readonly stats: NodeBusStats = { publishes: 0, messagesSent: 0, messagesReceived: 0, messagesDropped: 0, sentByPeer: new Map() };
+  private readonly pending = new Map<string, PendingBatch>();
+  private flushScheduled = false;
+  private inflightBytes = 0;
+  private readonly maxInflightBytes: number;
+  private subscriber: RedisClient | undefined = undefined;
+  private readonly subscribed = new Map<string, Promise<void>>();
+  private readonly messageHandlers = new Map<string, (message: StoredMessage) => void>();
+  private readonly takeoverHandlers = new Map<string, (clientId: string, epoch: number) => Promise<void>>();
+  private readonly waiting = new Map<number, () => void>();
+  private nextRequestId = 1;
+  private readonly cluster: boolean;
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly keys: Keys,
+    private readonly options: NodeBusOptions,
+  ) {
+    this.maxInflightBytes = options.maxInflightBytes ?? 64 * 1024 * 1024;
+    this.cluster = isCluster(client);
+  }
+
+  send(nodeId: string, message: StoredMessage): void {
+    if (this.inflightBytes > this.maxInflightBytes) {
+      this.stats.messagesDropped++;
+      return;
+    }
+    let batch = this.pending.get(nodeId);
+    if (batch === undefined) {
+      batch = { writer: new Writer(1024), count: 0 };
+      batch.writer.u8(KIND_BATCH);
+      batch.writer.u32(0);
+      this.pending.set(nodeId, batch);
+    }
+    writeMessage(batch.writer, message);
+    batch.count++;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Sends the batches collected in this turn: one PUBLISH per destination node. */
+  private flush(): void {
+    this.flushScheduled = false;
+    for (const [nodeId, batch] of this.pending) {
+      const frame = batch.writer.finish();
+      frame.writeUInt32BE(batch.count, 1);
+      this.stats.messagesSent += batch.count;
+      this.stats.sentByPeer.set(nodeId, (this.stats.sentByPeer.get(nodeId) ?? 0) + batch.count);
+      this.publish(nodeId, frame);
+    }
+    this.pending.clear();
+  }
+
+  private publish(nodeId: string, frame: Buffer): void {
+    const channel = this.keys.nodeChannel(nodeId);
+    const size = frame.length;
+    this.inflightBytes += size;
+    this.stats.publishes++;
+    const p = this.cluster ? this.client.spublish(channel, frame) : this.client.publish(channel, frame);
+    p.then(
+      () => {
+        this.inflightBytes -= size;
+      },
+      (e: unknown) => {
+        this.inflightBytes -= size;
+        this.options.onError?.(e);
+      },
+    );
+  }
+
+  async listen(nodeId: string, handler: (message: StoredMessage) => void): Promise<() => Promise<void>> {
+    this.messageHandlers.set(nodeId, handler);
+    await this.subscribe(nodeId);
+    return async () => {
+      if (this.messageHandlers.get(nodeId) === handler) this.messageHandlers.delete(nodeId);
+      await this.unsubscribeIfIdle(nodeId);
+    };
+  }
+
+  async serveTakeovers(nodeId: string, handler: (clientId: string, epoch: number) => Promise<void>): Promise<() => Promise<void>> {
+    this.takeoverHandlers.set(nodeId, handler);
+    await this.subscribe(nodeId);
+    return async () => {
+      if (this.takeoverHandlers.get(nodeId) === handler) this.takeoverHandlers.delete(nodeId);
+      await this.unsubscribeIfIdle(nodeId);
+    };
+  }
+
+  async takeover(nodeId: string, clientId: string, epoch: number, timeoutMs: number): Promise<boolean> {
+    if (this.options.isAlive !== undefined && !(await this.options.isAlive(nodeId))) return false;
+    await this.subscribe(this.options.nodeId);
+    const id = this.nextRequestId++;
+    const w = new Writer(64);
+    w.u8(KIND_TAKEOVER);
+    w.u32(id);
+    w.str(this.options.nodeId);
+    w.str(clientId);
+    w.f64(epoch);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        resolve(false);
+      }, timeoutMs);
+      this.waiting.set(id, () => {
+        clearTimeout(timer);
+        this.waiting.delete(id);
+        resolve(true);
+      });
+      this.publish(nodeId, w.finish());
+    });
+  }
+
+  private subscriberConnection(): RedisClient {
+    if (this.subscriber !== undefined) return this.subscriber;
+    if (this.cluster) {
+      // sharded subscribers live inside the Cluster client (ioredis >= 5.5)
+      this.subscriber = this.client;
+      this.client.on('smessageBuffer', (channel: Buffer, data: Buffer) => this.onFrame(channel.toString(), data));
+    } else {
+      const sub = this.client.duplicate();
+      sub.on('messageBuffer', (channel: Buffer, data: Buffer) => this.onFrame(channel.toString(), data));
+      sub.on('error', (e: unknown) => this.options.onError?.(e));
+      this.subscriber = sub;
+    }
+    return this.subscriber;
+  }
+
+  private subscribe(nodeId: string): Promise<void> {
+    const channel = this.keys.nodeChannel(nodeId);
+    let p = this.subscribed.get(channel);
+    if (p === undefined) {
+      const sub = this.subscriberConnection();
+      p = (this.cluster ? sub.ssubscribe(channel) : sub.subscribe(channel)).then(() => {});
+      this.subscribed.set(channel, p);
+    }
+    return p;
+  }
+
+  private async unsubscribeIfIdle(nodeId: string): Promise<void> {
+    if (this.messageHandlers.has(nodeId) || this.takeoverHandlers.has(nodeId) || nodeId === this.options.nodeId) return;
+    const channel = this.keys.nodeChannel(nodeId);
+    if (!this.subscribed.delete(channel) || this.subscriber === undefined) return;
+    if (this.cluster) await this.subscriber.sunsubscribe(channel);
+    else await this.subscriber.unsubscribe(channel);
+  }
+
+  private nodeOfChannel(channel: string): string {
+    // mqtt:{n:<node>}:bus
+    const start = channel.indexOf('{n:');
+    const end = channel.lastIndexOf('}:bus');
+    return channel.slice(start + 3, end);
+  }
+
+  private onFrame(channel: string, data: Buffer): void {
+    const nodeId = this.nodeOfChannel(channel);
+    try {
+      const r = new Reader(data);
+      const kind = r.u8();
+      if (kind === KIND_BATCH) {
+        const handler = this.messageHandlers.get(nodeId);
+        const count = r.u32();
+        if (handler === undefined) return;
+        for (let i = 0; i < count; i++) {
+          const m = readMessage(r);
+          this.stats.messagesReceived++;
+          handler(m);
+        }
+      } else if (kind === KIND_TAKEOVER) {
+        const id = r.u32();
+        const replyTo = r.str();
+        const clientId = r.str();
+        const epoch = r.f64();
+        const handler = this.takeoverHandlers.get(nodeId);
+        const done = (): void => {
+          const w = new Writer(16);
+          w.u8(KIND_TAKEOVER_DONE);
+          w.u32(id);
+          this.publish(replyTo, w.finish());
+        };
+        if (handler === undefined) done();
+        else handler(clientId, epoch).then(done, (e: unknown) => this.options.onError?.(e));
+      } else if (kind === KIND_TAKEOVER_DONE) {
+        this.waiting.get(r.u32())?.();
+      }
+    } catch (e) {
+      this.options.onError?.(e);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.flushScheduled) this.flush();
+    const sub = this.subscriber;
+    this.subscriber = undefined;
+    this.subscribed.clear();
+    if (sub !== undefined && sub !== this.client) sub.disconnect();
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * createRedisPorts(): every core port on one Redis (or Redis Cluster), for one node.
+ */
+import type { BrokerPorts } from '@mqtt-broker/core';
+import { RedisClientRegistry } from './client-registry.js';
+import { Keys } from './keys.js';
+import { RedisMembership } from './membership.js';
+import { RedisNodeBus } from './node-bus.js';
+import { createRedisClient, type RedisClient, type RedisConnectOptions } from './redis-client.js';
+import { RedisRetainStore } from './retain-store.js';
+import { RedisRouteTable } from './route-table.js';
+import { RedisSessionStore } from './session-store.js';
+
+export interface RedisPortsOptions extends RedisConnectOptions {
+  nodeId: string;
+  /** Key prefix (several clusters may share one Redis). */
+  prefix?: string;
+  heartbeatTtlMs?: number;
+  /** Run after a dead node's routes were removed (publish its wills, adopt its sessions). */
+  onNodeDead?: (nodeId: string) => Promise<void>;
+  onError?: (error: unknown) => void;
+  /** Use this client instead of connecting (it is closed by close()). */
+  client?: RedisClient;
+}
+
+export interface RedisPorts {
+  ports: Required<BrokerPorts>;
+  client: RedisClient;
+  keys: Keys;
+  routes: RedisRouteTable;
+  retained: RedisRetainStore;
+  sessions: RedisSessionStore;
+  registry: RedisClientRegistry;
+  bus: RedisNodeBus;
+  membership: RedisMembership;
+  /** Starts the heartbeat (call once the node serves). */
+  start(): Promise<void>;
+  /** Stops tails, subscriber and heartbeat, then disconnects. */
+  close(): Promise<void>;
+}
+
+export function createRedisPorts(options: RedisPortsOptions): RedisPorts {
+  const client = options.client ?? createRedisClient(options);
+  const onError = options.onError;
+  client.on('error', (e: unknown) => onError?.(e));
+  const keys = new Keys(options.prefix);
+  const routes = new RedisRouteTable(client, keys, { onError });
+  const retained = new RedisRetainStore(client, keys, options.nodeId, { onError });
+  const sessions = new RedisSessionStore(client, keys);
+  const registry = new RedisClientRegistry(client, keys);
+  const membership = new RedisMembership(client, keys, options.nodeId, {
+    ttlMs: options.heartbeatTtlMs,
+    removeRoutes: (nodeId) => routes.removeNode(nodeId),
+    onNodeDead: options.onNodeDead,
+    onError,
+  });
+  const bus = new RedisNodeBus(client, keys, { nodeId: options.nodeId, isAlive: (n) => membership.isAlive(n), onError });
+  let started = false;
+  return {
+    ports: { sessions, retained, routes, bus, registry },
+    client,
+    keys,
+    routes,
+    retained,
+    sessions,
+    registry,
+    bus,
+    membership,
+    async start() {
+      started = true;
+      await membership.start();
+    },
+    async close() {
+      await routes.close();
+      await retained.close();
+      await bus.close();
+      if (started) await membership.stop().catch(() => {});
+      client.disconnect();
+    },
+  };
+}

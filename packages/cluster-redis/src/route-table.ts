@@ -1,0 +1,89 @@
+/**
+ * RouteTable on Redis: a hash of (node, filter) pairs plus a change stream, written together by
+ * one Lua script; `watch` tails the stream (see stream-tail.ts) and re-snapshots when it fell
+ * behind the trimmed stream.
+ */
+import type { RouteChange, RouteTable } from '@mqtt-broker/core';
+import { type Keys, parseRouteField, routeField } from './keys.js';
+import { ADD_ROUTE, LAST_ID, REMOVE_NODE_ROUTES, REMOVE_ROUTE, SNAPSHOT_FIELDS } from './lua.js';
+import { evalScript, type RedisClient } from './redis-client.js';
+import { StreamTail } from './stream-tail.js';
+
+export interface RouteTableOptions {
+  /** Approximate length the change stream is trimmed to. */
+  streamMaxLen?: number;
+  onError?: (error: unknown) => void;
+}
+
+export class RedisRouteTable implements RouteTable {
+  private readonly maxLen: number;
+  private readonly tails = new Set<StreamTail>();
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly keys: Keys,
+    private readonly options: RouteTableOptions = {},
+  ) {
+    this.maxLen = options.streamMaxLen ?? 10_000;
+  }
+
+  async addRoute(filter: string, nodeId: string): Promise<void> {
+    await evalScript(this.client, ADD_ROUTE, [this.keys.routes, this.keys.routeChanges], [routeField(filter, nodeId), nodeId, filter, this.maxLen]);
+  }
+
+  async removeRoute(filter: string, nodeId: string): Promise<void> {
+    await evalScript(this.client, REMOVE_ROUTE, [this.keys.routes, this.keys.routeChanges], [routeField(filter, nodeId), nodeId, filter, this.maxLen]);
+  }
+
+  async removeNode(nodeId: string): Promise<void> {
+    await evalScript(this.client, REMOVE_NODE_ROUTES, [this.keys.routes, this.keys.routeChanges], [nodeId, this.maxLen]);
+  }
+
+  async routes(): Promise<Array<{ filter: string; nodeId: string }>> {
+    return (await this.snapshot()).routes;
+  }
+
+  /** All routes and the change-stream id they correspond to (one atomic read). */
+  async snapshot(): Promise<{ id: string; routes: Array<{ filter: string; nodeId: string }> }> {
+    const reply = (await evalScript(this.client, SNAPSHOT_FIELDS, [this.keys.routes, this.keys.routeChanges], [])) as string[];
+    return { id: reply[0], routes: reply.slice(1).map(parseRouteField) };
+  }
+
+  /**
+   * Changes after the call, in order. When the watcher fell behind the trimmed stream,
+   * `onResync` receives a full snapshot (the listener's state must be replaced by it); without
+   * `onResync` the snapshot's routes are replayed as adds.
+   */
+  watch(listener: (change: RouteChange) => void, onResync?: (routes: Array<{ filter: string; nodeId: string }>) => void): () => void {
+    const startId = evalScript(this.client, LAST_ID, [this.keys.routeChanges], []) as Promise<string>;
+    const tail = new StreamTail({
+      reader: this.client.duplicate(),
+      key: this.keys.routeChanges,
+      startId,
+      onEntry: (_id, f) => {
+        const op = f.get('op')?.toString();
+        const nodeId = f.get('node')?.toString() ?? '';
+        const filter = f.get('filter')?.toString() ?? '';
+        if (op === 'a') listener({ op: 'add', filter, nodeId });
+        else if (op === 'r') listener({ op: 'remove', filter, nodeId });
+      },
+      resync: async () => {
+        const snap = await this.snapshot();
+        if (onResync !== undefined) onResync(snap.routes);
+        else for (const r of snap.routes) listener({ op: 'add', filter: r.filter, nodeId: r.nodeId });
+        return snap.id;
+      },
+      onError: this.options.onError,
+    });
+    this.tails.add(tail);
+    return () => {
+      if (this.tails.delete(tail)) tail.stop().catch(() => {});
+    };
+  }
+
+  async close(): Promise<void> {
+    const tails = [...this.tails];
+    this.tails.clear();
+    await Promise.all(tails.map((t) => t.stop()));
+  }
+}
