@@ -76,9 +76,23 @@ export class RedisRouteTable implements RouteTable {
       onError: this.options.onError,
     });
     this.tails.add(tail);
+    this.watchReconnects();
     return () => {
       if (this.tails.delete(tail)) tail.stop().catch(() => {});
     };
+  }
+
+  private watchingReconnects = false;
+
+  /** After a reconnect Redis may have restarted empty: every watcher resyncs (and the engine re-writes its state). */
+  private watchReconnects(): void {
+    if (this.watchingReconnects) return;
+    this.watchingReconnects = true;
+    let connectedBefore = this.client.status === 'ready';
+    this.client.on('ready', () => {
+      if (connectedBefore) for (const t of this.tails) t.requestResync();
+      connectedBefore = true;
+    });
   }
 
   async close(): Promise<void> {

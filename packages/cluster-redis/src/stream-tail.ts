@@ -37,6 +37,7 @@ type XReadReply = Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
 
 export class StreamTail {
   private running = true;
+  private resyncRequested = false;
   private readonly done: Promise<void>;
 
   constructor(private readonly o: StreamTailOptions) {
@@ -55,6 +56,10 @@ export class StreamTail {
     while (this.running) {
       try {
         if (id === '$') id = await this.lastId();
+        if (this.resyncRequested) {
+          this.resyncRequested = false;
+          id = await this.o.resync();
+        }
         const reply = (await reader.xreadBuffer('COUNT', 1000, 'BLOCK', this.o.blockMs ?? 1000, 'STREAMS', key, id)) as XReadReply;
         if (!this.running) break;
         if (reply === null || reply.length === 0) continue;
@@ -96,6 +101,11 @@ export class StreamTail {
     const length = Number(field.get('length') ?? 0);
     const first = String(field.get('recorded-first-entry-id') ?? '0-0');
     return added > length && compareIds(first, id) > 0;
+  }
+
+  /** Resynchronise before the next read (the server may have lost its data, e.g. a restart). */
+  requestResync(): void {
+    this.resyncRequested = true;
   }
 
   async stop(): Promise<void> {

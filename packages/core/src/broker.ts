@@ -9,6 +9,8 @@ import { type Clock, type TimerHandle, systemClock } from './clock.js';
 import type { EngineContext, EngineCounters } from './engine-context.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { noopObserver } from './observer.js';
+import { startRetainedSync } from './cluster/retained-sync.js';
+import { handOver } from './cluster/takeover.js';
 import type { BrokerPorts } from './ports.js';
 import { ClusterLink } from './router/cluster-link.js';
 import { RetainedMessages } from './router/retained-store.js';
@@ -63,6 +65,8 @@ export class Engine implements Broker, EngineContext {
   /** Resolves when state from the ports is loaded (retained messages, the route replica). */
   readonly ready: Promise<void>;
   private readonly cluster: ClusterLink | undefined;
+  private stopRetainedSync: (() => void) | undefined = undefined;
+  private stopTakeovers: (() => Promise<void>) | undefined = undefined;
 
   constructor(options: EngineOptions) {
     this.nodeId = options.nodeId;
@@ -79,7 +83,11 @@ export class Engine implements Broker, EngineContext {
     this.startedAt = this.clock.now();
     const retainPort = this.ports.retained;
     const loading: Array<Promise<void>> = [];
-    if (retainPort !== undefined) {
+    if (retainPort?.watch !== undefined) {
+      const sync = startRetainedSync(this, { ...retainPort, watch: retainPort.watch.bind(retainPort) });
+      this.stopRetainedSync = sync.stop;
+      loading.push(sync.ready);
+    } else if (retainPort !== undefined) {
       loading.push(
         retainPort.loadAll().then(
           (messages) => this.retained.load(messages, this.clock.now()),
@@ -93,6 +101,17 @@ export class Engine implements Broker, EngineContext {
       this.router.onFilterAdded = (f) => link.filterAdded(f);
       this.router.onFilterRemoved = (f) => link.filterRemoved(f);
       loading.push(link.start().catch((e: unknown) => this.reportPortError(e)));
+    }
+    const bus = this.ports.bus;
+    if (this.ports.registry !== undefined && bus?.serveTakeovers !== undefined) {
+      loading.push(
+        bus.serveTakeovers(this.nodeId, (clientId) => handOver(this, clientId)).then(
+          (stop) => {
+            this.stopTakeovers = stop;
+          },
+          (e: unknown) => this.reportPortError(e),
+        ),
+      );
     }
     this.ready = Promise.all(loading).then(() => {});
     const interval = options.sysIntervalSeconds ?? 0;
@@ -186,6 +205,8 @@ export class Engine implements Broker, EngineContext {
       cancelWill(this, session);
     }
     await this.flushSessions();
+    this.stopRetainedSync?.();
+    await this.stopTakeovers?.().catch((e: unknown) => this.reportPortError(e));
     if (this.cluster !== undefined) await this.cluster.stop().catch((e: unknown) => this.reportPortError(e));
   }
 

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { type ConnectPacket, PacketType, type Properties, ReasonCode } from '@mqtt-broker/mqtt-codec';
 import { countLevels, isValidTopicName } from '@mqtt-broker/topics';
 import type { AuthRequest, AuthResult, DisconnectCause } from '../api.js';
+import { claimClientId } from '../cluster/takeover.js';
 import type { EngineContext } from '../engine-context.js';
 import { restoreSession } from '../session/restore.js';
 import { Session } from '../session/session.js';
@@ -110,6 +111,8 @@ async function accept(ch: Channel, p: ConnectPacket, clientId: string, assigned:
   const limits = ctx.limits;
   const v = p.protocolVersion;
 
+  await claimClientId(ctx, clientId); // another node's connection with this id is closed first
+  if (ch.isClosed()) return;
   // [MQTT-3.1.4-3] a second connection with the same client id takes over: the old one is closed
   const existing = ctx.sessions.get(clientId);
   const old = existing?.outlet as Channel | undefined;

@@ -9,9 +9,11 @@
  * - Forwarding: a message published by a local client is sent once to each other node that has
  *   a matching route; a message received from the bus is delivered locally only (no loops).
  *
- * Not covered yet (single node is the default): shared groups are balanced per node (each node
- * with members of a group delivers one copy), retained messages are not replicated, and session
- * takeover across nodes (ClientRegistry) is not wired in.
+ * - The replica's entries for this node follow the local reference counts only (the feed's echo
+ *   of our own changes is ignored, so a quick add/remove cannot be undone by a late echo).
+ *
+ * Retained replication and cross-node takeover live in ../cluster/. Not covered yet: shared
+ * groups are balanced per node (each node with members of a group delivers one copy).
  */
 import { SubscriptionTrie } from '@mqtt-broker/topics';
 import type { EngineContext } from '../engine-context.js';
@@ -19,7 +21,7 @@ import type { NodeBus, RouteChange, RouteTable, StoredMessage } from '../ports.j
 import { fromStored, type Message, toStored } from '../session/message.js';
 
 export class ClusterLink {
-  private readonly replica = new SubscriptionTrie<string, true>();
+  private replica = new SubscriptionTrie<string, true>();
   private readonly targets = new Set<string>();
   private readonly refs = new Map<string, number>();
   private readonly collect = (_value: true, nodeId: string): void => {
@@ -38,9 +40,42 @@ export class ClusterLink {
   }
 
   async start(): Promise<void> {
-    this.unwatch = this.routes.watch((change) => this.apply(change));
-    for (const r of await this.routes.routes()) this.replica.add(r.filter, r.nodeId, true);
+    // changes seen before the snapshot is loaded are replayed onto it, in order
+    let held: RouteChange[] | undefined = [];
+    this.unwatch = this.routes.watch(
+      (change) => {
+        if (held !== undefined) held.push(change);
+        else this.apply(change);
+      },
+      (routes) => this.resync(routes),
+    );
+    try {
+      for (const r of await this.routes.routes()) this.replica.add(r.filter, r.nodeId, true);
+    } finally {
+      const pending = held;
+      held = undefined;
+      for (const c of pending) this.apply(c);
+    }
     this.stopListening = await this.bus.listen(this.nodeId, (stored) => this.onRemote(stored));
+  }
+
+  /**
+   * The route feed missed changes or the store was reset (e.g. Redis restarted empty): rebuild the
+   * replica of the other nodes' routes from the snapshot and write this node's routes again.
+   */
+  private resync(routes: Array<{ filter: string; nodeId: string }>): void {
+    this.replica = new SubscriptionTrie<string, true>();
+    for (const filter of this.refs.keys()) this.replica.add(filter, this.nodeId, true);
+    for (const r of routes) if (r.nodeId !== this.nodeId) this.replica.add(r.filter, r.nodeId, true);
+    this.republish().catch((e: unknown) => this.ctx.reportPortError(e));
+  }
+
+  /**
+   * Writes every local route again (the shared table may have lost them, e.g. Redis came back
+   * empty after a restart). Idempotent.
+   */
+  async republish(): Promise<void> {
+    await Promise.all([...this.refs.keys()].map((filter) => this.routes.addRoute(filter, this.nodeId)));
   }
 
   async stop(): Promise<void> {
@@ -52,6 +87,7 @@ export class ClusterLink {
   }
 
   private apply(change: RouteChange): void {
+    if (change.nodeId === this.nodeId) return; // the local part of the replica follows refs
     if (change.op === 'add') this.replica.add(change.filter, change.nodeId, true);
     else this.replica.remove(change.filter, change.nodeId);
   }

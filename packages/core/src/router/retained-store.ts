@@ -37,6 +37,20 @@ export class RetainedMessages {
     if (this.index.delete(topic)) this.port?.delete(topic).catch(this.onPortError);
   }
 
+  /** Deletes without writing through (a change made by another node). */
+  forget(topic: string): void {
+    this.index.delete(topic);
+  }
+
+  /** Replaces every retained message without writing through (a full resync from the port). */
+  replaceAll(messages: Iterable<StoredMessage>, now: number): void {
+    const local: Message[] = [];
+    this.index.match('$SYS/#', (_topic, m) => local.push(m));
+    this.index.clear();
+    for (const m of local) this.index.set(m.topic, m);
+    this.load(messages, now);
+  }
+
   /** Sets without writing through (loading from the port). */
   load(messages: Iterable<StoredMessage>, now: number): void {
     for (const s of messages) this.index.set(s.topic, fromStored(s, now));

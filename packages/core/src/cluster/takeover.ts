@@ -1,0 +1,55 @@
+/**
+ * Session takeover across nodes (ARCHITECTURE.md section 3, "Client registry and takeover").
+ *
+ * On CONNECT, when a ClientRegistry is configured, the node claims the client id (the epoch
+ * grows by one per claim). If another node owned it, that node is asked over the bus to give it
+ * up: it closes the old connection (5.0: DISCONNECT 0x8E, [MQTT-3.1.4-3]), saves the session to
+ * the SessionStore and forgets it (its routes go with its last subscription), then confirms.
+ * Only then does the new node load the session from the store, so queued messages and QoS 2
+ * state move with it. A dead or silent previous owner is not waited for past the timeout; the
+ * store then holds what that node saved last.
+ *
+ * Limits: the old owner's will is not published on a cross-node takeover (the new connection
+ * resumes the session); a message that reaches the old node between its handover and the new
+ * node's route is lost for QoS 0 and, until durable cross-node QoS 1/2 exists, for QoS 1/2 too.
+ */
+import { ReasonCode } from '@mqtt-broker/mqtt-codec';
+import type { Channel } from '../channel/channel.js';
+import type { EngineContext } from '../engine-context.js';
+import { cancelWill } from '../session/will.js';
+
+/** How long a connecting client waits for the previous owner node to hand its session over. */
+export const TAKEOVER_TIMEOUT_MS = 3000;
+
+/** Claims `clientId` for this node and, when another node owned it, waits for its handover. */
+export async function claimClientId(ctx: EngineContext, clientId: string): Promise<void> {
+  const registry = ctx.ports.registry;
+  if (registry === undefined) return;
+  try {
+    const { registration, previous } = await registry.register(clientId, ctx.nodeId);
+    const bus = ctx.ports.bus;
+    if (previous === undefined || previous.nodeId === ctx.nodeId || bus?.takeover === undefined) return;
+    await bus.takeover(previous.nodeId, clientId, registration.epoch, TAKEOVER_TIMEOUT_MS);
+  } catch (e) {
+    ctx.reportPortError(e); // the registry is unreachable: serve the client from this node's state
+  }
+}
+
+/** Another node took `clientId` over: close, save and forget the local session. */
+export async function handOver(ctx: EngineContext, clientId: string): Promise<void> {
+  const session = ctx.sessions.get(clientId);
+  if (session === undefined) return;
+  const channel = session.outlet as Channel | undefined;
+  if (channel !== undefined) channel.disconnect('session_taken_over', ReasonCode.SessionTakenOver, false);
+  if (ctx.sessions.get(clientId) !== session || session.ended) return;
+  if (session.expiryTimer !== undefined) ctx.clock.clearTimer(session.expiryTimer);
+  session.expiryTimer = undefined;
+  cancelWill(ctx, session);
+  const store = ctx.ports.sessions;
+  if (session.persistent && store !== undefined) await store.save(session.snapshot());
+  if (ctx.sessions.get(clientId) !== session) return; // reconnected here meanwhile
+  session.ended = true;
+  ctx.router.unsubscribeAll(session);
+  session.clearOutbound();
+  ctx.sessions.delete(clientId);
+}
