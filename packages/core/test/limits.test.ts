@@ -31,21 +31,50 @@ describe('limits and backpressure', () => {
     assert.deepEqual(payloads(again), ['0', '1']);
   });
 
-  it("slow subscriber: write() false -> queued, bounded (QoS 0 beyond the bound dropped 'client_slow'), resumed on drain", async () => {
+  it('slow subscriber: write() false -> queued up to the high-water mark, then the publisher is held back (nothing dropped), resumed on drain', async () => {
     const { broker, observer } = setup({ limits: { maxQueuedMessages: 10 } });
     const s = await subscriber(broker, 'slow', [sub('f')]);
     const p = new TestClient(broker, 4);
     await p.connect({ clientId: 'p' });
     s.conn.writable = false;
     for (let i = 0; i < 100; i++) publish(p, 'f', String(i));
-    const firstBurst = payloads(s);
-    assert.deepEqual(firstBurst, ['0'], 'stopped writing after write() returned false');
-    assert.equal(broker.stats().queuedMessages, 10);
-    assert.equal(observer.drops.filter((d) => d.reason === 'client_slow').length, 89);
+    assert.deepEqual(payloads(s), ['0'], 'stopped writing after write() returned false');
+    assert.equal(broker.stats().queuedMessages, 6, 'high-water mark (half the limit) + the message that crossed it');
+    assert.ok(p.conn.paused, "the publisher's socket is no longer read");
+    assert.equal(observer.drops.length, 0);
     s.conn.writable = true;
     s.handler.onDrain();
-    assert.deepEqual(payloads(s), Array.from({ length: 10 }, (_, i) => String(i + 1)));
+    assert.deepEqual(payloads(s), Array.from({ length: 99 }, (_, i) => String(i + 1)));
     assert.equal(broker.stats().queuedMessages, 0);
+    assert.ok(!p.conn.paused);
+    assert.equal(observer.drops.length, 0);
+  });
+
+  it("a publisher held back longer than the watchdog allows is let go; the queue bound then applies ('client_slow')", async () => {
+    const { broker, clock, observer } = setup({ limits: { maxQueuedMessages: 10 } });
+    const s = await subscriber(broker, 'stuck', [sub('g')]);
+    const p = new TestClient(broker, 4);
+    await p.connect({ clientId: 'p' });
+    s.conn.writable = false;
+    for (let i = 0; i < 100; i++) publish(p, 'g', String(i));
+    assert.ok(p.conn.paused);
+    clock.advance(3000);
+    assert.ok(!p.conn.paused, 'released by the watchdog');
+    assert.equal(broker.stats().queuedMessages, 10);
+    assert.equal(observer.drops.filter((d) => d.reason === 'client_slow').length, 89);
+  });
+
+  it('a client that publishes to its own congested subscription still has its PUBACKs handled while held back', async () => {
+    const { broker } = setup({ limits: { maxQueuedMessages: 10, maxInflight: 2 } });
+    const c = new TestClient(broker, 4);
+    await c.connect({ clientId: 'loop' });
+    c.send({ type: PacketType.SUBSCRIBE, packetId: 1, subscriptions: [sub('self', 1)] });
+    for (let i = 0; i < 20; i++) publish(c, 'self', String(i), 1);
+    assert.ok(c.conn.paused, 'held back by its own queue');
+    const ids = c.received.filter((x) => x.type === PacketType.PUBLISH).map((x) => (x as { packetId?: number }).packetId ?? 0);
+    assert.equal(ids.length, 2, 'window of 2');
+    for (const id of ids) c.send({ type: PacketType.PUBACK, packetId: id });
+    assert.ok(c.received.filter((x) => x.type === PacketType.PUBLISH).length > 2, 'acks went through and the window moved');
   });
 
   it('publish rate limit pauses reading and holds the rest of a chunk (backpressure, not drops)', async () => {

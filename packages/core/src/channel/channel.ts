@@ -28,6 +28,7 @@ import type { AuthRequest, ClientConnection, ConnectionHandler, DisconnectCause 
 import type { TimerHandle } from '../clock.js';
 import type { EngineContext } from '../engine-context.js';
 import type { Message } from '../session/message.js';
+import { type Feeder, releaseFeeders } from '../session/flow-control.js';
 import type { Outlet, Session } from '../session/session.js';
 import { scheduleWill } from '../session/will.js';
 import { handleReauth } from './auth.js';
@@ -48,7 +49,7 @@ export enum ChannelState {
   Closed = 3,
 }
 
-export class Channel implements ConnectionHandler, Outlet {
+export class Channel implements ConnectionHandler, Outlet, Feeder {
   state: ChannelState = ChannelState.AwaitingConnect;
   readonly parser: PacketParser;
   protocolVersion: ProtocolVersion = 4;
@@ -82,6 +83,11 @@ export class Channel implements ConnectionHandler, Outlet {
   private firstChunk: Buffer | undefined = undefined;
   private unattributedBytes = 0;
   private readonly onPacket = (packet: Packet): void => this.dispatch(packet);
+  // Feeder (session/flow-control.ts): held back while a session this client publishes to is congested.
+  flowBlockers: Set<Session> | undefined = undefined;
+  flowBlockedAt = 0;
+  flowExemptUntil = 0;
+  private flowHeld: Packet[] | undefined = undefined;
 
   constructor(
     readonly ctx: EngineContext,
@@ -210,6 +216,16 @@ export class Channel implements ConnectionHandler, Outlet {
   }
 
   dispatchConnected(packet: Packet): void {
+    const held = this.flowHeld;
+    if (held !== undefined && !bypassesHold(packet.type)) {
+      held.push(packet);
+      if ((held.length & 255) === 0) this.conn.pauseReading(); // resumed by another holder: stop again
+      return;
+    }
+    this.handleConnected(packet);
+  }
+
+  private handleConnected(packet: Packet): void {
     const session = this.session!;
     switch (packet.type) {
       case PacketType.PUBLISH:
@@ -253,6 +269,29 @@ export class Channel implements ConnectionHandler, Outlet {
       default:
         this.protocolError(ReasonCode.ProtocolError, `unexpected packet type ${packet.type} from a client`);
     }
+  }
+
+  // ---- Feeder ----
+
+  onFlowBlocked(): void {
+    this.flowHeld ??= [];
+    this.conn.pauseReading();
+  }
+
+  onFlowReleased(): void {
+    const held = this.flowHeld;
+    if (held === undefined || this.isClosed()) return;
+    this.flowHeld = undefined;
+    for (let i = 0; i < held.length; i++) {
+      if (this.isClosed()) return;
+      this.handleConnected(held[i]);
+      if (this.flowBlockers !== undefined) {
+        // held back again: keep the rest, in order, ahead of anything parsed later
+        this.flowHeld = held.slice(i + 1).concat(this.flowHeld ?? []);
+        return;
+      }
+    }
+    if (this.rate.held === undefined && !this.isClosed()) this.conn.resumeReading();
   }
 
   /** Replays the packets held while the CONNECT was being authenticated. */
@@ -353,7 +392,11 @@ export class Channel implements ConnectionHandler, Outlet {
     if (session === undefined) return;
     const ctx = this.ctx;
     ctx.counters.connected--;
-    if (session.outlet === this) session.outlet = undefined;
+    if (session.outlet === this) {
+      session.outlet = undefined;
+      releaseFeeders(session); // an offline session cannot drain: its publishers go free
+    }
+    this.flowHeld = undefined;
     ctx.observer.clientDisconnected({
       clientId: session.clientId,
       username: this.username,
@@ -379,4 +422,9 @@ export class Channel implements ConnectionHandler, Outlet {
     this.rate.stop();
     this.connectTimer = this.keepAliveTimer = undefined;
   }
+}
+
+/** Acknowledgements and pings are handled even while PUBLISHes are held back: they only free state. */
+function bypassesHold(type: number): boolean {
+  return type === PacketType.PUBACK || type === PacketType.PUBREC || type === PacketType.PUBCOMP || type === PacketType.PINGREQ;
 }

@@ -12,6 +12,7 @@ import { isUtf8 } from 'node:buffer';
 import { type PublishPacket, ReasonCode } from '@mqtt-broker/mqtt-codec';
 import { countLevels } from '@mqtt-broker/topics';
 import type { DropReason } from '../api.js';
+import { beginFeed, endFeed } from '../session/flow-control.js';
 import { createMessage } from '../session/message.js';
 import type { Session } from '../session/session.js';
 import type { Channel } from './channel.js';
@@ -86,7 +87,13 @@ export function handlePublish(ch: Channel, session: Session, p: PublishPacket): 
     const now = properties?.messageExpiryInterval !== undefined ? ctx.clock.now() : 0; // no clock read on the common path
     const message = createMessage(topic, p.payload, qos, p.retain, properties, session.clientId, now);
     ctx.observer.messagePublished(qos);
-    const matched = ctx.publishInternal(message);
+    beginFeed(ch);
+    let matched: number;
+    try {
+      matched = ctx.publishInternal(message);
+    } finally {
+      endFeed();
+    }
     if (matched === 0) {
       ctx.observer.messageDropped(qos, 'no_subscribers');
       if (v === 5) reasonCode = ReasonCode.NoMatchingSubscribers; // [MQTT-3.4.2-?] 0x10 is a success code

@@ -16,6 +16,7 @@ import type { TimerHandle } from '../clock.js';
 import type { EngineContext } from '../engine-context.js';
 import type { SessionSnapshot, StoredSubscription } from '../ports.js';
 import type { SharedGroup, SubEntry } from '../router/sub-entry.js';
+import { type Feeder, flowHigh, flowLow, noteCongested, releaseFeeders } from './flow-control.js';
 import { ensureOwned, fromStored, isExpired, type Message, toStored } from './message.js';
 import { RingQueue } from './ring-queue.js';
 
@@ -73,6 +74,8 @@ export class Session {
   pendingWill: PendingWill | undefined = undefined;
   /** Set once the session has ended; late callbacks must ignore it. */
   ended = false;
+  /** Connections held back because this session's queue is above the high-water mark (flow-control.ts). */
+  feeders: Set<Feeder> | undefined = undefined;
   private nextPacketId = 1;
 
   // Scratch fields for the router's per-publish de-duplication (one copy per session).
@@ -144,6 +147,9 @@ export class Session {
   private enqueue(message: Message, qos: QoS, retain: boolean, subIds: number[] | undefined, group: SharedGroup | undefined): void {
     const ctx = this.ctx;
     const limit = ctx.limits.maxQueuedMessages;
+    // A connected client that falls behind slows its publishers down (TCP backpressure) before
+    // its queue reaches the limit; an offline one cannot drain, so only the limit applies to it.
+    if (this.outlet !== undefined && this.queue.length >= flowHigh(ctx)) noteCongested(this);
     if (this.queue.length >= limit) {
       ctx.observer.limitHit('max_queued_messages');
       if (qos === 0) {
@@ -170,7 +176,7 @@ export class Session {
     const ctx = this.ctx;
     while (this.queue.length > 0 && out.writable) {
       const head = this.queue.peek()!;
-      if (head.qos > 0 && this.inflight.size >= out.sendWindow) return;
+      if (head.qos > 0 && this.inflight.size >= out.sendWindow) break;
       this.queue.shift();
       ctx.counters.queued--;
       // [MQTT-3.3.2-5] an expired message is not delivered
@@ -184,6 +190,7 @@ export class Session {
         this.sendNew(out, head.message, head.qos, head.retain, head.subscriptionIds, head.group);
       }
     }
+    if (this.feeders !== undefined && this.queue.length <= flowLow(ctx)) releaseFeeders(this);
   }
 
   /** [MQTT-4.4.0-1] On a resumed session resend unacknowledged PUBLISH (DUP=1) and PUBREL, in order. */
@@ -238,6 +245,7 @@ export class Session {
 
   /** Drops all outbound state (session end). */
   clearOutbound(): void {
+    releaseFeeders(this);
     this.ctx.counters.inflight -= this.inflight.size;
     this.ctx.counters.queued -= this.queue.length;
     this.inflight.clear();

@@ -1,0 +1,134 @@
+/**
+ * Publisher backpressure: a connected session whose queue passes a high-water mark holds back
+ * the connections that feed it, instead of letting them fill its queue until QoS 1 is dropped.
+ *
+ * How: while a channel handles an inbound PUBLISH it is the "active feeder" (a module variable:
+ * routing is synchronous). A session that enqueues past `flowHigh` records the active feeder in
+ * its `feeders` set and the feeder records the session in `flowBlockers`; the feeder's first
+ * blocker makes it pause reading its socket and hold the packets already parsed from the current
+ * chunk (acknowledgements still go through). When the session's queue drains to `flowLow`, or
+ * its connection goes away, it releases its feeders; a feeder with no blocker left replays what
+ * it held and resumes reading. TCP does the rest: the publisher's socket fills and it slows down.
+ *
+ * Why the watchdog: two clients that each publish to the other's topics can hold each other
+ * back forever (neither reads the other's PUBACKs). A feeder held longer than `FLOW_MAX_HOLD_MS`
+ * is released and exempt from blocking for as long again, so the queue limit (and its overflow
+ * policy) applies in that window: bounded memory always wins over lossless delivery.
+ * One timer per broker, armed only while some feeder is held; nothing per connection.
+ */
+import type { TimerHandle } from '../clock.js';
+import type { EngineContext } from '../engine-context.js';
+import type { Session } from './session.js';
+
+/** Longest time a feeder stays held back before the watchdog releases it. */
+export const FLOW_MAX_HOLD_MS = 2000;
+
+/** A connection that publishes into sessions (implemented by the channel). */
+export interface Feeder {
+  /** The sessions currently holding this feeder back; undefined when none. */
+  flowBlockers: Set<Session> | undefined;
+  flowBlockedAt: number;
+  /** Until this time (clock ms) the feeder is not held back again. */
+  flowExemptUntil: number;
+  /** Stop reading; hold further packets. */
+  onFlowBlocked(): void;
+  /** Replay held packets; resume reading. */
+  onFlowReleased(): void;
+}
+
+interface Watchdog {
+  held: Set<Feeder>;
+  timer: TimerHandle | undefined;
+}
+
+let active: Feeder | undefined;
+const watchdogs = new WeakMap<EngineContext, Watchdog>();
+
+/** The queue length at which a connected session holds its feeders back. */
+export function flowHigh(ctx: EngineContext): number {
+  return Math.max(1, Math.min(1000, Math.floor(ctx.limits.maxQueuedMessages / 2)));
+}
+
+/** The queue length at which it lets them go again. */
+export function flowLow(ctx: EngineContext): number {
+  return flowHigh(ctx) >> 1;
+}
+
+/** Marks `feeder` as the source of the messages routed until `endFeed()`. */
+export function beginFeed(feeder: Feeder): void {
+  active = feeder;
+}
+
+export function endFeed(): void {
+  active = undefined;
+}
+
+/** A connected session's queue is at or above the high-water mark: hold the active feeder back. */
+export function noteCongested(session: Session): void {
+  const f = active;
+  if (f === undefined) return;
+  const ctx = session.ctx;
+  const blockers = f.flowBlockers;
+  if (blockers?.has(session) === true) return;
+  const now = ctx.clock.now();
+  if (f.flowExemptUntil > now) return;
+  (session.feeders ??= new Set()).add(f);
+  if (blockers !== undefined) {
+    blockers.add(session);
+    return;
+  }
+  f.flowBlockers = new Set([session]);
+  f.flowBlockedAt = now;
+  watch(ctx, f);
+  f.onFlowBlocked();
+}
+
+/** Lets every feeder held back by `session` go (its queue drained, or it went offline). */
+export function releaseFeeders(session: Session): void {
+  const feeders = session.feeders;
+  if (feeders === undefined) return;
+  session.feeders = undefined;
+  for (const f of feeders) {
+    const blockers = f.flowBlockers;
+    if (blockers === undefined) continue;
+    blockers.delete(session);
+    if (blockers.size === 0) release(session.ctx, f);
+  }
+}
+
+function release(ctx: EngineContext, f: Feeder): void {
+  f.flowBlockers = undefined;
+  const w = watchdogs.get(ctx);
+  if (w !== undefined) {
+    w.held.delete(f);
+    if (w.held.size === 0 && w.timer !== undefined) {
+      ctx.clock.clearTimer(w.timer);
+      w.timer = undefined;
+    }
+  }
+  f.onFlowReleased();
+}
+
+function watch(ctx: EngineContext, f: Feeder): void {
+  let w = watchdogs.get(ctx);
+  if (w === undefined) {
+    w = { held: new Set(), timer: undefined };
+    watchdogs.set(ctx, w);
+  }
+  w.held.add(f);
+  if (w.timer === undefined) arm(ctx, w);
+}
+
+function arm(ctx: EngineContext, w: Watchdog): void {
+  w.timer = ctx.clock.setTimer(FLOW_MAX_HOLD_MS / 2, () => {
+    w.timer = undefined;
+    const now = ctx.clock.now();
+    for (const f of [...w.held]) {
+      if (now - f.flowBlockedAt < FLOW_MAX_HOLD_MS) continue;
+      for (const s of f.flowBlockers ?? []) s.feeders?.delete(f);
+      f.flowExemptUntil = now + FLOW_MAX_HOLD_MS;
+      release(ctx, f);
+    }
+    if (w.held.size > 0 && w.timer === undefined) arm(ctx, w);
+  });
+}
