@@ -26,7 +26,7 @@ export class RedisClientRegistry implements ClientRegistry {
   }
 
   async unregister(clientId: string, registration: ClientRegistration): Promise<boolean> {
-    const r = await evalScript(this.client, UNREGISTER_CLIENT, [this.keys.owner(clientId)], [registration.nodeId, String(registration.epoch)]);
+    const r = await evalScript(this.client, UNREGISTER_CLIENT, [this.keys.owner(clientId), this.keys.epoch(clientId)], [registration.nodeId, String(registration.epoch)]);
     return r === 1;
   }
 

@@ -69,11 +69,15 @@ local e = redis.call('INCR', KEYS[2])
 redis.call('HSET', KEYS[1], 'node', ARGV[1], 'epoch', e)
 return {prev[1] or '', prev[2] or '', e}`;
 
-/** KEYS: owner hash. ARGV: node, epoch. Deletes only if (node, epoch) still owns the id. */
+/**
+ * KEYS: owner hash, epoch counter. ARGV: node, epoch. Deletes only if (node, epoch) still owns
+ * the id; the counter is kept a day (epochs stay monotonic across quick reconnects) then expires.
+ */
 export const UNREGISTER_CLIENT = `
 local cur = redis.call('HMGET', KEYS[1], 'node', 'epoch')
 if cur[1] == ARGV[1] and cur[2] == ARGV[2] then
   redis.call('DEL', KEYS[1])
+  redis.call('EXPIRE', KEYS[2], 86400)
   return 1
 end
 return 0`;

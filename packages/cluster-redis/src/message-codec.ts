@@ -3,7 +3,7 @@
  *   flags u8 (bits 0-1 QoS, 2 retain, 3 has properties, 4 has publisher id)
  *   topic (u32 length + UTF-8), expiresAt f64, [publisher id], [properties, `pack` encoded],
  *   payload (u32 length + bytes).
- * A bus frame is a batch: u8 kind, u32 count, then `count` messages back to back.
+ * A bus frame (node-bus.ts) is a batch: u8 kind, u32 count, sender node id, then `count` messages.
  */
 import type { StoredMessage } from '@mqtt-broker/core';
 import type { QoS } from '@mqtt-broker/mqtt-codec';

@@ -36,6 +36,7 @@ export interface NodeBusStats {
   messagesReceived: number;
   messagesDropped: number;
   sentByPeer: Map<string, number>;
+  receivedByPeer: Map<string, number>;
 }
 
 interface PendingBatch {
@@ -44,7 +45,7 @@ interface PendingBatch {
 }
 
 export class RedisNodeBus implements NodeBus {
-  readonly stats: NodeBusStats = { publishes: 0, messagesSent: 0, messagesReceived: 0, messagesDropped: 0, sentByPeer: new Map() };
+  readonly stats: NodeBusStats = { publishes: 0, messagesSent: 0, messagesReceived: 0, messagesDropped: 0, sentByPeer: new Map(), receivedByPeer: new Map() };
   private readonly pending = new Map<string, PendingBatch>();
   private flushScheduled = false;
   private inflightBytes = 0;
@@ -76,6 +77,7 @@ export class RedisNodeBus implements NodeBus {
       batch = { writer: new Writer(1024), count: 0 };
       batch.writer.u8(KIND_BATCH);
       batch.writer.u32(0);
+      batch.writer.str(this.options.nodeId);
       this.pending.set(nodeId, batch);
     }
     writeMessage(batch.writer, message);
@@ -207,12 +209,11 @@ export class RedisNodeBus implements NodeBus {
       if (kind === KIND_BATCH) {
         const handler = this.messageHandlers.get(nodeId);
         const count = r.u32();
+        const from = r.str();
         if (handler === undefined) return;
-        for (let i = 0; i < count; i++) {
-          const m = readMessage(r);
-          this.stats.messagesReceived++;
-          handler(m);
-        }
+        this.stats.messagesReceived += count;
+        this.stats.receivedByPeer.set(from, (this.stats.receivedByPeer.get(from) ?? 0) + count);
+        for (let i = 0; i < count; i++) handler(readMessage(r));
       } else if (kind === KIND_TAKEOVER) {
         const id = r.u32();
         const replyTo = r.str();

@@ -10,7 +10,7 @@ import type { EngineContext, EngineCounters } from './engine-context.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { noopObserver } from './observer.js';
 import { startRetainedSync } from './cluster/retained-sync.js';
-import { handOver } from './cluster/takeover.js';
+import { handOver, releaseClientId } from './cluster/takeover.js';
 import type { BrokerPorts } from './ports.js';
 import { ClusterLink } from './router/cluster-link.js';
 import { RetainedMessages } from './router/retained-store.js';
@@ -84,7 +84,7 @@ export class Engine implements Broker, EngineContext {
     const retainPort = this.ports.retained;
     const loading: Array<Promise<void>> = [];
     if (retainPort?.watch !== undefined) {
-      const sync = startRetainedSync(this, { ...retainPort, watch: retainPort.watch.bind(retainPort) });
+      const sync = startRetainedSync(this, retainPort);
       this.stopRetainedSync = sync.stop;
       loading.push(sync.ready);
     } else if (retainPort !== undefined) {
@@ -236,6 +236,7 @@ export class Engine implements Broker, EngineContext {
     session.clearOutbound();
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
     if (this.ports.sessions !== undefined) this.track(this.ports.sessions.delete(session.clientId));
+    releaseClientId(this, session.clientId);
   }
 
   sessionOffline(session: Session): void {

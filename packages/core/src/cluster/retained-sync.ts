@@ -12,7 +12,8 @@ export interface RetainedSync {
   stop(): void;
 }
 
-export function startRetainedSync(ctx: EngineContext, store: RetainStore & Required<Pick<RetainStore, 'watch'>>): RetainedSync {
+/** `store.watch` must be defined (checked by the caller). */
+export function startRetainedSync(ctx: EngineContext, store: RetainStore): RetainedSync {
   let held: RetainChange[] | undefined = [];
   const apply = (c: RetainChange): void => {
     if (c.nodeId === ctx.nodeId) return;
@@ -22,7 +23,9 @@ export function startRetainedSync(ctx: EngineContext, store: RetainStore & Requi
   const resync = (all: StoredMessage[]): void => {
     ctx.retained.replaceAll(all, ctx.clock.now());
   };
-  const stop = store.watch((c) => {
+  const watch = store.watch?.bind(store);
+  if (watch === undefined) throw new TypeError('the RetainStore has no change feed');
+  const stop = watch((c) => {
     if (held !== undefined) held.push(c);
     else apply(c);
   }, resync);

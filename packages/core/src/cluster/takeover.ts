@@ -16,10 +16,13 @@
 import { ReasonCode } from '@mqtt-broker/mqtt-codec';
 import type { Channel } from '../channel/channel.js';
 import type { EngineContext } from '../engine-context.js';
+import type { ClientRegistration } from '../ports.js';
 import { cancelWill } from '../session/will.js';
 
 /** How long a connecting client waits for the previous owner node to hand its session over. */
 export const TAKEOVER_TIMEOUT_MS = 3000;
+
+const owned = new WeakMap<EngineContext, Map<string, ClientRegistration>>();
 
 /** Claims `clientId` for this node and, when another node owned it, waits for its handover. */
 export async function claimClientId(ctx: EngineContext, clientId: string): Promise<void> {
@@ -27,12 +30,24 @@ export async function claimClientId(ctx: EngineContext, clientId: string): Promi
   if (registry === undefined) return;
   try {
     const { registration, previous } = await registry.register(clientId, ctx.nodeId);
+    let mine = owned.get(ctx);
+    if (mine === undefined) owned.set(ctx, (mine = new Map()));
+    mine.set(clientId, registration);
     const bus = ctx.ports.bus;
     if (previous === undefined || previous.nodeId === ctx.nodeId || bus?.takeover === undefined) return;
     await bus.takeover(previous.nodeId, clientId, registration.epoch, TAKEOVER_TIMEOUT_MS);
   } catch (e) {
     ctx.reportPortError(e); // the registry is unreachable: serve the client from this node's state
   }
+}
+
+/** The session ended here: release the registration (only if this node still owns it). */
+export function releaseClientId(ctx: EngineContext, clientId: string): void {
+  const mine = owned.get(ctx);
+  const registration = mine?.get(clientId);
+  if (registration === undefined || ctx.ports.registry === undefined) return;
+  mine?.delete(clientId);
+  ctx.ports.registry.unregister(clientId, registration).catch((e: unknown) => ctx.reportPortError(e));
 }
 
 /** Another node took `clientId` over: close, save and forget the local session. */
@@ -48,6 +63,7 @@ export async function handOver(ctx: EngineContext, clientId: string): Promise<vo
   const store = ctx.ports.sessions;
   if (session.persistent && store !== undefined) await store.save(session.snapshot());
   if (ctx.sessions.get(clientId) !== session) return; // reconnected here meanwhile
+  owned.get(ctx)?.delete(clientId);
   session.ended = true;
   ctx.router.unsubscribeAll(session);
   session.clearOutbound();
