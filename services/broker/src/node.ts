@@ -5,7 +5,8 @@
  * StartupError naming its setting; whatever was already started is closed first.
  */
 import { readFileSync } from 'node:fs';
-import { type Broker, createBroker, DEFAULT_LIMITS } from '@mqtt-broker/core';
+import { type AdminServer, startAdminServer } from '@mqtt-broker/admin-api';
+import { type Broker, createAdminFacade, createBroker, DEFAULT_LIMITS } from '@mqtt-broker/core';
 import { ListenError, type Listener, listenTcp, listenTls, listenWebSocket, type TlsSettings } from '@mqtt-broker/transport';
 import type { Logger } from 'pino';
 import { type AuthSettings, loadAuth } from './auth-setup.js';
@@ -31,6 +32,8 @@ export interface RunningNode {
   readonly listeners: readonly Listener[];
   /** Bound HTTP port, undefined when HTTP_PORT is off. */
   readonly httpPort: number | undefined;
+  /** Bound gRPC admin API port, undefined when GRPC_PORT is off. */
+  readonly grpcPort: number | undefined;
   isReady(): boolean;
   /** Re-read PASSWORD_FILE and ACL_FILE; on failure keep the old ones, log, resolve false. */
   reloadAuth(): Promise<boolean>;
@@ -73,8 +76,10 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
 
   const listeners: Listener[] = [];
   let http: HttpEndpoints | undefined;
+  let admin: AdminServer | undefined;
   const closeAll = async (): Promise<void> => {
     await Promise.allSettled(listeners.map((l) => l.close()));
+    await admin?.close();
     await broker.close();
     await http?.close();
   };
@@ -91,6 +96,20 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
         });
       } catch (err) {
         throw new StartupError('HTTP_PORT', describeListenError('HTTP_PORT', err as NodeJS.ErrnoException, config.httpPort), err);
+      }
+    }
+    if (config.grpcPort !== undefined) {
+      try {
+        admin = await startAdminServer({
+          host: config.host,
+          port: config.grpcPort,
+          facade: createAdminFacade(broker),
+          onError: (err, method) => log.error({ err, method }, 'admin API call failed'),
+        });
+      } catch (err) {
+        const message = (err as Error).message;
+        const description = message.includes('EADDRINUSE') ? 'address already in use' : message.includes('EACCES') ? 'permission denied' : message;
+        throw new StartupError('GRPC_PORT', `GRPC_PORT ${config.grpcPort}: ${description}`, err);
       }
     }
     const tls: TlsSettings | undefined =
@@ -139,6 +158,7 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
   metrics.setReady(true);
   const summary = listeners.map((l) => `${l.transport} ${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`);
   if (http !== undefined) summary.push(`http ${config.host}:${http.port}`);
+  if (admin !== undefined) summary.push(`grpc ${config.host}:${admin.port}`);
   log.info(
     {
       event: 'started',
@@ -146,6 +166,7 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
       version: brokerVersion(),
       listeners: listeners.map((l) => ({ transport: l.transport, host: l.host, port: l.port })),
       httpPort: http?.port,
+      grpcPort: admin?.port,
       proxyProtocol: config.proxyProtocol,
       allowAnonymous: config.allowAnonymous,
       passwordFile: config.passwordFile,
@@ -161,6 +182,7 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
     metrics,
     listeners,
     httpPort: http?.port,
+    grpcPort: admin?.port,
     isReady: () => ready,
     async reloadAuth() {
       try {

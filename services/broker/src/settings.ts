@@ -42,7 +42,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'MQTT_TLS_PORT', default: 'off', description: 'MQTT over TLS port; needs TLS_CERT and TLS_KEY', kind: port },
   { env: 'MQTT_WSS_PORT', default: 'off', description: 'MQTT over secure WebSocket port, path /mqtt; needs TLS_CERT and TLS_KEY', kind: port },
   { env: 'HTTP_PORT', default: '9090', description: "HTTP port for /metrics, /healthz, /readyz ('off' disables)", kind: port },
-  { env: 'GRPC_PORT', default: '9100', description: 'admin API port (reserved: the admin API is not part of this build)', kind: port },
+  { env: 'GRPC_PORT', default: '9100', description: "gRPC admin API port, no authentication: keep it private ('off' disables)", kind: port },
   { env: 'TLS_CERT', default: undefined, description: 'PEM certificate chain file for the TLS and WSS listeners', kind: { type: 'path' } },
   { env: 'TLS_KEY', default: undefined, description: 'PEM private key file for the TLS and WSS listeners', kind: { type: 'path' } },
   { env: 'TLS_CA', default: undefined, description: 'PEM CA bundle used to verify client certificates', kind: { type: 'path' } },

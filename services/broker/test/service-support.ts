@@ -73,6 +73,7 @@ export async function startBroker(env: Record<string, string> = {}, timeoutMs = 
     MQTT_PORT: '0',
     MQTT_WS_PORT: '0',
     HTTP_PORT: '0',
+    GRPC_PORT: '0',
     DRAIN_SECONDS: '1',
     SYS_INTERVAL_SECONDS: '0',
     ...env,
