@@ -4,6 +4,7 @@
  * table, or with --json the API's messages as JSON. Returns the exit code instead of exiting:
  * 0 ok, 1 the server refused or could not be reached, 2 bad usage.
  */
+import { readFileSync } from 'node:fs';
 import { status } from '@grpc/grpc-js';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { AdminApiError, AdminClient } from './client.js';
@@ -11,6 +12,14 @@ import { duration, expiry, payloadText, protocolName, table, timestamp, toJson }
 import type { Client, RetainedMessage, Subscription, UserProperty } from './wire.js';
 
 export const DEFAULT_SERVER = '127.0.0.1:9100';
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
 
 export interface CliIo {
   out(text: string): void;
@@ -88,6 +97,7 @@ export async function runMqttctl(argv: string[], io: CliIo): Promise<number> {
   program
     .description('Inspect and manage an MQTT broker (cluster) through its gRPC admin API')
     .addOption(new Option('-s, --server <host:port>', 'admin API address (GRPC_PORT of any node; env MQTTCTL_SERVER)').default(io.env.MQTTCTL_SERVER || DEFAULT_SERVER))
+    .version(packageVersion(), '-V, --version')
     .option('--json', 'print the API responses as JSON', false)
     .option('--timeout <ms>', 'deadline per call, ms', positiveInt, 10_000)
     .exitOverride()

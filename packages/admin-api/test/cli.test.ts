@@ -143,6 +143,15 @@ describe('mqttctl against a real admin server', () => {
 });
 
 describe('mqttctl without a server', () => {
+  it('--version and --help exit 0', async () => {
+    const v = await ctl(['--version']);
+    assert.equal(v.code, 0);
+    assert.match(v.out, /^\d+\.\d+\.\d+\n$/);
+    const h = await ctl(['--help']);
+    assert.equal(h.code, 0);
+    assert.match(h.out, /retained/);
+  });
+
   it('says it cannot reach the admin API and exits 1', async () => {
     const r = await ctl(['--server', '127.0.0.1:1', '--timeout', '2000', 'status']);
     assert.equal(r.code, 1);
