@@ -41,6 +41,10 @@ export interface BrokerConfig {
   drainSeconds: number;
   sysIntervalSeconds: number;
   limits: Partial<BrokerLimits>;
+  /** Cluster mode over one Redis (redis://...). */
+  redisUrl: string | undefined;
+  /** Cluster mode over Redis Cluster (host:port seeds). */
+  redisClusterNodes: Array<{ host: string; port: number }> | undefined;
 }
 
 /** A setting has a bad value (or a combination of settings cannot work). */
@@ -164,10 +168,10 @@ export function resolveConfig(env: Record<string, string | undefined>, flags: Re
   const str = (k: string): string | undefined => v.get(k) as string | undefined;
   const bool = (k: string): boolean => v.get(k) === true;
 
-  for (const k of ['REDIS_URL', 'REDIS_CLUSTER_NODES']) {
-    if (v.get(k) !== undefined) {
-      throw new ConfigError(k, `${k} is set but cluster mode is not available in this build (single node only); unset it`);
-    }
+  const redisUrl = str('REDIS_URL');
+  const redisClusterNodes = v.get('REDIS_CLUSTER_NODES') as string[] | undefined;
+  if (redisUrl !== undefined && redisClusterNodes !== undefined) {
+    throw new ConfigError('REDIS_CLUSTER_NODES', 'invalid REDIS_CLUSTER_NODES: set either REDIS_URL or REDIS_CLUSTER_NODES, not both');
   }
 
   const tlsPort = num('MQTT_TLS_PORT');
@@ -216,5 +220,10 @@ export function resolveConfig(env: Record<string, string | undefined>, flags: Re
     drainSeconds: num('DRAIN_SECONDS') ?? 10,
     sysIntervalSeconds: num('SYS_INTERVAL_SECONDS') ?? 10,
     limits: limits as Partial<BrokerLimits>,
+    redisUrl,
+    redisClusterNodes: redisClusterNodes?.map((item) => {
+      const i = item.lastIndexOf(':');
+      return { host: item.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(item.slice(i + 1)) };
+    }),
   };
 }

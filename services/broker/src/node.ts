@@ -10,6 +10,7 @@ import { type Broker, createAdminFacade, createBroker, DEFAULT_LIMITS } from '@m
 import { ListenError, type Listener, listenTcp, listenTls, listenWebSocket, type TlsSettings } from '@mqtt-broker/transport';
 import type { Logger } from 'pino';
 import { type AuthSettings, loadAuth } from './auth-setup.js';
+import { type ClusterMode, clusterConfigured, createClusterMode } from './cluster.js';
 import type { BrokerConfig } from './config.js';
 import { type HttpEndpoints, startHttpServer } from './http-server.js';
 import { BrokerMetrics } from './metrics.js';
@@ -61,7 +62,9 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
   const events = createTransportEvents(metrics, log);
   const authSettings: AuthSettings = { allowAnonymous: config.allowAnonymous, passwordFile: config.passwordFile, aclFile: config.aclFile };
   const auth = await loadAuth(authSettings);
+  const cluster: ClusterMode | undefined = clusterConfigured(config) ? createClusterMode(config, log, metrics.registry) : undefined;
   const broker = createBroker({
+    ...(cluster !== undefined ? { ports: cluster.ports, onPortError: (err: unknown) => log.debug({ err }, 'cluster port error') } : {}),
     nodeId: config.nodeId,
     version: brokerVersion(),
     limits: config.limits,
@@ -71,7 +74,11 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
     sysIntervalSeconds: config.sysIntervalSeconds,
   });
   metrics.setStatsSource(() => broker.stats());
-  let ready = false;
+  let listening = false;
+  let draining = false;
+  // [cluster] /readyz also needs Redis connected and the route replica loaded
+  const isReady = (): boolean => listening && !draining && (cluster === undefined || cluster.isReady());
+  const clusterSynced = cluster?.synced().catch((err: unknown) => log.error({ err }, 'cluster sync failed'));
   metrics.setReady(false);
 
   const listeners: Listener[] = [];
@@ -81,6 +88,7 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
     await Promise.allSettled(listeners.map((l) => l.close()));
     await admin?.close();
     await broker.close();
+    await cluster?.close();
     await http?.close();
   };
 
@@ -91,7 +99,7 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
           host: config.host,
           port: config.httpPort,
           metrics,
-          isReady: () => ready,
+          isReady,
           onError: (err) => log.error({ err }, 'HTTP server error'),
         });
       } catch (err) {
@@ -154,7 +162,11 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
     throw err;
   }
 
-  ready = true;
+  listening = true;
+  if (cluster !== undefined) {
+    await cluster.start();
+    void clusterSynced?.then(() => log.info({ event: 'cluster_synced', nodeId: config.nodeId }, 'cluster routes synced'));
+  }
   metrics.setReady(true);
   const summary = listeners.map((l) => `${l.transport} ${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`);
   if (http !== undefined) summary.push(`http ${config.host}:${http.port}`);
@@ -183,7 +195,7 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
     listeners,
     httpPort: http?.port,
     grpcPort: admin?.port,
-    isReady: () => ready,
+    isReady,
     async reloadAuth() {
       try {
         const next = await loadAuth(authSettings);
@@ -197,7 +209,7 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
     },
     shutdown() {
       shuttingDown ??= (async () => {
-        ready = false;
+        draining = true;
         metrics.setReady(false);
         log.info({ event: 'draining', drainSeconds: config.drainSeconds, clients: broker.stats().connectedClients }, 'shutting down: draining clients');
         for (const l of listeners) l.stopAccepting();

@@ -53,11 +53,11 @@ export const SETTINGS: readonly SettingSpec[] = [
     kind: { type: 'bool' },
   },
   { env: 'PROXY_PROTOCOL', default: 'false', description: 'expect a PROXY protocol v1/v2 header on the TCP and TLS listeners', kind: { type: 'bool' } },
-  { env: 'REDIS_URL', default: undefined, description: 'redis://... : cluster mode (not available in this build: setting it is an error)', kind: { type: 'redis-url' } },
+  { env: 'REDIS_URL', default: undefined, description: 'redis://... : cluster mode over one Redis (docs/cluster.md)', kind: { type: 'redis-url' } },
   {
     env: 'REDIS_CLUSTER_NODES',
     default: undefined,
-    description: 'host:port,... : Redis Cluster mode (not available in this build: setting it is an error)',
+    description: 'host:port,... : cluster mode over Redis Cluster (docs/cluster.md)',
     kind: { type: 'host-port-list' },
   },
   { env: 'NODE_ID', default: undefined, defaultText: 'hostname-<random>', description: "this node's name ($SYS topics, cluster)", kind: { type: 'string' } },

@@ -93,12 +93,14 @@ describe('config', () => {
     }
   });
 
-  it('refuses cluster settings in this build, rather than ignoring them', () => {
-    for (const env of [{ REDIS_URL: 'redis://localhost:6379' }, { REDIS_CLUSTER_NODES: 'r1:7000,r2:7001' }]) {
-      const err = configError(() => resolveConfig(env));
-      assert.match(err.message, /cluster mode is not available in this build/);
-      assert.equal(err.setting, Object.keys(env)[0]);
-    }
+  it('parses cluster settings and refuses both at once', () => {
+    assert.equal(resolveConfig({ REDIS_URL: 'redis://localhost:6379' }).redisUrl, 'redis://localhost:6379');
+    assert.deepEqual(resolveConfig({ REDIS_CLUSTER_NODES: 'r1:7000,r2:7001' }).redisClusterNodes, [
+      { host: 'r1', port: 7000 },
+      { host: 'r2', port: 7001 },
+    ]);
+    const err = configError(() => resolveConfig({ REDIS_URL: 'redis://localhost:6379', REDIS_CLUSTER_NODES: 'r1:7000' }));
+    assert.equal(err.setting, 'REDIS_CLUSTER_NODES');
   });
 
   it('requires TLS_CA with TLS_REQUIRE_CLIENT_CERT and loads PEM files', () => {
@@ -130,7 +132,7 @@ describe('mqtt-broker CLI', () => {
     for (const [args, env, expected] of [
       [[], { MQTT_PORT: 'abc' }, 'invalid MQTT_PORT: "abc" is not a port number'],
       [['--max-packet-size', 'big'], {}, 'invalid --max-packet-size (MAX_PACKET_SIZE): "big" is not an integer'],
-      [[], { REDIS_URL: 'redis://127.0.0.1:6379' }, 'REDIS_URL is set but cluster mode is not available in this build'],
+      [[], { REDIS_URL: 'ftp://127.0.0.1:6379' }, 'invalid REDIS_URL: "ftp://127.0.0.1:6379" is not a redis:// or rediss:// URL'],
     ] as Array<[string[], Record<string, string>, string]>) {
       const p = spawnCli(args, env);
       const { code } = await p.exit;
