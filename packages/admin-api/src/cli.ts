@@ -31,6 +31,19 @@ interface GlobalOptions {
   server: string;
   json: boolean;
   timeout: number;
+  token?: string;
+  tls: boolean;
+  cafile?: Buffer;
+}
+
+function pemFile(path: string): Buffer {
+  try {
+    const data = readFileSync(path);
+    if (!data.includes('-----BEGIN')) throw new Error('not a PEM file');
+    return data;
+  } catch (error) {
+    throw new InvalidArgumentError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
 }
 
 function positiveInt(value: string): number {
@@ -100,13 +113,17 @@ export async function runMqttctl(argv: string[], io: CliIo): Promise<number> {
     .version(packageVersion(), '-V, --version')
     .option('--json', 'print the API responses as JSON', false)
     .option('--timeout <ms>', 'deadline per call, ms', positiveInt, 10_000)
+    .addOption(new Option('--token <token>', "the broker's ADMIN_TOKEN (env MQTTCTL_TOKEN, which keeps it out of ps)").default(io.env.MQTTCTL_TOKEN || undefined, '$MQTTCTL_TOKEN'))
+    .option('--tls', 'connect with TLS (the broker has ADMIN_TLS=true); trusts the system CAs unless --cafile', false)
+    .option('--cafile <path>', 'PEM CA bundle that signed the broker certificate (implies --tls)', pemFile)
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .showHelpAfterError();
 
   const withClient = async (cmd: Command, run: (client: AdminClient, g: GlobalOptions) => Promise<void>): Promise<void> => {
     const g = cmd.optsWithGlobals<GlobalOptions>();
-    const client = new AdminClient(g.server, { timeoutMs: g.timeout });
+    const tls = g.cafile !== undefined ? { ca: g.cafile } : g.tls;
+    const client = new AdminClient(g.server, { timeoutMs: g.timeout, tls, ...(g.token !== undefined ? { token: g.token } : {}) });
     try {
       await run(client, g);
     } finally {
@@ -263,7 +280,8 @@ export async function runMqttctl(argv: string[], io: CliIo): Promise<number> {
       exitCode = error.exitCode === 0 ? 0 : 2;
     } else if (error instanceof AdminApiError) {
       const server = program.opts<GlobalOptions>().server;
-      io.err(error.code === status.UNAVAILABLE || error.code === status.DEADLINE_EXCEEDED ? `mqttctl: cannot reach the admin API at ${server}: ${error.details}\n` : `mqttctl: ${error.message}\n`);
+      const hint = error.code === status.UNAUTHENTICATED ? ' (give --token or set MQTTCTL_TOKEN)' : '';
+      io.err(error.code === status.UNAVAILABLE || error.code === status.DEADLINE_EXCEEDED ? `mqttctl: cannot reach the admin API at ${server}: ${error.details}\n` : `mqttctl: ${error.message}${hint}\n`);
       exitCode = 1;
     } else {
       throw error;

@@ -1,9 +1,11 @@
 /**
  * A typed client for the admin API: one async method per RPC, each with a deadline. gRPC
  * failures become AdminApiError carrying the gRPC status code (NOT_FOUND, INVALID_ARGUMENT,
- * UNAVAILABLE when no server answers...).
+ * UNAVAILABLE when no server answers...). A `token` is sent on every call as metadata
+ * `authorization: Bearer <token>`; `tls` connects over TLS (system roots, or the `ca` given).
  */
-import { Client, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import { type ChannelCredentials, Client, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import { AUTHORIZATION_KEY, bearer } from './auth.js';
 import { loadAdminService } from './proto.js';
 import type { AdminRpcName, AdminRpcs } from './wire.js';
 
@@ -22,11 +24,21 @@ export class AdminApiError extends Error {
 export interface AdminClientOptions {
   /** Deadline of each call, ms (default 10000). */
   timeoutMs?: number;
+  /** The broker's ADMIN_TOKEN; sent as `authorization: Bearer <token>` on every call. */
+  token?: string;
+  /** Connect with TLS (the broker's ADMIN_TLS): `true` trusts the system roots, `{ ca }` a PEM bundle. */
+  tls?: boolean | { ca?: Buffer };
+}
+
+function channelCredentials(tls: AdminClientOptions['tls']): ChannelCredentials {
+  if (tls === undefined || tls === false) return credentials.createInsecure();
+  return credentials.createSsl(tls === true ? null : (tls.ca ?? null));
 }
 
 export class AdminClient {
   private readonly client: Client;
   private readonly timeoutMs: number;
+  private readonly token: string | undefined;
   private readonly service = loadAdminService();
 
   /** `address`: host:port of a broker's GRPC_PORT. */
@@ -34,8 +46,9 @@ export class AdminClient {
     readonly address: string,
     options: AdminClientOptions = {},
   ) {
-    this.client = new Client(address, credentials.createInsecure());
+    this.client = new Client(address, channelCredentials(options.tls));
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.token = options.token;
   }
 
   clusterStatus(): Promise<AdminRpcs['ClusterStatus'][1]> {
@@ -77,13 +90,15 @@ export class AdminClient {
   private call<K extends AdminRpcName>(method: K, request: AdminRpcs[K][0]): Promise<AdminRpcs[K][1]> {
     const def = this.service[method];
     if (def === undefined) return Promise.reject(new AdminApiError(status.UNIMPLEMENTED, `${method} is not in admin.proto`));
+    const metadata = new Metadata();
+    if (this.token !== undefined) metadata.set(AUTHORIZATION_KEY, bearer(this.token));
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest<AdminRpcs[K][0], AdminRpcs[K][1]>(
         def.path,
         (value) => def.requestSerialize(value),
         (bytes) => def.responseDeserialize(bytes) as AdminRpcs[K][1],
         request,
-        new Metadata(),
+        metadata,
         { deadline: Date.now() + this.timeoutMs },
         (error: ServiceError | null, response?: AdminRpcs[K][1]) => {
           if (error !== null) reject(new AdminApiError(error.code, error.details));
