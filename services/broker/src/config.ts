@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { BrokerLimits } from '@mqtt-broker/core';
 import { z } from 'zod';
+import { isLoopbackHost, readTokenFile } from './admin-access.js';
 import { flagOf, SETTINGS, type SettingKind, type SettingSpec } from './settings.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -30,6 +31,12 @@ export interface BrokerConfig {
   wssPort: number | undefined;
   httpPort: number | undefined;
   grpcPort: number | undefined;
+  /** Bind address of the admin API (GRPC_HOST). */
+  grpcHost: string;
+  /** ADMIN_TOKEN_FILE's content, else ADMIN_TOKEN; undefined: calls need no token (loopback only). */
+  adminToken: string | undefined;
+  /** Certificate and key of the admin API when ADMIN_TLS is true. */
+  adminTls: { cert: Buffer; key: Buffer } | undefined;
   /** Loaded when a TLS or WSS listener is enabled. */
   tls: TlsFiles | undefined;
   proxyProtocol: boolean;
@@ -103,6 +110,12 @@ function schemaFor(kind: SettingKind): z.ZodType<Value, string> {
         if (isIP(v) !== 0 || /^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,252})$/.test(v)) return v;
         return fail(ctx, `"${raw}" is not an IP address or host name`);
       });
+    case 'secret':
+      return z.string().transform((raw, ctx) => {
+        const v = raw.trim();
+        if (v.length < kind.minLength) return fail(ctx, `must be at least ${kind.minLength} characters (got ${v.length})`);
+        return v;
+      });
     case 'redis-url':
       return z.string().transform((raw, ctx) => {
         const v = raw.trim();
@@ -156,6 +169,22 @@ function readPem(setting: string, path: string): Buffer {
   }
 }
 
+/** ADMIN_TOKEN_FILE wins over ADMIN_TOKEN; the file's token is held to the same rule. */
+function resolveAdminToken(file: string | undefined, fromEnv: string | undefined): string | undefined {
+  if (file === undefined) return fromEnv;
+  let token: string;
+  try {
+    token = readTokenFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError('ADMIN_TOKEN_FILE', `invalid ADMIN_TOKEN_FILE: cannot read "${file}": ${code ?? (err as Error).message}`);
+  }
+  const spec = SETTINGS.find((s) => s.env === 'ADMIN_TOKEN');
+  const min = spec?.kind.type === 'secret' ? spec.kind.minLength : 16;
+  if (token.length < min) throw new ConfigError('ADMIN_TOKEN_FILE', `invalid ADMIN_TOKEN_FILE: the token in "${file}" must be at least ${min} characters (got ${token.length})`);
+  return token;
+}
+
 /**
  * Validate everything; `flags` are keyed by environment variable name. Throws ConfigError.
  * `env` is usually process.env.
@@ -196,6 +225,25 @@ export function resolveConfig(env: Record<string, string | undefined>, flags: Re
     };
   }
 
+  const grpcPort = num('GRPC_PORT');
+  const grpcHost = str('GRPC_HOST') ?? '127.0.0.1';
+  const adminToken = resolveAdminToken(str('ADMIN_TOKEN_FILE'), str('ADMIN_TOKEN'));
+  // An admin API reachable from the network without a token is never the silent default.
+  if (grpcPort !== undefined && adminToken === undefined && !isLoopbackHost(grpcHost)) {
+    throw new ConfigError(
+      'GRPC_HOST',
+      `invalid GRPC_HOST: "${grpcHost}" is not a loopback address and neither ADMIN_TOKEN nor ADMIN_TOKEN_FILE is set (anyone reaching GRPC_PORT could kick clients and publish)`,
+    );
+  }
+  let adminTls: BrokerConfig['adminTls'];
+  if (grpcPort !== undefined && bool('ADMIN_TLS')) {
+    const certPath = str('TLS_CERT');
+    const keyPath = str('TLS_KEY');
+    if (certPath === undefined) throw new ConfigError('TLS_CERT', 'invalid TLS_CERT: required when ADMIN_TLS is true');
+    if (keyPath === undefined) throw new ConfigError('TLS_KEY', 'invalid TLS_KEY: required when ADMIN_TLS is true');
+    adminTls = tls !== undefined ? { cert: tls.cert, key: tls.key } : { cert: readPem('TLS_CERT', certPath), key: readPem('TLS_KEY', keyPath) };
+  }
+
   const limits: Record<string, number | string> = {};
   for (const spec of SETTINGS) {
     const value = v.get(spec.env);
@@ -209,7 +257,10 @@ export function resolveConfig(env: Record<string, string | undefined>, flags: Re
     tlsPort,
     wssPort,
     httpPort: num('HTTP_PORT'),
-    grpcPort: num('GRPC_PORT'),
+    grpcPort,
+    grpcHost,
+    adminToken,
+    adminTls,
     tls,
     proxyProtocol: bool('PROXY_PROTOCOL'),
     nodeId: str('NODE_ID') ?? `${hostname()}-${randomBytes(3).toString('hex')}`,

@@ -109,10 +109,13 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
     if (config.grpcPort !== undefined) {
       try {
         admin = await startAdminServer({
-          host: config.host,
+          host: config.grpcHost,
           port: config.grpcPort,
           facade: createAdminFacade(broker),
+          ...(config.adminToken !== undefined ? { token: config.adminToken } : {}),
+          ...(config.adminTls !== undefined ? { tls: config.adminTls } : {}),
           onError: (err, method) => log.error({ err, method }, 'admin API call failed'),
+          onAuthFailure: (method, peer, reason) => log.warn({ event: 'admin_auth_failed', method, peer, reason }, 'admin API call refused: bad token'),
         });
       } catch (err) {
         const message = (err as Error).message;
@@ -170,7 +173,7 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
   metrics.setReady(true);
   const summary = listeners.map((l) => `${l.transport} ${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`);
   if (http !== undefined) summary.push(`http ${config.host}:${http.port}`);
-  if (admin !== undefined) summary.push(`grpc ${config.host}:${admin.port}`);
+  if (admin !== undefined) summary.push(`grpc${admin.tls ? 's' : ''} ${admin.host.includes(':') ? `[${admin.host}]` : admin.host}:${admin.port}`);
   log.info(
     {
       event: 'started',
@@ -179,6 +182,9 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
       listeners: listeners.map((l) => ({ transport: l.transport, host: l.host, port: l.port })),
       httpPort: http?.port,
       grpcPort: admin?.port,
+      grpcHost: admin?.host,
+      adminTokenRequired: admin?.tokenRequired,
+      adminTls: admin?.tls,
       proxyProtocol: config.proxyProtocol,
       allowAnonymous: config.allowAnonymous,
       passwordFile: config.passwordFile,

@@ -12,7 +12,9 @@ export type SettingKind =
   | { type: 'path' }
   | { type: 'host' }
   | { type: 'redis-url' }
-  | { type: 'host-port-list' };
+  | { type: 'host-port-list' }
+  /** A credential: never echoed in errors; at least `minLength` characters. */
+  | { type: 'secret'; minLength: number };
 
 export interface SettingSpec {
   /** Environment variable name; the flag is `--` + its kebab-case. */
@@ -42,7 +44,21 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'MQTT_TLS_PORT', default: 'off', description: 'MQTT over TLS port; needs TLS_CERT and TLS_KEY', kind: port },
   { env: 'MQTT_WSS_PORT', default: 'off', description: 'MQTT over secure WebSocket port, path /mqtt; needs TLS_CERT and TLS_KEY', kind: port },
   { env: 'HTTP_PORT', default: '9090', description: "HTTP port for /metrics, /healthz, /readyz ('off' disables)", kind: port },
-  { env: 'GRPC_PORT', default: '9100', description: "gRPC admin API port, no authentication: keep it private ('off' disables)", kind: port },
+  { env: 'GRPC_PORT', default: '9100', description: "gRPC admin API port ('off' disables)", kind: port },
+  {
+    env: 'GRPC_HOST',
+    default: '127.0.0.1',
+    description: 'bind address of the gRPC admin API; other than loopback, ADMIN_TOKEN or ADMIN_TOKEN_FILE is required',
+    kind: { type: 'host' },
+  },
+  {
+    env: 'ADMIN_TOKEN',
+    default: undefined,
+    description: 'bearer token every admin API call must carry (metadata authorization: Bearer <token>), 16+ characters',
+    kind: { type: 'secret', minLength: 16 },
+  },
+  { env: 'ADMIN_TOKEN_FILE', default: undefined, description: 'file holding ADMIN_TOKEN (e.g. a mounted Kubernetes Secret); wins over ADMIN_TOKEN', kind: { type: 'path' } },
+  { env: 'ADMIN_TLS', default: 'false', description: 'serve the admin API over TLS with TLS_CERT and TLS_KEY', kind: { type: 'bool' } },
   { env: 'TLS_CERT', default: undefined, description: 'PEM certificate chain file for the TLS and WSS listeners', kind: { type: 'path' } },
   { env: 'TLS_KEY', default: undefined, description: 'PEM private key file for the TLS and WSS listeners', kind: { type: 'path' } },
   { env: 'TLS_CA', default: undefined, description: 'PEM CA bundle used to verify client certificates', kind: { type: 'path' } },
