@@ -4,7 +4,7 @@ export { RedisMembership, type MembershipOptions } from './membership.js';
 export { decodeMessage, encodeMessage } from './message-codec.js';
 export { type NodeBusOptions, type NodeBusStats, RedisNodeBus } from './node-bus.js';
 export { type Packable, PackError, pack, unpack } from './pack.js';
-export { createRedisClient, isCluster, type RedisClient, type RedisConnectOptions } from './redis-client.js';
+export { assertReady, createRedisClient, isCluster, type RedisClient, type RedisConnectOptions, RedisUnavailableError } from './redis-client.js';
 export { createRedisPorts, type RedisPorts, type RedisPortsOptions } from './redis-ports.js';
 export { RedisRetainStore, type RetainStoreOptions } from './retain-store.js';
 export { RedisRouteTable, type RouteTableOptions } from './route-table.js';

@@ -81,3 +81,21 @@ if cur[1] == ARGV[1] and cur[2] == ARGV[2] then
   return 1
 end
 return 0`;
+
+/**
+ * KEYS: owner hash, epoch counter. ARGV: node, epoch. Re-writes a registration this node holds
+ * after Redis lost it (restarted empty): only when no owner is recorded or the recorded one is
+ * older, and the counter is raised to at least `epoch` so later claims stay newer. Returns 1 when
+ * written, 2 when it is recorded already, 0 when a newer owner exists (the caller then forgets its
+ * stale registration).
+ */
+export const RESTORE_CLIENT = `
+local cur = tonumber(redis.call('HGET', KEYS[1], 'epoch') or '0')
+local mine = tonumber(ARGV[2])
+if cur > mine then return 0 end
+if cur == mine then return 2 end
+local c = tonumber(redis.call('GET', KEYS[2]) or '0')
+if c < mine then redis.call('SET', KEYS[2], ARGV[2]) end
+redis.call('PERSIST', KEYS[2])
+redis.call('HSET', KEYS[1], 'node', ARGV[1], 'epoch', ARGV[2])
+return 1`;

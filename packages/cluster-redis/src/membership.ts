@@ -42,7 +42,8 @@ export class RedisMembership {
     this.detectTimer.unref();
   }
 
-  private async beat(): Promise<void> {
+  /** Writes the heartbeat and the member entry now (also right after a Redis reconnect). */
+  async beat(): Promise<void> {
     await this.client.set(this.keys.heartbeat(this.nodeId), String(Date.now()), 'PX', this.ttlMs);
     await this.client.zadd(this.keys.members, Date.now(), this.nodeId);
   }

@@ -26,6 +26,8 @@ export interface NodeBusOptions {
   maxInflightBytes?: number;
   /** Liveness check before a takeover request (a dead node is not waited for). */
   isAlive?: (nodeId: string) => Promise<boolean>;
+  /** Told of every takeover request this node receives (the registry drops stale registrations). */
+  onTakeoverRequest?: (clientId: string, epoch: number) => void;
   onError?: (error: unknown) => void;
 }
 
@@ -219,6 +221,7 @@ export class RedisNodeBus implements NodeBus {
         const replyTo = r.str();
         const clientId = r.str();
         const epoch = r.f64();
+        this.options.onTakeoverRequest?.(clientId, epoch);
         const handler = this.takeoverHandlers.get(nodeId);
         const done = (): void => {
           const w = new Writer(16);

@@ -31,6 +31,20 @@ export function createRedisClient(options: RedisConnectOptions): RedisClient {
   });
 }
 
+/** A command refused at once because the connection to Redis is down (not queued until it returns). */
+export class RedisUnavailableError extends Error {
+  readonly code = 'REDIS_UNAVAILABLE';
+  constructor(what: string) {
+    super(`Redis is not connected: ${what} not attempted`);
+    this.name = 'RedisUnavailableError';
+  }
+}
+
+/** Throws RedisUnavailableError unless the connection is up (for calls that must not wait for Redis). */
+export function assertReady(client: RedisClient, what: string): void {
+  if (client.status !== 'ready') throw new RedisUnavailableError(what);
+}
+
 export function isCluster(client: RedisClient): client is Cluster {
   return client instanceof Cluster;
 }

@@ -54,8 +54,25 @@ export function createRedisPorts(options: RedisPortsOptions): RedisPorts {
     onNodeDead: options.onNodeDead,
     onError,
   });
-  const bus = new RedisNodeBus(client, keys, { nodeId: options.nodeId, isAlive: (n) => membership.isAlive(n), onError });
+  const bus = new RedisNodeBus(client, keys, {
+    nodeId: options.nodeId,
+    isAlive: (n) => membership.isAlive(n),
+    onTakeoverRequest: (clientId, epoch) => registry.forget(clientId, epoch),
+    onError,
+  });
   let started = false;
+  // Redis may have come back empty (restart without persistence): after every reconnect the node
+  // writes again what it holds in memory. Heartbeat first (peers then wait for our takeover
+  // replies), then the client registrations; routes are re-written by the route watchers' resync.
+  let readyBefore = client.status === 'ready';
+  const restoreAfterReconnect = async (): Promise<void> => {
+    if (started) await membership.beat();
+    await registry.restore();
+  };
+  client.on('ready', () => {
+    if (readyBefore) restoreAfterReconnect().catch((e: unknown) => onError?.(e));
+    readyBefore = true;
+  });
   return {
     ports: { sessions, retained, routes, bus, registry },
     client,

@@ -1,0 +1,154 @@
+/**
+ * Issue 4, behaviour 9: Redis restarted under load (SIGKILL redis-server, start a fresh, empty one
+ * on the same port) while a QoS 1 publisher on A feeds a local subscriber on A and a persistent
+ * subscriber on B. Checked: the nodes keep serving local traffic during the outage, /readyz turns
+ * 503 then 200, routes (re-written by every node from its reference counts) and client
+ * registrations (re-written from memory, so an offline session held on A is taken over, not
+ * lost) are restored, and every QoS 1 message whose PUBACK the publisher got reached the local
+ * subscriber. The cross-node part (every acknowledged message also reaches B) needs durable
+ * per-node streams; it is measured and reported here, and asserted once those exist.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Keys } from '@mqtt-broker/cluster-redis';
+import { type RunningRedis, redisCli, startRedis } from '@mqtt-broker/cluster-redis/testing';
+import type { MqttClient } from 'mqtt';
+import { connectAndCollect, readyStatus, waitUntil } from './cluster-ops-support.js';
+import { closeAllClients, collect, connect, uid } from './helpers/clients.js';
+import { type RunningBroker, startBroker, suiteSkipReason } from './helpers/processes.js';
+
+const skip = suiteSkipReason();
+
+function seqsOf(client: MqttClient, topic: string): Set<number> {
+  const seen = new Set<number>();
+  client.on('message', (t, payload) => {
+    if (t === topic) seen.add(Number(payload.toString()));
+  });
+  return seen;
+}
+
+describe('behaviour 9: Redis restarted under load', { skip, timeout: 60_000 }, () => {
+  let redis: RunningRedis;
+  const nodes: RunningBroker[] = [];
+  let a: RunningBroker;
+  let b: RunningBroker;
+  let c: RunningBroker;
+  const base = uid('r9');
+  const flow = `${base}/flow`;
+  const parked = uid('r9p');
+  const parkedOpts = { protocolVersion: 5 as const, clientId: parked, clean: false, properties: { sessionExpiryInterval: 300 } };
+  const acked = new Set<number>();
+  let localSeen: Set<number>;
+  let remoteSeen: Set<number>;
+  let stopLoad: () => Promise<void> = async () => {};
+  const outage = { downMs: 0, upMs: 0, localDuringOutage: 0, ackedDuringOutage: 0 };
+
+  before(async () => {
+    redis = await startRedis();
+    for (const id of ['a', 'b', 'c']) nodes.push(await startBroker({ env: { REDIS_URL: redis.url, NODE_ID: id } }));
+    [a, b, c] = nodes;
+  });
+
+  after(async () => {
+    await stopLoad();
+    closeAllClients();
+    await Promise.all(nodes.map((n) => n.stop()));
+    await redis?.stop();
+  });
+
+  it('keeps local traffic flowing, /readyz goes 503 then 200, routes and registrations come back', async () => {
+    // a persistent session parked offline on A (held in A's memory, registered to A)
+    const p = (await connect(a.url, parkedOpts)).client;
+    await p.subscribeAsync(`${parked}/q`, { qos: 1 });
+    await p.endAsync();
+    const local = (await connect(a.url, { protocolVersion: 5 })).client;
+    await local.subscribeAsync(flow, { qos: 1 });
+    localSeen = seqsOf(local, flow);
+    const remote = (await connect(b.url, { protocolVersion: 5, clientId: uid('r9b'), clean: false, properties: { sessionExpiryInterval: 300 } })).client;
+    await remote.subscribeAsync(flow, { qos: 1 });
+    remoteSeen = seqsOf(remote, flow);
+    await new Promise((r) => setTimeout(r, 300));
+
+    // load: QoS 1 on A, one message every 2 ms, each PUBACK recorded
+    const pub = (await connect(a.url, { protocolVersion: 5 })).client;
+    let running = true;
+    let seq = 0;
+    const loop = (async () => {
+      while (running && seq < 20_000) {
+        const n = seq++;
+        pub.publishAsync(flow, String(n), { qos: 1 }).then(
+          () => acked.add(n),
+          () => {},
+        );
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    stopLoad = async () => {
+      running = false;
+      await loop;
+    };
+    await waitUntil(() => remoteSeen.size > 100, 5000, 'cross-node flow before the restart');
+
+    await redis.kill();
+    const killedAt = Date.now();
+    outage.downMs = await waitUntil(async () => (await Promise.all(nodes.map((n) => readyStatus(n.ports.http)))).every((s) => s === 503), 5000, '/readyz 503 on every node');
+    const localBefore = localSeen.size;
+    const ackedBefore = acked.size;
+    await new Promise((r) => setTimeout(r, 1000));
+    outage.localDuringOutage = localSeen.size - localBefore;
+    outage.ackedDuringOutage = acked.size - ackedBefore;
+    assert.ok(outage.localDuringOutage > 50, `local subscriber on A kept receiving while Redis was down (${outage.localDuringOutage} in 1 s)`);
+    // a fresh local connection is served too
+    const late = (await connect(a.url, { protocolVersion: 5 }, 3000)).client;
+    late.end(true);
+
+    await redis.restart(); // empty: no persistence
+    const restartedAt = Date.now();
+    outage.upMs = await waitUntil(async () => (await Promise.all(nodes.map((n) => readyStatus(n.ports.http)))).every((s) => s === 200), 15_000, '/readyz 200 on every node');
+    console.log(`# redis down ${restartedAt - killedAt} ms; /readyz 503 after ${outage.downMs} ms, 200 again ${outage.upMs} ms after restart; during outage: ${outage.localDuringOutage} local deliveries, ${outage.ackedDuringOutage} PUBACKs`);
+
+    // routes: A's route for the parked session and B's for the flow are back in the table
+    const keys = new Keys();
+    await waitUntil(
+      async () => {
+        const fields = (await redisCli(redis.port, 'HKEYS', keys.routes)).split('\n');
+        return fields.some((f) => f.startsWith('a') && f.endsWith(`${parked}/q`)) && fields.some((f) => f.startsWith('b') && f.endsWith(flow));
+      },
+      5000,
+      'routes re-written',
+    );
+    const remoteAfter = remoteSeen.size;
+    await waitUntil(() => remoteSeen.size > remoteAfter + 100, 5000, 'cross-node flow after the restart');
+    // registration of the parked session (held in memory on A) re-written
+    await waitUntil(async () => (await redisCli(redis.port, 'HGET', keys.owner(parked), 'node')).trim() === 'a', 5000, 'registration restored');
+  });
+
+  it('an offline session held on A before the restart is taken over by C afterwards, queued messages intact', async () => {
+    const pubB = (await connect(b.url, { protocolVersion: 5 })).client;
+    for (let i = 0; i < 5; i++) await pubB.publishAsync(`${parked}/q`, `q${i}`, { qos: 1 });
+    await new Promise((r) => setTimeout(r, 200));
+    const { connack, messages, client } = await connectAndCollect(c.url, parkedOpts, 5);
+    assert.equal(connack.sessionPresent, true, 'session present after the Redis restart');
+    assert.deepEqual(
+      (await messages).map((m) => m.payload),
+      ['q0', 'q1', 'q2', 'q3', 'q4'],
+    );
+    client.end(true);
+  });
+
+  it('no false PUBACK for the local subscriber: every acknowledged QoS 1 message reached it', async () => {
+    await stopLoad();
+    await new Promise((r) => setTimeout(r, 500));
+    const missing = [...acked].filter((n) => !localSeen.has(n));
+    assert.ok(acked.size > 500, `load ran (${acked.size} acknowledged)`);
+    assert.deepEqual(missing.slice(0, 20), [], `${missing.length} acknowledged messages never reached the local subscriber`);
+  });
+
+  it('cross-node: acknowledged messages missing on B across the restart (reported; zero needs durable streams)', { todo: 'cross-node QoS 1 is pub/sub until durable per-node streams land' }, async () => {
+    const missing = [...acked].filter((n) => !remoteSeen.has(n));
+    console.log(`# cross-node: ${acked.size} acknowledged, ${missing.length} never reached B`);
+    assert.equal(missing.length, 0);
+    const sub = (await connect(b.url)).client;
+    await collect(sub, 0);
+  });
+});
