@@ -16,7 +16,7 @@ function envOf(deployment) {
 test('default values render a working clustered installation', () => {
   const { manifests, notes } = renderChart();
   const kinds = manifests.map((m) => m.doc.kind).sort();
-  assert.deepEqual(kinds, ['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Service', 'Service', 'ServiceAccount']);
+  assert.deepEqual(kinds, ['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Secret', 'Service', 'Service', 'ServiceAccount']);
   for (const { doc } of manifests) {
     assert.ok(doc.apiVersion && doc.metadata?.name, `${doc.kind} has apiVersion and name`);
     assert.ok(doc.metadata.name.length <= 63, `${doc.metadata.name} fits a DNS label`);
@@ -218,6 +218,8 @@ test('settings that cannot work are refused with a message naming them', () => {
     [{ ports: { wss: { enabled: true } } }, /need tls.enabled/],
     [{ tls: { enabled: true } }, /tls.existingSecret or both tls.cert and tls.key/],
     [{ broker: { allowAnonymous: false } }, /allowAnonymous=false needs auth.passwordFile/],
+    [{ admin: { tls: true } }, /admin.tls needs tls.enabled/],
+    [{ admin: { token: 'short' } }, /admin.token must be at least 16 characters/],
   ];
   for (const [values, message] of cases) assert.throws(() => renderChart(values), message);
 });
@@ -228,4 +230,43 @@ test('single-node mode: no Redis, one replica, no Redis environment', () => {
   assert.equal(env.REDIS_URL, undefined);
   assert.equal(env.REDIS_PASSWORD, undefined);
   assert.match(notes, /single in-memory node/);
+});
+
+test('the admin API listens on 0.0.0.0 in the pods and needs a token from a Secret (generated when not given)', () => {
+  const adminOf = (values) => {
+    const { manifests, notes } = renderChart(values);
+    const deployment = byKind(manifests, 'Deployment')[0];
+    const spec = deployment.spec.template.spec;
+    const volume = spec.volumes.find((v) => v.name === 'admin-token');
+    const mount = spec.containers[0].volumeMounts.find((m) => m.name === 'admin-token');
+    const secret = byKind(manifests, 'Secret').find((s) => s.metadata.name === 'mqtt-mqtt-broker-admin');
+    return { env: envOf(deployment), volume, mount, secret, notes };
+  };
+  const generated = adminOf({});
+  assert.equal(generated.env.GRPC_HOST, '0.0.0.0');
+  assert.equal(generated.env.GRPC_PORT, '9100');
+  assert.equal(generated.env.ADMIN_TLS, 'false');
+  assert.equal(generated.env.ADMIN_TOKEN, undefined, 'the token is a file, not an environment variable');
+  assert.equal(generated.env.ADMIN_TOKEN_FILE, `${generated.mount.mountPath}/admin-token`);
+  assert.equal(generated.mount.readOnly, true);
+  assert.deepEqual(generated.volume.secret.items, [{ key: 'admin-token', path: 'admin-token' }]);
+  assert.equal(generated.volume.secret.secretName, 'mqtt-mqtt-broker-admin');
+  const token = Buffer.from(generated.secret.data['admin-token'], 'base64').toString();
+  assert.match(token, /^[A-Za-z0-9]{40}$/, 'a random token the broker accepts (16+ characters)');
+  assert.notEqual(Buffer.from(adminOf({}).secret.data['admin-token'], 'base64').toString(), token, 'random per install');
+  assert.match(generated.notes, /mqtt-mqtt-broker-admin/);
+  assert.match(generated.notes, /MQTTCTL_TOKEN/);
+
+  const given = adminOf({ admin: { token: 'a-given-admin-token-123' } });
+  assert.equal(given.secret.data['admin-token'], Buffer.from('a-given-admin-token-123').toString('base64'));
+
+  const existing = adminOf({ admin: { existingSecret: 'ops-admin', existingSecretKey: 'token' } });
+  assert.equal(existing.secret, undefined, 'no Secret created');
+  assert.equal(existing.volume.secret.secretName, 'ops-admin');
+  assert.deepEqual(existing.volume.secret.items, [{ key: 'token', path: 'admin-token' }]);
+  assert.equal(existing.env.ADMIN_TOKEN_FILE, '/etc/mqtt-broker/admin/admin-token');
+
+  const tls = adminOf({ admin: { tls: true }, tls: { enabled: true, cert: 'CERT', key: 'KEY' } });
+  assert.equal(tls.env.ADMIN_TLS, 'true');
+  assert.equal(tls.env.TLS_CERT, '/etc/mqtt-broker/tls/tls.crt');
 });

@@ -9,7 +9,7 @@
 // map keys are nil and print as ""; map keys are iterated in sorted order; `and`/`or` return one
 // of their arguments and short-circuit; trim markers `{{-`/`-}}` remove all adjacent white space.
 // The real check remains `helm lint` / `helm template` (helm/mqtt-broker/README.md).
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
 
 export class TemplateError extends Error {}
@@ -392,6 +392,13 @@ export function createRenderer(sources) {
     kindIs: (k, v) => kindOf(v) === k,
     sha256sum: (s) => createHash('sha256').update(goString(s)).digest('hex'),
     b64enc: (s) => Buffer.from(goString(s)).toString('base64'),
+    // Helm's lookup answers an empty map under `helm template` / --dry-run, as here (no cluster).
+    lookup: () => ({}),
+    randAlphaNum: (n) => {
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+      return Array.from(randomBytes(Number(n)), (b) => alphabet[b % alphabet.length]).join('');
+    },
+    index: (obj, ...keys) => keys.reduce((cur, k) => (cur === null || cur === undefined ? undefined : cur[typeof k === 'bigint' ? Number(k) : k]), obj),
     eq: (a, ...bs) => bs.some((b) => equal(a, b)),
     ne: (a, b) => !equal(a, b),
     lt: (a, b) => toNum(a) < toNum(b),

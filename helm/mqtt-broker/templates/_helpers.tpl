@@ -89,6 +89,15 @@ app.kubernetes.io/part-of: mqtt-broker
 {{- default (printf "%s-passwd" (include "mqtt-broker.fullname" .)) .Values.auth.existingPasswordSecret }}
 {{- end }}
 
+{{/* The Secret holding the admin API token, mounted at /etc/mqtt-broker/admin (ADMIN_TOKEN_FILE). */}}
+{{- define "mqtt-broker.adminSecret" -}}
+{{- default (printf "%s-admin" (include "mqtt-broker.fullname" .)) .Values.admin.existingSecret }}
+{{- end }}
+
+{{- define "mqtt-broker.adminSecretKey" -}}
+{{- if .Values.admin.existingSecret }}{{ .Values.admin.existingSecretKey }}{{ else }}admin-token{{ end }}
+{{- end }}
+
 {{- define "mqtt-broker.aclConfigMap" -}}
 {{- default (printf "%s-acl" (include "mqtt-broker.fullname" .)) .Values.auth.existingAclConfigMap }}
 {{- end }}
@@ -118,6 +127,12 @@ app.kubernetes.io/part-of: mqtt-broker
 {{- if and .Values.tls.requireClientCert (not .Values.tls.existingSecret) (not .Values.tls.ca) }}
 {{- fail "tls.requireClientCert needs a CA: tls.ca or ca.crt in tls.existingSecret" }}
 {{- end }}
+{{- if and .Values.admin.tls (not .Values.tls.enabled) }}
+{{- fail "admin.tls needs tls.enabled=true and a certificate (the admin API reuses TLS_CERT / TLS_KEY)" }}
+{{- end }}
+{{- if and .Values.admin.token (lt (len .Values.admin.token) 16) }}
+{{- fail "admin.token must be at least 16 characters (the broker refuses shorter ones)" }}
+{{- end }}
 {{- if and (not .Values.broker.allowAnonymous) (not (include "mqtt-broker.hasPasswordFile" .)) }}
 {{- fail "broker.allowAnonymous=false needs auth.passwordFile or auth.existingPasswordSecret (no client could log in)" }}
 {{- end }}
@@ -141,6 +156,13 @@ app.kubernetes.io/part-of: mqtt-broker
   value: {{ .Values.ports.http | quote }}
 - name: GRPC_PORT
   value: {{ .Values.ports.grpc | quote }}
+{{- /* Reached through the -internal Service, so not loopback: the broker then requires the token. */}}
+- name: GRPC_HOST
+  value: "0.0.0.0"
+- name: ADMIN_TOKEN_FILE
+  value: /etc/mqtt-broker/admin/admin-token
+- name: ADMIN_TLS
+  value: {{ .Values.admin.tls | quote }}
 - name: LOG_LEVEL
   value: {{ .Values.broker.logLevel | quote }}
 - name: ALLOW_ANONYMOUS

@@ -34,6 +34,7 @@ interface GlobalOptions {
   token?: string;
   tls: boolean;
   cafile?: Buffer;
+  servername?: string;
 }
 
 function pemFile(path: string): Buffer {
@@ -116,13 +117,17 @@ export async function runMqttctl(argv: string[], io: CliIo): Promise<number> {
     .addOption(new Option('--token <token>', "the broker's ADMIN_TOKEN (env MQTTCTL_TOKEN, which keeps it out of ps)").default(io.env.MQTTCTL_TOKEN || undefined, '$MQTTCTL_TOKEN'))
     .option('--tls', 'connect with TLS (the broker has ADMIN_TLS=true); trusts the system CAs unless --cafile', false)
     .option('--cafile <path>', 'PEM CA bundle that signed the broker certificate (implies --tls)', pemFile)
+    .option('--servername <name>', 'name to verify in the broker certificate when --server is not it (implies --tls)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .showHelpAfterError();
 
   const withClient = async (cmd: Command, run: (client: AdminClient, g: GlobalOptions) => Promise<void>): Promise<void> => {
     const g = cmd.optsWithGlobals<GlobalOptions>();
-    const tls = g.cafile !== undefined ? { ca: g.cafile } : g.tls;
+    const tls =
+      g.cafile !== undefined || g.servername !== undefined
+        ? { ...(g.cafile !== undefined ? { ca: g.cafile } : {}), ...(g.servername !== undefined ? { serverName: g.servername } : {}) }
+        : g.tls;
     const client = new AdminClient(g.server, { timeoutMs: g.timeout, tls, ...(g.token !== undefined ? { token: g.token } : {}) });
     try {
       await run(client, g);

@@ -26,8 +26,12 @@ export interface AdminClientOptions {
   timeoutMs?: number;
   /** The broker's ADMIN_TOKEN; sent as `authorization: Bearer <token>` on every call. */
   token?: string;
-  /** Connect with TLS (the broker's ADMIN_TLS): `true` trusts the system roots, `{ ca }` a PEM bundle. */
-  tls?: boolean | { ca?: Buffer };
+  /**
+   * Connect with TLS (the broker's ADMIN_TLS): `true` trusts the system roots, `{ ca }` a PEM
+   * bundle; `serverName` is the name checked in the certificate when it differs from the address
+   * (e.g. through kubectl port-forward).
+   */
+  tls?: boolean | { ca?: Buffer; serverName?: string };
 }
 
 function channelCredentials(tls: AdminClientOptions['tls']): ChannelCredentials {
@@ -46,7 +50,9 @@ export class AdminClient {
     readonly address: string,
     options: AdminClientOptions = {},
   ) {
-    this.client = new Client(address, channelCredentials(options.tls));
+    const serverName = typeof options.tls === 'object' ? options.tls.serverName : undefined;
+    const channelOptions = serverName !== undefined ? { 'grpc.ssl_target_name_override': serverName, 'grpc.default_authority': serverName } : {};
+    this.client = new Client(address, channelCredentials(options.tls), channelOptions);
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.token = options.token;
   }

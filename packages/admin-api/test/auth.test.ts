@@ -33,7 +33,7 @@ function makeCerts(): { dir: string; caFile: string; ca: Buffer; cert: Buffer; k
   };
   const ec = '-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes';
   sh(`openssl req -x509 ${ec} -keyout ca.key -out ca.crt -days 2 -subj /CN=AdminTestCA`);
-  sh('printf "subjectAltName=DNS:localhost,IP:127.0.0.1\\n" > san.ext');
+  sh('printf "subjectAltName=DNS:localhost,DNS:admin.example,IP:127.0.0.1\\n" > san.ext');
   sh(`openssl req ${ec} -keyout server.key -out server.csr -subj /CN=localhost`);
   sh('openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile san.ext');
   return { dir, caFile: join(dir, 'ca.crt'), ca: readFileSync(join(dir, 'ca.crt')), cert: readFileSync(join(dir, 'server.crt')), key: readFileSync(join(dir, 'server.key')) };
@@ -166,7 +166,7 @@ describe('admin API over TLS', () => {
     }
   });
 
-  it('mqttctl --cafile (implies --tls) works; --tls alone fails to verify; an unreadable --cafile is bad usage', async () => {
+  it('mqttctl --cafile (implies --tls) and --servername work; --tls alone fails to verify; an unreadable --cafile is bad usage', async () => {
     const addr = `127.0.0.1:${server.port}`;
     const ok = await ctl(['--server', addr, '--cafile', certs.caFile, '--json', 'status'], { MQTTCTL_TOKEN: TOKEN });
     assert.equal(ok.code, 0, ok.err);
@@ -174,6 +174,10 @@ describe('admin API over TLS', () => {
     const unverified = await ctl(['--server', addr, '--tls', '--timeout', '1500', 'status'], { MQTTCTL_TOKEN: TOKEN });
     assert.equal(unverified.code, 1);
     assert.match(unverified.err, /cannot reach the admin API/);
+    const named = await ctl(['--server', addr, '--cafile', certs.caFile, '--servername', 'admin.example', 'status'], { MQTTCTL_TOKEN: TOKEN });
+    assert.equal(named.code, 0, named.err);
+    const misnamed = await ctl(['--server', addr, '--cafile', certs.caFile, '--servername', 'other.example', '--timeout', '1500', 'status'], { MQTTCTL_TOKEN: TOKEN });
+    assert.equal(misnamed.code, 1, 'a name not in the certificate fails verification');
     const missing = await ctl(['--server', addr, '--cafile', join(certs.dir, 'nope.pem'), 'status']);
     assert.equal(missing.code, 2);
     assert.match(missing.err, /cannot read .*nope\.pem: ENOENT/);
