@@ -41,9 +41,14 @@ async function listenStream(transport: TransportKind, options: TcpListenOptions,
   const host = options.host ?? '0.0.0.0';
   const events = options.events;
   const sockets = new Set<Socket>();
+  // One listener function per server, not a closure per socket.
+  const untrack = function (this: Socket): void {
+    sockets.delete(this);
+  };
+  const onError = (err: Error): void => events?.socketError?.(transport, err);
   const track = (socket: Socket): void => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    socket.once('close', untrack);
   };
   const serverOptions = { highWaterMark: options.highWaterMark, noDelay: true };
   const base = (header?: ProxyHeader): SocketConnectionOptions => ({
@@ -56,11 +61,12 @@ async function listenStream(transport: TransportKind, options: TcpListenOptions,
   if (tls === undefined) {
     server = createNetServer(serverOptions, (socket) => {
       track(socket);
-      socket.on('error', (err) => events?.socketError?.(transport, err));
       if (options.proxyProtocol !== true) {
+        // SocketConnection reports this socket's errors once attached
         serveSocket(socket, options.acceptor, base());
         return;
       }
+      socket.on('error', onError);
       void readProxyHeader(socket, transport, options.proxyHeaderTimeoutMs ?? DEFAULT_PROXY_HEADER_TIMEOUT_MS, events).then((header) => {
         if (header !== undefined && !socket.destroyed) serveSocket(socket, options.acceptor, base(header));
       });
@@ -78,7 +84,7 @@ async function listenStream(transport: TransportKind, options: TcpListenOptions,
       noDelay: true,
     });
     tlsServer.on('secureConnection', (socket: TLSSocket) => {
-      socket.on('error', (err) => events?.socketError?.(transport, err));
+      socket.on('error', onError);
       const key = `${socket.remoteAddress}|${socket.remotePort}`;
       const header = pending.get(key);
       pending.delete(key);
@@ -101,7 +107,7 @@ async function listenStream(transport: TransportKind, options: TcpListenOptions,
     } else {
       server = createNetServer(serverOptions, (socket) => {
         track(socket);
-        socket.on('error', (err) => events?.socketError?.(transport, err));
+        socket.on('error', onError);
         const key = `${socket.remoteAddress}|${socket.remotePort}`;
         void readProxyHeader(socket, transport, options.proxyHeaderTimeoutMs ?? DEFAULT_PROXY_HEADER_TIMEOUT_MS, events).then((header) => {
           if (header === undefined || socket.destroyed) return;

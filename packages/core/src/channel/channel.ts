@@ -79,10 +79,10 @@ export class Channel implements ConnectionHandler, Outlet, Feeder {
   held: Packet[] | undefined = undefined;
   private connectTimer: TimerHandle | undefined;
   private keepAliveTimer: TimerHandle | undefined = undefined;
-  readonly rate: PublishRate;
+  /** Only when a per-client publish rate is configured. */
+  readonly rate: PublishRate | undefined;
   private firstChunk: Buffer | undefined = undefined;
   private unattributedBytes = 0;
-  private readonly onPacket = (packet: Packet): void => this.dispatch(packet);
   // Feeder (session/flow-control.ts): held back while a session this client publishes to is congested.
   flowBlockers: Set<Session> | undefined = undefined;
   flowBlockedAt = 0;
@@ -95,7 +95,7 @@ export class Channel implements ConnectionHandler, Outlet, Feeder {
   ) {
     this.parser = new PacketParser({ maxPacketSize: ctx.limits.maxPacketSize });
     this.sendWindow = ctx.limits.maxInflight;
-    this.rate = new PublishRate(this);
+    this.rate = ctx.limits.publishRatePerClient > 0 ? new PublishRate(this) : undefined;
     this.lastReceived = ctx.clock.now();
     this.connectTimer = ctx.clock.setTimer(ctx.limits.connectTimeoutSeconds * 1000, () => {
       this.connectTimer = undefined;
@@ -116,12 +116,16 @@ export class Channel implements ConnectionHandler, Outlet, Feeder {
     this.ctx.counters.bytesReceived += chunk.length;
     this.unattributedBytes += chunk.length;
     if (this.state === ChannelState.AwaitingConnect && this.firstChunk === undefined) this.firstChunk = chunk;
+    const outer = parsing;
+    parsing = this;
     try {
-      this.parser.push(chunk, this.onPacket);
+      this.parser.push(chunk, onParsedPacket);
     } catch (error) {
       if (this.isClosed()) return;
       if (error instanceof MqttProtocolError) this.protocolError(error.reasonCode, error.message);
       else this.protocolError(ReasonCode.ImplementationSpecificError, `internal error: ${String(error)}`);
+    } finally {
+      parsing = outer;
     }
   }
 
@@ -177,13 +181,13 @@ export class Channel implements ConnectionHandler, Outlet, Feeder {
 
   // ---- dispatch ----
 
-  private dispatch(packet: Packet): void {
+  dispatch(packet: Packet): void {
     this.ctx.counters.messagesReceived++;
     this.ctx.observer.packetReceived(packet.type, this.unattributedBytes);
     this.unattributedBytes = 0;
     switch (this.state) {
       case ChannelState.Connected:
-        if (this.rate.held !== undefined) this.rate.held.push(packet);
+        if (this.rate?.held !== undefined) this.rate.held.push(packet);
         else this.dispatchConnected(packet);
         return;
       case ChannelState.AwaitingConnect:
@@ -291,7 +295,7 @@ export class Channel implements ConnectionHandler, Outlet, Feeder {
         return;
       }
     }
-    if (this.rate.held === undefined && !this.isClosed()) this.conn.resumeReading();
+    if (this.rate?.held === undefined && !this.isClosed()) this.conn.resumeReading();
   }
 
   /** Replays the packets held while the CONNECT was being authenticated. */
@@ -329,10 +333,10 @@ export class Channel implements ConnectionHandler, Outlet, Feeder {
       this.connectTimer = undefined;
     }
     if (this.keepAliveMs === 0) return;
-    this.keepAliveTimer = this.ctx.clock.setTimer(this.keepAliveMs * 1.5, this.checkKeepAlive);
+    this.keepAliveTimer = this.ctx.clock.setTimer(this.keepAliveMs * 1.5, () => this.checkKeepAlive());
   }
 
-  private readonly checkKeepAlive = (): void => {
+  private checkKeepAlive(): void {
     this.keepAliveTimer = undefined;
     if (this.state !== ChannelState.Connected) return;
     const limit = this.keepAliveMs * 1.5; // [MQTT-3.1.2-24] one and a half times the keep alive
@@ -341,8 +345,8 @@ export class Channel implements ConnectionHandler, Outlet, Feeder {
       this.disconnect('keepalive_timeout', ReasonCode.KeepAliveTimeout, true);
       return;
     }
-    this.keepAliveTimer = this.ctx.clock.setTimer(limit - idle, this.checkKeepAlive);
-  };
+    this.keepAliveTimer = this.ctx.clock.setTimer(limit - idle, () => this.checkKeepAlive());
+  }
 
   // ---- closing ----
 
@@ -419,9 +423,16 @@ export class Channel implements ConnectionHandler, Outlet, Feeder {
     const clock = this.ctx.clock;
     if (this.connectTimer !== undefined) clock.clearTimer(this.connectTimer);
     if (this.keepAliveTimer !== undefined) clock.clearTimer(this.keepAliveTimer);
-    this.rate.stop();
+    this.rate?.stop();
     this.connectTimer = this.keepAliveTimer = undefined;
   }
+}
+
+// The channel whose bytes are being parsed: one shared parser callback instead of a closure per
+// connection (saved and restored around each push, so re-entrant parsing stays correct).
+let parsing: Channel | undefined;
+function onParsedPacket(packet: Packet): void {
+  parsing!.dispatch(packet);
 }
 
 /** Acknowledgements and pings are handled even while PUBLISHes are held back: they only free state. */

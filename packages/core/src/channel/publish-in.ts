@@ -62,7 +62,7 @@ export function handlePublish(ch: Channel, session: Session, p: PublishPacket): 
       return;
     }
   }
-  ch.rate.count();
+  ch.rate?.count();
   ctx.counters.publishReceived++;
 
   let reasonCode = 0;
@@ -107,13 +107,13 @@ export function handlePublish(ch: Channel, session: Session, p: PublishPacket): 
     ch.write(ackFrame(4, packetId, reasonCode, v)); // [MQTT-4.3.2-4]
     return;
   }
-  if (reasonCode < 0x80) session.inboundQos2.add(packetId);
+  if (reasonCode < 0x80) session.addInboundQos2(packetId);
   ch.write(ackFrame(5, packetId, reasonCode, v)); // [MQTT-4.3.3-8]
 }
 
 /** PUBREL: release the packet id and answer PUBCOMP [MQTT-4.3.3-11]; 0x92 when unknown (5.0). */
 export function handlePubrel(ch: Channel, session: Session, packetId: number): void {
-  const known = session.inboundQos2.delete(packetId);
+  const known = session.deleteInboundQos2(packetId);
   ch.write(ackFrame(7, packetId, known ? 0 : ReasonCode.PacketIdentifierNotFound, ch.protocolVersion));
 }
 

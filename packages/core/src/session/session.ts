@@ -63,10 +63,12 @@ export class Session {
   outlet: Outlet | undefined = undefined;
   /** Subscriptions by the filter as subscribed (with any `$share/{group}/` prefix). */
   readonly subscriptions = new Map<string, SubEntry>();
-  readonly inflight = new Map<number, Inflight>();
-  readonly queue = new RingQueue<Pending>();
-  /** Inbound QoS 2 packet ids for which PUBREC was sent and PUBREL not yet received [MQTT-4.3.3-8]. */
-  readonly inboundQos2 = new Set<number>();
+  // Outbound and QoS 2 state is created on first use: most connections (idle devices, QoS 0
+  // traffic) never need it, and three empty collections cost ~600 bytes per connection. Reads go
+  // through getters that return shared empty instances, which are never written to.
+  private inflightMap: Map<number, Inflight> | undefined = undefined;
+  private pending: RingQueue<Pending> | undefined = undefined;
+  private qos2In: Set<number> | undefined = undefined;
   /** Seconds the session outlives its connection; 0xFFFFFFFF = never. */
   expiryInterval = 0;
   expiryTimer: TimerHandle | undefined = undefined;
@@ -93,6 +95,33 @@ export class Session {
     this.clientId = clientId;
     this.identity = { clientId, username };
     this.protocolVersion = protocolVersion;
+  }
+
+  /** Outbound QoS 1/2 messages awaiting acknowledgement, by packet id (read-only view). */
+  get inflight(): ReadonlyMap<number, Inflight> {
+    return this.inflightMap ?? EMPTY_INFLIGHT;
+  }
+
+  /** Messages waiting for the connection, the socket or the in-flight window (read it, do not write it). */
+  get queue(): RingQueue<Pending> {
+    return this.pending ?? EMPTY_QUEUE;
+  }
+
+  /** Inbound QoS 2 packet ids for which PUBREC was sent and PUBREL not yet received [MQTT-4.3.3-8]. */
+  get inboundQos2(): ReadonlySet<number> {
+    return this.qos2In ?? EMPTY_IDS;
+  }
+
+  addInboundQos2(packetId: number): void {
+    (this.qos2In ??= new Set()).add(packetId);
+  }
+
+  /** Returns true when the id was known. */
+  deleteInboundQos2(packetId: number): boolean {
+    const set = this.qos2In;
+    if (set === undefined || !set.delete(packetId)) return false;
+    if (set.size === 0) this.qos2In = undefined;
+    return true;
   }
 
   setUsername(username: string | undefined): void {
@@ -124,7 +153,7 @@ export class Session {
       this.enqueue(message, 0, retain, subscriptionIds, group);
       return;
     }
-    if (out.writable && this.queue.length === 0 && this.inflight.size < out.sendWindow) {
+    if (out.writable && (this.pending === undefined || this.pending.length === 0) && this.inflight.size < out.sendWindow) {
       this.sendNew(out, message, qos, retain, subscriptionIds, group);
       return;
     }
@@ -135,7 +164,7 @@ export class Session {
   private sendNew(out: Outlet, message: Message, qos: 1 | 2, retain: boolean, subIds: number[] | undefined, group: SharedGroup | undefined): void {
     const packetId = this.allocatePacketId();
     // In flight before the write: an acknowledgement may arrive re-entrantly from the write.
-    this.inflight.set(packetId, { packetId, state: 0, qos, retain, message, subscriptionIds: subIds, group });
+    (this.inflightMap ??= new Map()).set(packetId, { packetId, state: 0, qos, retain, message, subscriptionIds: subIds, group });
     this.ctx.counters.inflight++;
     if (!out.sendPublish(message, qos, retain, subIds, packetId, false)) {
       this.completeInflight(packetId); // dropped as too large
@@ -147,10 +176,11 @@ export class Session {
   private enqueue(message: Message, qos: QoS, retain: boolean, subIds: number[] | undefined, group: SharedGroup | undefined): void {
     const ctx = this.ctx;
     const limit = ctx.limits.maxQueuedMessages;
+    const queue = (this.pending ??= new RingQueue());
     // A connected client that falls behind slows its publishers down (TCP backpressure) before
     // its queue reaches the limit; an offline one cannot drain, so only the limit applies to it.
-    if (this.outlet !== undefined && this.queue.length >= flowHigh(ctx)) noteCongested(this);
-    if (this.queue.length >= limit) {
+    if (this.outlet !== undefined && queue.length >= flowHigh(ctx)) noteCongested(this);
+    if (queue.length >= limit) {
       ctx.observer.limitHit('max_queued_messages');
       if (qos === 0) {
         ctx.observer.messageDropped(0, 'client_slow');
@@ -160,24 +190,25 @@ export class Session {
         ctx.observer.messageDropped(qos, 'queue_full');
         return;
       }
-      const oldest = this.queue.shift()!;
+      const oldest = queue.shift()!;
       ctx.counters.queued--;
       ctx.observer.messageDropped(oldest.qos, 'queue_full');
     }
     ensureOwned(message);
-    this.queue.push({ message, qos, retain, subscriptionIds: subIds, group });
+    queue.push({ message, qos, retain, subscriptionIds: subIds, group });
     ctx.counters.queued++;
   }
 
   /** Sends queued messages while the socket is writable and the window has room. */
   pump(): void {
     const out = this.outlet;
-    if (out === undefined) return;
+    const queue = this.pending;
+    if (out === undefined || queue === undefined) return;
     const ctx = this.ctx;
-    while (this.queue.length > 0 && out.writable) {
-      const head = this.queue.peek()!;
+    while (queue.length > 0 && out.writable) {
+      const head = queue.peek()!;
       if (head.qos > 0 && this.inflight.size >= out.sendWindow) break;
-      this.queue.shift();
+      queue.shift();
       ctx.counters.queued--;
       // [MQTT-3.3.2-5] an expired message is not delivered
       if (isExpired(head.message, ctx.clock.now())) {
@@ -190,7 +221,7 @@ export class Session {
         this.sendNew(out, head.message, head.qos, head.retain, head.subscriptionIds, head.group);
       }
     }
-    if (this.feeders !== undefined && this.queue.length <= flowLow(ctx)) releaseFeeders(this);
+    if (this.feeders !== undefined && queue.length <= flowLow(ctx)) releaseFeeders(this);
   }
 
   /** [MQTT-4.4.0-1] On a resumed session resend unacknowledged PUBLISH (DUP=1) and PUBREL, in order. */
@@ -240,7 +271,9 @@ export class Session {
   }
 
   completeInflight(packetId: number): void {
-    if (this.inflight.delete(packetId)) this.ctx.counters.inflight--;
+    const map = this.inflightMap;
+    if (map === undefined || !map.delete(packetId)) return;
+    this.ctx.counters.inflight--;
   }
 
   /** Drops all outbound state (session end). */
@@ -248,8 +281,8 @@ export class Session {
     releaseFeeders(this);
     this.ctx.counters.inflight -= this.inflight.size;
     this.ctx.counters.queued -= this.queue.length;
-    this.inflight.clear();
-    this.queue.clear();
+    this.inflightMap = undefined;
+    this.pending = undefined;
   }
 
   private allocatePacketId(): number {
@@ -305,9 +338,9 @@ export class Session {
     const now = this.ctx.clock.now();
     this.expiryInterval = snapshot.expiryIntervalSeconds;
     this.nextPacketId = snapshot.nextPacketId;
-    for (const id of snapshot.inboundQos2) this.inboundQos2.add(id);
+    for (const id of snapshot.inboundQos2) this.addInboundQos2(id);
     for (const e of snapshot.inflight) {
-      this.inflight.set(e.packetId, {
+      (this.inflightMap ??= new Map()).set(e.packetId, {
         packetId: e.packetId,
         state: e.state === 'publish' ? 0 : 1,
         qos: e.qos,
@@ -319,8 +352,12 @@ export class Session {
       this.ctx.counters.inflight++;
     }
     for (const q of snapshot.queued) {
-      this.queue.push({ message: fromStored(q.message, now), qos: q.qos, retain: q.retain, subscriptionIds: q.subscriptionIds, group: undefined });
+      (this.pending ??= new RingQueue()).push({ message: fromStored(q.message, now), qos: q.qos, retain: q.retain, subscriptionIds: q.subscriptionIds, group: undefined });
       this.ctx.counters.queued++;
     }
   }
 }
+
+const EMPTY_INFLIGHT: ReadonlyMap<number, Inflight> = new Map();
+const EMPTY_QUEUE = new RingQueue<Pending>();
+const EMPTY_IDS: ReadonlySet<number> = new Set();
