@@ -1,0 +1,97 @@
+/**
+ * Issue 4, behaviour 11: a node that receives SIGTERM drains (ARCHITECTURE.md section 4): /readyz
+ * turns 503, its 5.0 clients get DISCONNECT 0x8B (Server shutting down), persistent sessions are
+ * saved to Redis before the process exits, and the clients reconnect to another node and resume
+ * their sessions (session present, queued messages in order, subscriptions still routed).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type RunningRedis, startRedis } from '@mqtt-broker/cluster-redis/testing';
+import { connectAndCollect, readyStatus, waitUntil } from './cluster-ops-support.js';
+import { closeAllClients, collect, connect, serverDisconnect, uid } from './helpers/clients.js';
+import { type RunningBroker, startBroker, suiteSkipReason } from './helpers/processes.js';
+
+const skip = suiteSkipReason();
+
+describe('behaviour 11: SIGTERM drains a node; its clients resume elsewhere', { skip, timeout: 60_000 }, () => {
+  let redis: RunningRedis;
+  const nodes: RunningBroker[] = [];
+  let a: RunningBroker;
+  let b: RunningBroker;
+  let c: RunningBroker;
+
+  before(async () => {
+    redis = await startRedis();
+    for (const id of ['a', 'b', 'c']) nodes.push(await startBroker({ env: { REDIS_URL: redis.url, NODE_ID: id, DRAIN_SECONDS: '1' } }));
+    [a, b, c] = nodes;
+  });
+
+  after(async () => {
+    closeAllClients();
+    await Promise.all(nodes.map((n) => n.stop()));
+    await redis?.stop();
+  });
+
+  it('connected and offline persistent sessions on the drained node resume on other nodes with their queued messages', async () => {
+    const online = uid('d11on');
+    const parked = uid('d11off');
+    const optsOf = (clientId: string) => ({ protocolVersion: 5 as const, clientId, clean: false, properties: { sessionExpiryInterval: 300 } });
+    // an offline session parked on A with messages queued for it
+    const p = (await connect(a.url, optsOf(parked))).client;
+    await p.subscribeAsync(`${parked}/q`, { qos: 1 });
+    await p.endAsync();
+    // a connected session on A
+    const on = (await connect(a.url, optsOf(online))).client;
+    await on.subscribeAsync(`${online}/q`, { qos: 2 });
+    await new Promise((r) => setTimeout(r, 300));
+    const pub = (await connect(b.url, { protocolVersion: 5 })).client;
+    for (let i = 0; i < 10; i++) await pub.publishAsync(`${parked}/q`, `p${i}`, { qos: 1 });
+    const live = collect(on, 3, 3000);
+    for (let i = 0; i < 3; i++) await pub.publishAsync(`${online}/q`, `live${i}`, { qos: 2 });
+    assert.deepEqual(
+      (await live).map((m) => m.payload.toString()),
+      ['live0', 'live1', 'live2'],
+    );
+    // SIGTERM: the connected client is told to go (0x8B) and both sessions are saved before exit
+    const disconnect = serverDisconnect(on, 5000);
+    const t0 = Date.now();
+    const exited = a.stop(10_000);
+    await waitUntil(async () => (await readyStatus(a.ports.http)) !== 200, 3000, '/readyz leaves 200 on the draining node');
+    assert.equal((await disconnect).reasonCode, 0x8b, 'DISCONNECT Server shutting down');
+    on.end(true);
+    assert.equal(await exited, 0, 'clean exit after the drain');
+    const drainMs = Date.now() - t0;
+
+    // the offline session resumes on C: everything A had queued, in order
+    const resumed = await connectAndCollect(c.url, optsOf(parked), 10);
+    assert.equal(resumed.connack.sessionPresent, true);
+    assert.deepEqual(
+      (await resumed.messages).map((m) => m.payload),
+      Array.from({ length: 10 }, (_, i) => `p${i}`),
+    );
+    // the connected one resumes on B and its subscription is routed again (published on C)
+    const back = await connectAndCollect(b.url, optsOf(online), 1);
+    assert.equal(back.connack.sessionPresent, true);
+    await new Promise((r) => setTimeout(r, 200));
+    const pubC = (await connect(c.url, { protocolVersion: 5 })).client;
+    await pubC.publishAsync(`${online}/q`, 'after', { qos: 2 });
+    assert.deepEqual(
+      (await back.messages).map((m) => m.payload),
+      ['after'],
+    );
+    console.log(`# SIGTERM to exit with DRAIN_SECONDS=1: ${drainMs} ms`);
+    back.client.end(true);
+    resumed.client.end(true);
+  });
+
+  it('the survivors keep serving cross-node traffic without the drained node', async () => {
+    const topic = `${uid('d11x')}/t`;
+    const sub = (await connect(b.url)).client;
+    await sub.subscribeAsync(topic, { qos: 1 });
+    await new Promise((r) => setTimeout(r, 200));
+    const got = collect(sub, 1, 3000);
+    await (await connect(c.url)).client.publishAsync(topic, 'x', { qos: 1 });
+    assert.equal((await got)[0].payload.toString(), 'x');
+    assert.equal(await readyStatus(a.ports.http), 0, 'the drained node is gone');
+  });
+});
