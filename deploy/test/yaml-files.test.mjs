@@ -23,7 +23,6 @@ test('the deploy and chart directories have the expected YAML files', () => {
   const names = files.map((f) => relative(ROOT, f));
   for (const expected of [
     'deploy/prometheus.yml',
-    'deploy/docker-compose.proposed.yml',
     'deploy/grafana/provisioning/datasources/prometheus.yml',
     'deploy/grafana/provisioning/dashboards/mqtt-broker.yml',
     'helm/mqtt-broker/Chart.yaml',
@@ -42,6 +41,20 @@ for (const file of files) {
     assert.equal(typeof docs[0].toJS(), 'object');
   });
 }
+
+test('/docker-compose.yml: redis, three broker nodes on it, HAProxy and Prometheus', () => {
+  const docs = parseAllDocuments(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { version: '1.1' });
+  for (const doc of docs) assert.deepEqual(doc.errors, [], doc.errors.map((e) => e.message).join('\n'));
+  const { services } = docs[0].toJS({ maxAliasCount: 100 });
+  for (const name of ['redis', 'broker1', 'broker2', 'broker3', 'haproxy', 'prometheus']) assert.ok(services[name], `service ${name}`);
+  for (const name of ['broker1', 'broker2', 'broker3']) {
+    assert.equal(services[name].environment.REDIS_URL, 'redis://redis:6379', `${name} is a cluster node`);
+    assert.equal(services[name].environment.NODE_ID, name);
+  }
+  assert.deepEqual(services.haproxy.ports.slice(0, 2), ['1883:1883', '8083:8083']);
+  assert.ok(services.haproxy.volumes.some((v) => v.startsWith('./deploy/haproxy.cfg:')));
+  assert.ok(services.prometheus.volumes.some((v) => v.startsWith('./deploy/prometheus.yml:')));
+});
 
 test('prometheus.yml scrapes the three broker nodes on the HTTP port', () => {
   const [doc] = parseAllDocuments(readFileSync(join(ROOT, 'deploy/prometheus.yml'), 'utf8'));
