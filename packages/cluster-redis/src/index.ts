@@ -9,3 +9,4 @@ export { createRedisPorts, type RedisPorts, type RedisPortsOptions } from './red
 export { RedisRetainStore, type RetainStoreOptions } from './retain-store.js';
 export { RedisRouteTable, type RouteTableOptions } from './route-table.js';
 export { RedisSessionStore } from './session-store.js';
+export { type RedisDurableOptions, type RedisDurableStats, RedisDurable } from './stream-bus.js';

@@ -67,6 +67,26 @@ export class Keys {
   cleanup(nodeId: string): string {
     return `${this.prefix}:{n:${nodeId}}:cleanup`;
   }
+
+  /** Stream (consumer group `g`): durable QoS 1/2 batches for a node (stream-bus.ts). */
+  inbox(nodeId: string): string {
+    return `${this.prefix}:{n:${nodeId}}:inbox`;
+  }
+
+  /** Hash clientId -> packed will: wills of the clients connected to a node. */
+  wills(nodeId: string): string {
+    return `${this.prefix}:{n:${nodeId}}:wills`;
+  }
+
+  /** Set of client ids: the persistent sessions a node holds (adopted by a survivor when it dies). */
+  nodeSessions(nodeId: string): string {
+    return `${this.prefix}:{n:${nodeId}}:sessions`;
+  }
+
+  /** String (1 day TTL): set by the survivor once a dead node's inbox, sessions and wills are taken care of. */
+  cleaned(nodeId: string): string {
+    return `${this.prefix}:{n:${nodeId}}:cleaned`;
+  }
 }
 
 /** The field of the routes hash for (filter, node); the NUL cannot occur in either. */

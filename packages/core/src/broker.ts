@@ -9,6 +9,9 @@ import { type Clock, type TimerHandle, systemClock } from './clock.js';
 import type { EngineContext, EngineCounters } from './engine-context.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { noopObserver } from './observer.js';
+import { adoptDeadNode } from './cluster/adoption.js';
+import { ClusterDurability } from './cluster/durable.js';
+import type { DurablePort } from './cluster/durable-port.js';
 import { startRetainedSync } from './cluster/retained-sync.js';
 import { handOver, releaseClientId } from './cluster/takeover.js';
 import type { BrokerPorts } from './ports.js';
@@ -24,6 +27,8 @@ import { cancelWill, firePendingWill } from './session/will.js';
 export interface EngineOptions extends BrokerOptions {
   clock?: Clock;
   ports?: BrokerPorts;
+  /** Durable cross-node QoS 1/2 and node-failure cleanup (cluster mode; cluster/durable-port.ts). */
+  durable?: DurablePort;
   /** Called when a port write fails (the engine carries on with its in-memory state). */
   onPortError?: (error: unknown) => void;
 }
@@ -65,6 +70,7 @@ export class Engine implements Broker, EngineContext {
   /** Resolves when state from the ports is loaded (retained messages, the route replica). */
   readonly ready: Promise<void>;
   private readonly cluster: ClusterLink | undefined;
+  private readonly durability: ClusterDurability | undefined = undefined;
   private stopRetainedSync: (() => void) | undefined = undefined;
   private stopTakeovers: (() => Promise<void>) | undefined = undefined;
 
@@ -95,8 +101,14 @@ export class Engine implements Broker, EngineContext {
         ),
       );
     }
+    const durablePort = options.durable;
+    if (durablePort !== undefined) {
+      const durability = new ClusterDurability(this, durablePort);
+      this.durability = durability;
+      durablePort.onNodeDead((deadNodeId) => adoptDeadNode(durability, deadNodeId));
+    }
     if (this.ports.routes !== undefined && this.ports.bus !== undefined) {
-      const link = new ClusterLink(this, this.ports.routes, this.ports.bus);
+      const link = new ClusterLink(this, this.ports.routes, this.ports.bus, this.durability);
       this.cluster = link;
       this.router.onFilterAdded = (f) => link.filterAdded(f);
       this.router.onFilterRemoved = (f) => link.filterRemoved(f);
@@ -113,6 +125,7 @@ export class Engine implements Broker, EngineContext {
         ),
       );
     }
+    if (this.durability !== undefined) loading.push(this.durability.start().catch((e: unknown) => this.reportPortError(e)));
     this.ready = Promise.all(loading).then(() => {});
     const interval = options.sysIntervalSeconds ?? 0;
     if (interval > 0) this.scheduleSys(interval * 1000);
@@ -208,6 +221,7 @@ export class Engine implements Broker, EngineContext {
     this.stopRetainedSync?.();
     await this.stopTakeovers?.().catch((e: unknown) => this.reportPortError(e));
     if (this.cluster !== undefined) await this.cluster.stop().catch((e: unknown) => this.reportPortError(e));
+    await this.durability?.stop().catch((e: unknown) => this.reportPortError(e));
   }
 
   private async flushSessions(): Promise<void> {
@@ -236,10 +250,12 @@ export class Engine implements Broker, EngineContext {
     session.clearOutbound();
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
     if (this.ports.sessions !== undefined) this.track(this.ports.sessions.delete(session.clientId));
+    this.durability?.sessionGone(session.clientId);
     releaseClientId(this, session.clientId);
   }
 
   sessionOffline(session: Session): void {
+    this.durability?.disconnected(session.clientId);
     if (this.closed) return;
     const expiry = session.expiryInterval;
     if (expiry !== 0xffffffff) {

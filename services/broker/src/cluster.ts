@@ -3,14 +3,16 @@
  * reports readiness (Redis connected and the route replica loaded) and exports the cluster
  * metrics (names from deploy/grafana/README.md). Unset: single node, nothing here runs.
  */
-import { createRedisPorts, type RedisPorts } from '@mqtt-broker/cluster-redis';
-import type { BrokerPorts } from '@mqtt-broker/core';
+import { createRedisPorts, RedisDurable, type RedisPorts } from '@mqtt-broker/cluster-redis';
+import type { BrokerPorts, DurablePort } from '@mqtt-broker/core';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { BrokerConfig } from './config.js';
 
 export interface ClusterMode {
   ports: BrokerPorts;
+  /** Durable cross-node QoS 1/2 (node inboxes), wills and session adoption after a node died. */
+  durable: DurablePort;
   /** Resolves once Redis answered and the route table was read (after createBroker). */
   synced(): Promise<void>;
   /** True while the Redis connection is up (and the first sync is done). */
@@ -25,10 +27,30 @@ export function clusterConfigured(config: BrokerConfig): boolean {
   return config.redisUrl !== undefined || config.redisClusterNodes !== undefined;
 }
 
+/**
+ * CLUSTER_HEARTBEAT_TTL_MS (default 5000): a node is declared dead this long after its last
+ * heartbeat. Small in tests; wills of a dead node's clients go out about TTL + TTL/2 after its death.
+ */
+export function heartbeatTtlFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.CLUSTER_HEARTBEAT_TTL_MS;
+  if (raw === undefined || raw === '') return 5000;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 300 || n > 600_000) throw new RangeError(`CLUSTER_HEARTBEAT_TTL_MS must be an integer from 300 to 600000, got ${raw}`);
+  return n;
+}
+
 export function createClusterMode(config: BrokerConfig, log: Logger, registry: Registry): ClusterMode {
   let lastErrorLog = 0;
+  const heartbeatTtlMs = heartbeatTtlFromEnv();
+  let durable: RedisDurable | undefined;
   const redis = createRedisPorts({
     nodeId: config.nodeId,
+    heartbeatTtlMs,
+    onNodeDead: async (deadNodeId) => {
+      const t0 = Date.now();
+      await durable?.nodeDead(deadNodeId);
+      log.info({ event: 'node_cleaned_up', deadNodeId, ms: Date.now() - t0 }, 'cleaned up after a dead node');
+    },
     ...(config.redisUrl !== undefined ? { url: config.redisUrl } : {}),
     ...(config.redisClusterNodes !== undefined ? { clusterNodes: config.redisClusterNodes } : {}),
     onError: (err) => {
@@ -38,6 +60,12 @@ export function createClusterMode(config: BrokerConfig, log: Logger, registry: R
       log.warn({ event: 'redis_error', err }, 'Redis error');
     },
   });
+  durable = new RedisDurable(redis.client, redis.keys, {
+    nodeId: config.nodeId,
+    cleanupWaitMs: heartbeatTtlMs * 2 + 10_000,
+    onError: (err) => log.debug({ err }, 'durable inbox error'),
+  });
+  const durableStats = durable.stats;
   let synced = false;
   let connected = false;
   const reconnects = new Counter({ name: 'mqtt_redis_reconnects_total', help: 'Redis connection losses', registers: [registry] });
@@ -66,6 +94,7 @@ export function createClusterMode(config: BrokerConfig, log: Logger, registry: R
     collect() {
       this.reset();
       for (const [peer, n] of stats.sentByPeer) this.inc({ peer }, n);
+      for (const [peer, n] of durableStats.sentByPeer) this.inc({ peer }, n);
     },
   });
   new Counter({
@@ -76,6 +105,7 @@ export function createClusterMode(config: BrokerConfig, log: Logger, registry: R
     collect() {
       this.reset();
       for (const [peer, n] of stats.receivedByPeer) this.inc({ peer }, n);
+      for (const [peer, n] of durableStats.receivedByPeer) this.inc({ peer }, n);
     },
   });
   new Counter({
@@ -96,8 +126,64 @@ export function createClusterMode(config: BrokerConfig, log: Logger, registry: R
       this.inc(stats.publishes);
     },
   });
+  new Counter({
+    name: 'mqtt_cluster_durable_xadds_total',
+    help: 'XADD commands to node inboxes (one per destination node per event-loop turn)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(durableStats.xadds);
+    },
+  });
+  new Counter({
+    name: 'mqtt_cluster_durable_appended_messages_total',
+    help: 'QoS 1/2 messages appended to other nodes inboxes',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(durableStats.messagesAppended);
+    },
+  });
+  new Counter({
+    name: 'mqtt_cluster_durable_consumed_messages_total',
+    help: 'QoS 1/2 messages read from this node inbox',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(durableStats.messagesConsumed);
+    },
+  });
+  new Counter({
+    name: 'mqtt_cluster_durable_refused_total',
+    help: 'appends refused (Redis unavailable or backlog over its bound): no publisher was acknowledged for them',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(durableStats.appendsRefused);
+    },
+  });
+  new Counter({
+    name: 'mqtt_cluster_adopted_sessions_total',
+    help: 'persistent sessions of dead nodes adopted by this node',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(durableStats.sessionsAdopted);
+    },
+  });
+  new Counter({
+    name: 'mqtt_cluster_dead_node_wills_total',
+    help: 'wills of dead nodes clients published by this node',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(durableStats.willsPublished);
+    },
+  });
+  const durablePort = durable;
   return {
     ports: redis.ports,
+    durable: durablePort,
     redis,
     async synced() {
       // the route snapshot of the engine was requested first on the same connection: when this
@@ -107,6 +193,9 @@ export function createClusterMode(config: BrokerConfig, log: Logger, registry: R
     },
     isReady: () => synced && connected,
     start: () => redis.start(),
-    close: () => redis.close(),
+    close: async () => {
+      await durablePort.close();
+      await redis.close();
+    },
   };
 }

@@ -64,7 +64,7 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
   const auth = await loadAuth(authSettings);
   const cluster: ClusterMode | undefined = clusterConfigured(config) ? createClusterMode(config, log, metrics.registry) : undefined;
   const broker = createBroker({
-    ...(cluster !== undefined ? { ports: cluster.ports, onPortError: (err: unknown) => log.debug({ err }, 'cluster port error') } : {}),
+    ...(cluster !== undefined ? { ports: cluster.ports, durable: cluster.durable, onPortError: (err: unknown) => log.debug({ err }, 'cluster port error') } : {}),
     nodeId: config.nodeId,
     version: brokerVersion(),
     limits: config.limits,

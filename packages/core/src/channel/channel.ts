@@ -26,6 +26,7 @@ import {
 } from '@mqtt-broker/mqtt-codec';
 import type { AuthRequest, ClientConnection, ConnectionHandler, DisconnectCause } from '../api.js';
 import type { TimerHandle } from '../clock.js';
+import { sendPubrelWhenSaved } from '../cluster/durable-ack.js';
 import type { EngineContext } from '../engine-context.js';
 import type { Message } from '../session/message.js';
 import { type Feeder, releaseFeeders } from '../session/flow-control.js';
@@ -240,7 +241,7 @@ export class Channel implements ConnectionHandler, Outlet, Feeder {
         return;
       case PacketType.PUBREC: {
         const r = session.onPubrec(packet.packetId, packet.reasonCode ?? 0);
-        if (r === 'pubrel') this.sendPubrel(packet.packetId);
+        if (r === 'pubrel') sendPubrelWhenSaved(this, session, packet.packetId);
         else if (r === 'unknown' && (packet.reasonCode ?? 0) < 0x80) {
           this.write(ackFrame(6, packet.packetId, ReasonCode.PacketIdentifierNotFound, this.protocolVersion));
         }

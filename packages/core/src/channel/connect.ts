@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { type ConnectPacket, PacketType, type Properties, ReasonCode } from '@mqtt-broker/mqtt-codec';
 import { countLevels, isValidTopicName } from '@mqtt-broker/topics';
 import type { AuthRequest, AuthResult, DisconnectCause } from '../api.js';
+import { durabilityOf } from '../cluster/durable.js';
 import { claimClientId } from '../cluster/takeover.js';
 import type { EngineContext } from '../engine-context.js';
 import { restoreSession } from '../session/restore.js';
@@ -161,6 +162,7 @@ async function accept(ch: Channel, p: ConnectPacket, clientId: string, assigned:
   ch.keepAliveMs = keepAlive * 1000;
   ch.will = p.will;
   ch.session = session;
+  durabilityOf(ctx)?.connected(session, p.will); // will and persistent session stored for a survivor
 
   if (v === 5) {
     connackProps.receiveMaximum = limits.receiveMaximum;

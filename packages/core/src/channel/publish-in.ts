@@ -12,6 +12,7 @@ import { isUtf8 } from 'node:buffer';
 import { type PublishPacket, ReasonCode } from '@mqtt-broker/mqtt-codec';
 import { countLevels } from '@mqtt-broker/topics';
 import type { DropReason } from '../api.js';
+import { sendPublishAck } from '../cluster/durable-ack.js';
 import { beginFeed, endFeed } from '../session/flow-control.js';
 import { createMessage } from '../session/message.js';
 import type { Session } from '../session/session.js';
@@ -104,11 +105,11 @@ export function handlePublish(ch: Channel, session: Session, p: PublishPacket): 
   }
   if (qos === 0) return;
   if (qos === 1) {
-    ch.write(ackFrame(4, packetId, reasonCode, v)); // [MQTT-4.3.2-4]
+    sendPublishAck(ch, session, 4, packetId, reasonCode); // [MQTT-4.3.2-4] (once stored on other nodes)
     return;
   }
   if (reasonCode < 0x80) session.addInboundQos2(packetId);
-  ch.write(ackFrame(5, packetId, reasonCode, v)); // [MQTT-4.3.3-8]
+  sendPublishAck(ch, session, 5, packetId, reasonCode); // [MQTT-4.3.3-8] (once stored on other nodes)
 }
 
 /** PUBREL: release the packet id and answer PUBCOMP [MQTT-4.3.3-11]; 0x92 when unknown (5.0). */

@@ -9,6 +9,7 @@
  */
 import { PacketType, type QoS, ReasonCode, type SubscribePacket, type UnsubscribePacket } from '@mqtt-broker/mqtt-codec';
 import { countLevels, isValidTopicFilter, parseSharedFilter } from '@mqtt-broker/topics';
+import { durabilityOf } from '../cluster/durable.js';
 import { makeSubEntry, type SubEntry } from '../router/sub-entry.js';
 import type { Session } from '../session/session.js';
 import type { Channel } from './channel.js';
@@ -74,6 +75,7 @@ export function handleSubscribe(ch: Channel, session: Session, p: SubscribePacke
     codes.push(sub.qos); // granted QoS: we support 2 [MQTT-3.9.3-?]
     if (group === undefined && (entry.retainHandling === 0 || (entry.retainHandling === 1 && isNew))) retainedFor.push(entry);
   }
+  durabilityOf(ctx)?.sessionChanged(session); // a persistent session is saved with its subscriptions
   ch.send({ type: PacketType.SUBACK, packetId: p.packetId, reasonCodes: codes }); // [MQTT-3.8.4-1]
   if (retainedFor.length === 0) return;
   const now = ctx.clock.now();
@@ -93,6 +95,7 @@ export function handleUnsubscribe(ch: Channel, session: Session, p: UnsubscribeP
     const removed = ch.ctx.router.unsubscribe(session, filter);
     codes.push(removed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted);
   }
+  durabilityOf(ch.ctx)?.sessionChanged(session);
   // [MQTT-3.10.4-4] UNSUBACK even when nothing was removed; codes only exist in 5.0
   ch.send({ type: PacketType.UNSUBACK, packetId: p.packetId, reasonCodes: ch.protocolVersion === 5 ? codes : [] });
 }

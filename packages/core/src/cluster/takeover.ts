@@ -18,6 +18,8 @@ import type { Channel } from '../channel/channel.js';
 import type { EngineContext } from '../engine-context.js';
 import type { ClientRegistration } from '../ports.js';
 import { cancelWill } from '../session/will.js';
+import { durabilityOf } from './durable.js';
+import type { DurablePort } from './durable-port.js';
 
 /** How long a connecting client waits for the previous owner node to hand its session over. */
 export const TAKEOVER_TIMEOUT_MS = 3000;
@@ -35,10 +37,32 @@ export async function claimClientId(ctx: EngineContext, clientId: string): Promi
     mine.set(clientId, registration);
     const bus = ctx.ports.bus;
     if (previous === undefined || previous.nodeId === ctx.nodeId || bus?.takeover === undefined) return;
-    await bus.takeover(previous.nodeId, clientId, registration.epoch, TAKEOVER_TIMEOUT_MS);
+    const handedOver = await bus.takeover(previous.nodeId, clientId, registration.epoch, TAKEOVER_TIMEOUT_MS);
+    const durable = durabilityOf(ctx)?.port;
+    if (!handedOver && durable !== undefined) await waitForCleanup(durable, previous.nodeId);
   } catch (e) {
     ctx.reportPortError(e); // the registry is unreachable: serve the client from this node's state
   }
+}
+
+/**
+ * The previous owner is dead or silent: its inbox may still hold messages for this client. The
+ * survivor that cleans up after it folds them into the saved session and marks the node cleaned;
+ * wait for that (bounded by the port's cleanupWaitMs) before the session is loaded.
+ */
+async function waitForCleanup(durable: DurablePort, nodeId: string): Promise<void> {
+  const deadline = Date.now() + durable.cleanupWaitMs;
+  while (Date.now() < deadline) {
+    if (await durable.isCleaned(nodeId)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** A survivor adopted `clientId` from a dead node: this node owns it now. */
+export function noteOwned(ctx: EngineContext, clientId: string, registration: ClientRegistration): void {
+  let mine = owned.get(ctx);
+  if (mine === undefined) owned.set(ctx, (mine = new Map()));
+  mine.set(clientId, registration);
 }
 
 /** The session ended here: release the registration (only if this node still owns it). */
@@ -64,6 +88,7 @@ export async function handOver(ctx: EngineContext, clientId: string): Promise<vo
   if (session.persistent && store !== undefined) await store.save(session.snapshot());
   if (ctx.sessions.get(clientId) !== session) return; // reconnected here meanwhile
   owned.get(ctx)?.delete(clientId);
+  durabilityOf(ctx)?.sessionGone(clientId);
   session.ended = true;
   ctx.router.unsubscribeAll(session);
   session.clearOutbound();

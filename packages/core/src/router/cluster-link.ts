@@ -8,6 +8,7 @@
  *   change feed), so the publish path matches remote nodes synchronously and never awaits.
  * - Forwarding: a message published by a local client is sent once to each other node that has
  *   a matching route; a message received from the bus is delivered locally only (no loops).
+ *   With a DurablePort, QoS 1/2 copies go to the nodes' durable inboxes instead (../cluster/durable.ts).
  *
  * - The replica's entries for this node follow the local reference counts only (the feed's echo
  *   of our own changes is ignored, so a quick add/remove cannot be undone by a late echo).
@@ -16,6 +17,7 @@
  * groups are balanced per node (each node with members of a group delivers one copy).
  */
 import { SubscriptionTrie } from '@mqtt-broker/topics';
+import type { ClusterDurability } from '../cluster/durable.js';
 import type { EngineContext } from '../engine-context.js';
 import type { NodeBus, RouteChange, RouteTable, StoredMessage } from '../ports.js';
 import { fromStored, type Message, toStored } from '../session/message.js';
@@ -35,6 +37,7 @@ export class ClusterLink {
     private readonly ctx: EngineContext,
     private readonly routes: RouteTable,
     private readonly bus: NodeBus,
+    private readonly durability: ClusterDurability | undefined = undefined,
   ) {
     this.nodeId = ctx.nodeId;
   }
@@ -122,7 +125,9 @@ export class ClusterLink {
     if (targets.size === 0) return 0;
     const stored: StoredMessage = toStored(message);
     const n = targets.size;
-    for (const nodeId of targets) this.bus.send(nodeId, stored);
+    // QoS 1/2 into the nodes' durable inboxes (the publisher's ack waits for them), QoS 0 on pub/sub
+    if (message.qos > 0 && this.durability !== undefined) this.durability.forward(targets, stored);
+    else for (const nodeId of targets) this.bus.send(nodeId, stored);
     targets.clear();
     return n;
   }

@@ -1,0 +1,352 @@
+/**
+ * DurablePort on Redis (docs/cluster.md, "Durable QoS 1/2" and "Node failure").
+ *
+ * Inbox: one stream per node, `mqtt:{n:<node>}:inbox`, consumer group `g`. Appends of one
+ * event-loop turn to one node become ONE stream entry (field `b`: u32 count, then packed
+ * messages), issued back to back on the shared connection (no round trip between them); each
+ * caller's promise resolves when its entry's XADD is acknowledged. The owner reads with
+ * XREADGROUP BLOCK on a dedicated connection (first its own pending entries, left by a
+ * previous run of the same node id, then new ones). When the engine has delivered an entry it
+ * returns the snapshots of the persistent sessions that now hold a copy, and one MULTI saves them
+ * and XACK+XDELs the entry: on a single Redis the entry is either still in the inbox or in
+ * the saved sessions. On Redis Cluster the keys live in different slots and the same commands
+ * run without MULTI (a kill between them can repeat a QoS 2 message after a failover).
+ *
+ * Acknowledged entries are deleted, so everything left in a dead node's inbox is exactly what
+ * it had not secured yet: the survivor reads it all with XRANGE (no XAUTOCLAIM needed), hands
+ * it to the engine batch by batch with the same save-and-delete step, and deletes the stream.
+ *
+ * Failure: an append when the connection is not ready fails at once (0x80); bytes appended and
+ * not yet acknowledged are bounded (`maxBacklogBytes`, 0x97 past it). ioredis queues commands
+ * while reconnecting; the engine bounds how long a publisher's ack waits (appendTimeoutMs).
+ */
+import { DurableAppendError, type DurableBatchHandler, type DurablePort, type NodeCleanup, type SessionSnapshot, type StoredMessage, type StoredWill } from '@mqtt-broker/core';
+import type { Keys } from './keys.js';
+import { readMessage, writeMessage } from './message-codec.js';
+import { pack, Reader, Writer } from './pack.js';
+import { isCluster, type RedisClient, sleep } from './redis-client.js';
+
+const GROUP = 'g';
+const READ_COUNT = 20;
+const DRAIN_COUNT = 100;
+
+/** KEYS: owner hash, epoch counter. ARGV: dead node, new node. Moves the id only if the dead node owns it. */
+const ADOPT_CLIENT = `
+local cur = redis.call('HGET', KEYS[1], 'node')
+if cur ~= ARGV[1] then return false end
+local e = redis.call('INCR', KEYS[2])
+redis.call('HSET', KEYS[1], 'node', ARGV[2], 'epoch', e)
+return e`;
+
+export interface RedisDurableOptions {
+  nodeId: string;
+  maxBacklogBytes?: number;
+  appendTimeoutMs?: number;
+  cleanupWaitMs?: number;
+  blockMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+export interface RedisDurableStats {
+  /** XADD commands (one per destination node per event-loop turn). */
+  xadds: number;
+  messagesAppended: number;
+  appendsRefused: number;
+  /** XREADGROUP calls that returned entries, and entries/messages consumed. */
+  reads: number;
+  entriesConsumed: number;
+  messagesConsumed: number;
+  /** Transactions that saved sessions and acknowledged an entry. */
+  commits: number;
+  sessionsSaved: number;
+  /** Dead nodes cleaned up by this node, and what it did for them. */
+  nodesCleaned: number;
+  willsPublished: number;
+  sessionsAdopted: number;
+  messagesClaimed: number;
+  /** Messages appended per destination node / consumed per sending node. */
+  sentByPeer: Map<string, number>;
+  receivedByPeer: Map<string, number>;
+}
+
+interface PendingEntry {
+  writer: Writer;
+  count: number;
+  bytes: number;
+  waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }>;
+}
+
+type XReadGroupReply = Array<[Buffer, Array<[Buffer, Buffer[] | null]>]> | null;
+
+export class RedisDurable implements DurablePort {
+  readonly stats: RedisDurableStats = {
+    xadds: 0,
+    messagesAppended: 0,
+    appendsRefused: 0,
+    reads: 0,
+    entriesConsumed: 0,
+    messagesConsumed: 0,
+    commits: 0,
+    sessionsSaved: 0,
+    nodesCleaned: 0,
+    willsPublished: 0,
+    sessionsAdopted: 0,
+    messagesClaimed: 0,
+    sentByPeer: new Map(),
+    receivedByPeer: new Map(),
+  };
+  readonly appendTimeoutMs: number;
+  readonly cleanupWaitMs: number;
+  private readonly pending = new Map<string, PendingEntry>();
+  private flushScheduled = false;
+  private backlogBytes = 0;
+  private readonly maxBacklogBytes: number;
+  private readonly cluster: boolean;
+  private deadHandler: ((deadNodeId: string) => Promise<NodeCleanup>) | undefined = undefined;
+  private readers: RedisClient[] = [];
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly keys: Keys,
+    private readonly options: RedisDurableOptions,
+  ) {
+    this.maxBacklogBytes = options.maxBacklogBytes ?? 64 * 1024 * 1024;
+    this.appendTimeoutMs = options.appendTimeoutMs ?? 5000;
+    this.cleanupWaitMs = options.cleanupWaitMs ?? 20_000;
+    this.cluster = isCluster(client);
+  }
+
+  available(): boolean {
+    return this.client.status === 'ready';
+  }
+
+  append(nodeId: string, message: StoredMessage): Promise<void> {
+    if (!this.available()) {
+      this.stats.appendsRefused++;
+      return Promise.reject(new DurableAppendError(0x80, 'Redis is not connected'));
+    }
+    if (this.backlogBytes > this.maxBacklogBytes) {
+      this.stats.appendsRefused++;
+      return Promise.reject(new DurableAppendError(0x97, 'durable forwarding backlog over its bound'));
+    }
+    let entry = this.pending.get(nodeId);
+    if (entry === undefined) {
+      entry = { writer: new Writer(1024), count: 0, bytes: 0, waiters: [] };
+      entry.writer.u32(0);
+      this.pending.set(nodeId, entry);
+    }
+    writeMessage(entry.writer, message);
+    entry.count++;
+    const e = entry;
+    const p = new Promise<void>((resolve, reject) => e.waiters.push({ resolve, reject }));
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return p;
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    for (const [nodeId, entry] of this.pending) {
+      const frame = entry.writer.finish();
+      frame.writeUInt32BE(entry.count, 0);
+      const size = frame.length;
+      this.backlogBytes += size;
+      this.stats.xadds++;
+      this.stats.messagesAppended += entry.count;
+      this.stats.sentByPeer.set(nodeId, (this.stats.sentByPeer.get(nodeId) ?? 0) + entry.count);
+      this.client.xadd(this.keys.inbox(nodeId), '*', 'b', frame, 'n', this.options.nodeId).then(
+        () => {
+          this.backlogBytes -= size;
+          for (const w of entry.waiters) w.resolve();
+        },
+        (err: unknown) => {
+          this.backlogBytes -= size;
+          const e = new DurableAppendError(0x80, `XADD failed: ${String(err)}`);
+          for (const w of entry.waiters) w.reject(e);
+        },
+      );
+    }
+    this.pending.clear();
+  }
+
+  async consume(nodeId: string, handler: DurableBatchHandler): Promise<() => Promise<void>> {
+    const key = this.keys.inbox(nodeId);
+    await this.ensureGroup(key);
+    const reader = this.client.duplicate() as RedisClient;
+    reader.on('error', (e: unknown) => this.options.onError?.(e));
+    this.readers.push(reader);
+    let running = true;
+    const loop = async (): Promise<void> => {
+      let from = '0'; // own pending entries first (a previous run of this node id)
+      while (running) {
+        try {
+          const args: Array<string | number> = ['GROUP', GROUP, nodeId, 'COUNT', READ_COUNT];
+          if (from === '>') args.push('BLOCK', this.options.blockMs ?? 1000);
+          args.push('STREAMS', key, from);
+          const reply = (await (reader as unknown as { xreadgroupBuffer(...a: Array<string | number>): Promise<XReadGroupReply> }).xreadgroupBuffer(...args)) as XReadGroupReply;
+          const entries = reply?.[0]?.[1] ?? [];
+          if (entries.length === 0) {
+            from = '>';
+            continue;
+          }
+          this.stats.reads++;
+          if (from !== '>') from = entries[entries.length - 1][0].toString();
+          for (const [id, fields] of entries) {
+            if (!running) return;
+            const batch = fields === null ? [] : decodeEntry(fields);
+            this.stats.entriesConsumed++;
+            this.stats.messagesConsumed += batch.length;
+            const from = fields === null ? '' : senderOf(fields);
+            this.stats.receivedByPeer.set(from, (this.stats.receivedByPeer.get(from) ?? 0) + batch.length);
+            const snapshots = batch.length === 0 ? [] : handler(batch);
+            this.commit(key, id.toString(), snapshots, true).catch((e: unknown) => this.options.onError?.(e));
+          }
+        } catch (e) {
+          if (!running) return;
+          if (String(e).includes('NOGROUP')) await this.ensureGroup(key).catch(() => {});
+          else this.options.onError?.(e);
+          await sleep(200);
+        }
+      }
+    };
+    const done = loop();
+    return async () => {
+      running = false;
+      reader.disconnect();
+      await done;
+    };
+  }
+
+  private async ensureGroup(key: string): Promise<void> {
+    try {
+      await this.client.xgroup('CREATE', key, GROUP, '0', 'MKSTREAM');
+    } catch (e) {
+      if (!String(e).includes('BUSYGROUP')) throw e;
+    }
+  }
+
+  /** Saves the snapshots and acknowledges + deletes the entry, in one MULTI where Redis allows it. */
+  private async commit(key: string, id: string, snapshots: SessionSnapshot[], ack: boolean): Promise<void> {
+    this.stats.commits++;
+    this.stats.sessionsSaved += snapshots.length;
+    if (this.cluster) {
+      for (const s of snapshots) await this.client.set(this.keys.session(s.clientId), pack(s));
+      for (const s of snapshots) await this.client.sadd(this.keys.sessionIndex, s.clientId);
+      if (ack) await this.client.xack(key, GROUP, id);
+      await this.client.xdel(key, id);
+      return;
+    }
+    const multi = this.client.multi();
+    for (const s of snapshots) {
+      multi.set(this.keys.session(s.clientId), pack(s));
+      multi.sadd(this.keys.sessionIndex, s.clientId);
+    }
+    if (ack) multi.xack(key, GROUP, id);
+    multi.xdel(key, id);
+    const results = await multi.exec();
+    const failed = results?.find(([err]) => err !== null);
+    if (failed !== undefined) throw failed[0];
+  }
+
+  async drain(deadNodeId: string, handler: DurableBatchHandler): Promise<number> {
+    const key = this.keys.inbox(deadNodeId);
+    let from = '-';
+    let messages = 0;
+    for (;;) {
+      const entries = (await this.client.xrangeBuffer(key, from, '+', 'COUNT', DRAIN_COUNT)) as Array<[Buffer, Buffer[]]>;
+      if (entries.length === 0) break;
+      for (const [id, fields] of entries) {
+        const batch = decodeEntry(fields);
+        messages += batch.length;
+        await this.commit(key, id.toString(), batch.length === 0 ? [] : handler(batch), false);
+      }
+      from = `(${entries[entries.length - 1][0].toString()}`;
+    }
+    await this.client.del(key);
+    this.stats.messagesClaimed += messages;
+    return messages;
+  }
+
+  async setWill(nodeId: string, will: StoredWill): Promise<void> {
+    const w = new Writer(64 + will.message.payload.length);
+    w.str(will.clientId);
+    w.f64(will.delaySeconds);
+    writeMessage(w, will.message);
+    await this.client.hset(this.keys.wills(nodeId), will.clientId, w.finish());
+  }
+
+  async deleteWill(nodeId: string, clientId: string): Promise<void> {
+    await this.client.hdel(this.keys.wills(nodeId), clientId);
+  }
+
+  async takeWills(nodeId: string): Promise<StoredWill[]> {
+    const key = this.keys.wills(nodeId);
+    const all = await this.client.hgetallBuffer(key);
+    await this.client.del(key);
+    return Object.values(all).map((raw) => {
+      const r = new Reader(raw);
+      const clientId = r.str();
+      const delaySeconds = r.f64();
+      return { clientId, delaySeconds, message: readMessage(r) };
+    });
+  }
+
+  async indexSession(nodeId: string, clientId: string): Promise<void> {
+    await this.client.sadd(this.keys.nodeSessions(nodeId), clientId);
+  }
+
+  async unindexSession(nodeId: string, clientId: string): Promise<void> {
+    await this.client.srem(this.keys.nodeSessions(nodeId), clientId);
+  }
+
+  indexedSessions(nodeId: string): Promise<string[]> {
+    return this.client.smembers(this.keys.nodeSessions(nodeId));
+  }
+
+  async adoptClient(clientId: string, deadNodeId: string, nodeId: string): Promise<{ nodeId: string; epoch: number } | undefined> {
+    const r = await this.client.eval(ADOPT_CLIENT, 2, this.keys.owner(clientId), this.keys.epoch(clientId), deadNodeId, nodeId);
+    return r === null || r === undefined ? undefined : { nodeId, epoch: Number(r) };
+  }
+
+  async isCleaned(nodeId: string): Promise<boolean> {
+    return (await this.client.zscore(this.keys.members, nodeId)) === null;
+  }
+
+  onNodeDead(handler: (deadNodeId: string) => Promise<NodeCleanup>): void {
+    this.deadHandler = handler;
+  }
+
+  /** Membership's onNodeDead: this node won the dead node's cleanup. */
+  async nodeDead(deadNodeId: string): Promise<void> {
+    if (this.deadHandler === undefined) return;
+    const r = await this.deadHandler(deadNodeId);
+    this.stats.nodesCleaned++;
+    this.stats.willsPublished += r.wills;
+    this.stats.sessionsAdopted += r.adopted;
+  }
+
+  async close(): Promise<void> {
+    if (this.flushScheduled) this.flush();
+    for (const r of this.readers) r.disconnect();
+    this.readers = [];
+  }
+}
+
+function senderOf(fields: Buffer[]): string {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i].toString() === 'n') return fields[i + 1].toString();
+  return '';
+}
+
+function decodeEntry(fields: Buffer[]): StoredMessage[] {
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i].toString() !== 'b') continue;
+    const r = new Reader(fields[i + 1]);
+    const n = r.u32();
+    const out: StoredMessage[] = new Array(n);
+    for (let k = 0; k < n; k++) out[k] = readMessage(r);
+    return out;
+  }
+  return [];
+}

@@ -1,0 +1,187 @@
+/**
+ * RedisDurable (node inboxes, wills, session index, adoption) on a real redis-server.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { DurableAppendError, type SessionSnapshot, type StoredMessage } from '@mqtt-broker/core';
+import { Redis } from 'ioredis';
+import { Keys } from '../src/keys.js';
+import { RedisClientRegistry } from '../src/client-registry.js';
+import { RedisSessionStore } from '../src/session-store.js';
+import { RedisDurable } from '../src/stream-bus.js';
+import { type RunningRedis, redisCli, startRedis } from '../src/testing/index.js';
+
+let redis: RunningRedis;
+const clients: Redis[] = [];
+let n = 0;
+
+before(async () => {
+  redis = await startRedis();
+});
+after(async () => {
+  for (const c of clients) c.disconnect();
+  await redis.stop();
+});
+
+function setup(nodeId: string, prefix = `d${n++}`): { durable: RedisDurable; client: Redis; keys: Keys } {
+  const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+  clients.push(client);
+  const keys = new Keys(prefix);
+  return { durable: new RedisDurable(client, keys, { nodeId, blockMs: 200 }), client, keys };
+}
+
+function msg(topic: string, payload: string, qos: 1 | 2 = 1): StoredMessage {
+  return { topic, payload: Buffer.from(payload), qos, retain: false, expiresAt: 0, publisherId: 'p' };
+}
+
+function snapshot(clientId: string, queued: StoredMessage[]): SessionSnapshot {
+  return {
+    clientId,
+    protocolVersion: 5,
+    expiryIntervalSeconds: 300,
+    disconnectedAt: undefined,
+    subscriptions: [{ topicFilter: 't/#', qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }],
+    inflight: [],
+    queued: queued.map((message) => ({ message, qos: 1, retain: false })),
+    inboundQos2: [],
+    nextPacketId: 1,
+  };
+}
+
+async function commandCount(command: string): Promise<number> {
+  const info = await redisCli(redis.port, 'INFO', 'commandstats');
+  const m = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info);
+  return m === null ? 0 : Number(m[1]);
+}
+
+function until(check: () => boolean, ms = 3000): Promise<void> {
+  const start = Date.now();
+  return new Promise((resolve, reject) => {
+    const tick = (): void => {
+      if (check()) resolve();
+      else if (Date.now() - start > ms) reject(new Error('timed out'));
+      else setTimeout(tick, 5);
+    };
+    tick();
+  });
+}
+
+describe('RedisDurable: node inboxes', () => {
+  it('appends of one turn are one XADD; the consumer gets them in order and the entry is gone once committed', async () => {
+    const prefix = `d${n++}`;
+    const a = setup('a', prefix);
+    const b = setup('b', prefix);
+    await a.client.ping();
+    const got: string[] = [];
+    const saved: SessionSnapshot[] = [];
+    const stop = await b.durable.consume('b', (batch) => {
+      for (const m of batch) got.push(m.payload.toString());
+      const s = snapshot('cb', batch);
+      saved.push(s);
+      return [s];
+    });
+    const before = await commandCount('xadd');
+    const acks = Array.from({ length: 500 }, (_, i) => a.durable.append('b', msg('t/x', String(i))));
+    await Promise.all(acks);
+    assert.equal((await commandCount('xadd')) - before, 1, 'one XADD for 500 appends in one turn');
+    await until(() => got.length === 500);
+    assert.deepEqual(
+      got,
+      Array.from({ length: 500 }, (_, i) => String(i)),
+    );
+    await until(() => b.durable.stats.commits === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await a.client.xlen(b.keys.inbox('b')), 0, 'committed entry deleted');
+    const pending = (await a.client.xpending(b.keys.inbox('b'), 'g')) as [number, ...unknown[]];
+    assert.equal(pending[0], 0, 'nothing pending');
+    const stored = await new RedisSessionStore(a.client, a.keys).load('cb');
+    assert.equal(stored?.queued.length, 500, 'the session snapshot was saved with the acknowledgement');
+    await stop();
+  });
+
+  it('an entry read but not committed (node killed) is read again by the same node id, or drained by a survivor', async () => {
+    const prefix = `d${n++}`;
+    const a = setup('a', prefix);
+    const b = setup('b', prefix);
+    const c = setup('c', prefix);
+    // b reads without committing: simulate with a raw XREADGROUP (a node that died after reading)
+    await b.client.xgroup('CREATE', b.keys.inbox('b'), 'g', '0', 'MKSTREAM');
+    await Promise.all([a.durable.append('b', msg('t/1', 'one')), a.durable.append('b', msg('t/2', 'two'))]);
+    await a.durable.append('b', msg('t/3', 'three'));
+    await b.client.xreadgroup('GROUP', 'g', 'b', 'COUNT', 1, 'STREAMS', b.keys.inbox('b'), '>');
+    const seen: string[] = [];
+    const count = await c.durable.drain('b', (batch) => {
+      for (const m of batch) seen.push(m.payload.toString());
+      return [];
+    });
+    assert.equal(count, 3);
+    assert.deepEqual(seen, ['one', 'two', 'three'], 'pending and unread entries, in order');
+    assert.equal(await c.client.exists(c.keys.inbox('b')), 0, 'inbox deleted');
+  });
+
+  it('a restarted node reads its own pending entries first', async () => {
+    const prefix = `d${n++}`;
+    const a = setup('a', prefix);
+    const b = setup('b', prefix);
+    await b.client.xgroup('CREATE', b.keys.inbox('b'), 'g', '0', 'MKSTREAM');
+    await a.durable.append('b', msg('t/1', 'left-pending'));
+    await b.client.xreadgroup('GROUP', 'g', 'b', 'COUNT', 10, 'STREAMS', b.keys.inbox('b'), '>');
+    const got: string[] = [];
+    const stop = await b.durable.consume('b', (batch) => {
+      for (const m of batch) got.push(m.payload.toString());
+      return [];
+    });
+    await until(() => got.length === 1);
+    assert.deepEqual(got, ['left-pending']);
+    await stop();
+  });
+
+  it('refuses appends while Redis is not connected (0x80), never resolving them', async () => {
+    const client = new Redis({ port: 1, lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: () => null });
+    clients.push(client);
+    const d = new RedisDurable(client, new Keys('x'), { nodeId: 'a' });
+    assert.equal(d.available(), false);
+    await assert.rejects(d.append('b', msg('t', 'x')), (e: unknown) => e instanceof DurableAppendError && e.reasonCode === 0x80);
+  });
+});
+
+describe('RedisDurable: wills, session index, adoption', () => {
+  it('wills are stored per node and taken once', async () => {
+    const { durable } = setup('a');
+    await durable.setWill('a', { clientId: 'c1', delaySeconds: 0, message: msg('w/c1', 'gone') });
+    await durable.setWill('a', { clientId: 'c2', delaySeconds: 5, message: msg('w/c2', 'gone too') });
+    await durable.deleteWill('a', 'c2');
+    const wills = await durable.takeWills('a');
+    assert.deepEqual(
+      wills.map((w) => [w.clientId, w.message.topic, w.message.payload.toString()]),
+      [['c1', 'w/c1', 'gone']],
+    );
+    assert.deepEqual(await durable.takeWills('a'), []);
+  });
+
+  it('adoptClient moves a client id only while the dead node owns it', async () => {
+    const { durable, client, keys } = setup('s');
+    const registry = new RedisClientRegistry(client, keys);
+    await client.ping();
+    await registry.register('x', 'dead');
+    await registry.register('y', 'dead');
+    await registry.register('y', 'c'); // already reconnected elsewhere
+    const x = await durable.adoptClient('x', 'dead', 's');
+    assert.equal(x?.nodeId, 's');
+    assert.equal((await registry.lookup('x'))?.nodeId, 's');
+    assert.equal(await durable.adoptClient('y', 'dead', 's'), undefined);
+    assert.equal((await registry.lookup('y'))?.nodeId, 'c');
+    await durable.indexSession('dead', 'x');
+    assert.deepEqual(await durable.indexedSessions('dead'), ['x']);
+    await durable.unindexSession('dead', 'x');
+    assert.deepEqual(await durable.indexedSessions('dead'), []);
+  });
+
+  it('isCleaned: true once the node is no longer a member', async () => {
+    const { durable, client, keys } = setup('s');
+    await client.zadd(keys.members, Date.now(), 'n1');
+    assert.equal(await durable.isCleaned('n1'), false);
+    await client.zrem(keys.members, 'n1');
+    assert.equal(await durable.isCleaned('n1'), true);
+  });
+});

@@ -1,0 +1,115 @@
+/**
+ * Publisher acknowledgements that wait for durable cross-node appends (docs/cluster.md,
+ * "Durable QoS 1/2"). A PUBACK/PUBREC goes out only once every remote copy of the message is
+ * stored in its node's inbox; local delivery is already done when the ack is considered.
+ *
+ * Acks of one connection stay in PUBLISH order [MQTT-4.6.0-2]: once one ack waits, the following
+ * ones queue behind it, even those with nothing to wait for.
+ *
+ * When an append fails or does not complete within the port's `appendTimeoutMs`: a 5.0
+ * publisher gets the ack with the append's reason code (0x80 Unspecified error when the storage
+ * is unreachable, 0x97 Quota exceeded when the backlog is over its bound) and a QoS 2 packet id
+ * is released, so a resend is a new message; a 3.1.1 publisher, which has no way to hear a
+ * refusal, gets nothing: its ack is held until the bound and then its connection is closed, so
+ * that it resends on its next connection. No publisher is ever acknowledged for a message that
+ * was not stored.
+ */
+import { ReasonCode } from '@mqtt-broker/mqtt-codec';
+import type { Channel } from '../channel/channel.js';
+import { ackFrame } from '../channel/frames.js';
+import type { Session } from '../session/session.js';
+import { durabilityOf } from './durable.js';
+import { DurableAppendError } from './durable-port.js';
+
+interface AckChain {
+  pending: number;
+  tail: Promise<void>;
+}
+
+const chains = new WeakMap<Channel, AckChain>();
+/** 3.1.1 connections with an ack that can never be sent: nothing more is acknowledged on them. */
+const stalled = new WeakSet<Channel>();
+
+type Outcome = { ok: true } | { ok: false; reasonCode: number };
+
+const OK: Outcome = { ok: true };
+
+/** Sends the PUBACK (type 4) or PUBREC (type 5) of an accepted PUBLISH once it is safe to. */
+export function sendPublishAck(ch: Channel, session: Session, type: 4 | 5, packetId: number, reasonCode: number): void {
+  const d = durabilityOf(ch.ctx);
+  const wait = d?.takeWait();
+  if (stalled.has(ch)) return;
+  let chain = chains.get(ch);
+  if (wait === undefined && chain === undefined) {
+    ch.write(ackFrame(type, packetId, reasonCode, ch.protocolVersion));
+    return;
+  }
+  if (chain === undefined) {
+    chain = { pending: 0, tail: Promise.resolve() };
+    chains.set(ch, chain);
+  }
+  const c = chain;
+  c.pending++;
+  const timeoutMs = d?.port.appendTimeoutMs ?? 5000;
+  const outcome = wait === undefined || reasonCode >= 0x80 ? Promise.resolve(OK) : bounded(wait, timeoutMs);
+  c.tail = c.tail
+    .then(() => outcome)
+    .then((result) => {
+      if (--c.pending === 0 && chains.get(ch) === c) chains.delete(ch);
+      finish(ch, session, type, packetId, reasonCode, result, timeoutMs);
+    });
+}
+
+function bounded(wait: Promise<unknown>, timeoutMs: number): Promise<Outcome> {
+  return new Promise<Outcome>((resolve) => {
+    const timer = setTimeout(() => resolve({ ok: false, reasonCode: ReasonCode.UnspecifiedError }), timeoutMs);
+    wait.then(
+      () => {
+        clearTimeout(timer);
+        resolve(OK);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        resolve({ ok: false, reasonCode: e instanceof DurableAppendError ? e.reasonCode : ReasonCode.UnspecifiedError });
+      },
+    );
+  });
+}
+
+function finish(ch: Channel, session: Session, type: 4 | 5, packetId: number, reasonCode: number, result: Outcome, timeoutMs: number): void {
+  if (ch.isClosed() || stalled.has(ch)) return;
+  if (result.ok) {
+    ch.write(ackFrame(type, packetId, reasonCode, ch.protocolVersion)); // [MQTT-4.3.2-4] [MQTT-4.3.3-8]
+    return;
+  }
+  if (ch.protocolVersion === 5) {
+    if (type === 5) session.deleteInboundQos2(packetId); // refused: a resend with this id is a new message
+    ch.write(ackFrame(type, packetId, result.reasonCode, 5));
+    return;
+  }
+  // 3.1.1: hold the ack until the bound, then close so that the client resends
+  stalled.add(ch);
+  setTimeout(() => {
+    if (!ch.isClosed()) ch.disconnect('server_shutdown', ReasonCode.UnspecifiedError, false, 'message could not be stored');
+  }, timeoutMs / 2).unref();
+}
+
+/**
+ * PUBREL for an outbound QoS 2 message of a persistent session, sent once the session's state
+ * (the packet id past PUBREC) is saved: after a failover the new node then sends PUBREL again,
+ * never the PUBLISH [MQTT-4.3.3-5]. Without durability it goes out at once.
+ */
+export function sendPubrelWhenSaved(ch: Channel, session: Session, packetId: number): void {
+  const store = ch.ctx.ports.sessions;
+  if (durabilityOf(ch.ctx) === undefined || store === undefined || !session.persistent) {
+    ch.sendPubrel(packetId);
+    return;
+  }
+  const send = (): void => {
+    if (!ch.isClosed() && session.outlet === ch) ch.sendPubrel(packetId);
+  };
+  store.save(session.snapshot()).then(send, (e: unknown) => {
+    ch.ctx.reportPortError(e);
+    send(); // the flow goes on; only a failover during the outage could repeat the message
+  });
+}

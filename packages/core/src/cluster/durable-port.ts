@@ -1,0 +1,88 @@
+/**
+ * The durability port of a cluster (ARCHITECTURE.md section 3, "Forwarding" and "Membership"):
+ * what the engine needs from shared storage so that a QoS 1/2 message acknowledged to its
+ * publisher survives the death of the node that was to deliver it, and so that a dead node's
+ * wills and persistent sessions are taken care of by a survivor. `@mqtt-broker/cluster-redis`
+ * implements it with one Redis stream per node (consumer group), a will hash and a session
+ * index per node. See docs/cluster.md ("Durable QoS 1/2", "Node failure").
+ */
+import type { ClientRegistration, SessionSnapshot, StoredMessage } from '../ports.js';
+
+/**
+ * Handles one stored batch: delivers it (synchronously) and returns the snapshots of the
+ * persistent sessions that now hold a copy. The port saves them and acknowledges the batch in
+ * one step (a MULTI transaction on a single Redis), so a batch is either still in the inbox or
+ * in the sessions' saved state, never lost and (QoS 2) never both.
+ */
+export type DurableBatchHandler = (batch: StoredMessage[]) => SessionSnapshot[];
+
+/** A will kept in shared storage while its client is connected (published by a survivor if the node dies). */
+export interface StoredWill {
+  clientId: string;
+  message: StoredMessage;
+  /** Will Delay Interval, seconds (5.0); 0 otherwise. */
+  delaySeconds: number;
+}
+
+/** What a survivor did after a node died. */
+export interface NodeCleanup {
+  /** Wills published. */
+  wills: number;
+  /** Persistent sessions adopted by this node. */
+  adopted: number;
+  /** Saved sessions (claimed elsewhere meanwhile) that received messages from the inbox. */
+  folded: number;
+  /** Messages taken from the dead node's inbox. */
+  messages: number;
+}
+
+/** Why a durable append failed; `reasonCode` is what a 5.0 publisher is answered with. */
+export class DurableAppendError extends Error {
+  constructor(
+    readonly reasonCode: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DurableAppendError';
+  }
+}
+
+export interface DurablePort {
+  /**
+   * Appends a message to `nodeId`'s inbox. Resolves once the storage acknowledged the write;
+   * rejects with DurableAppendError when the storage is unavailable (0x80) or the backlog is over
+   * its bound (0x97). Appends of one event-loop turn are batched.
+   */
+  append(nodeId: string, message: StoredMessage): Promise<void>;
+  /** False while the storage is known to be unreachable (appends would fail). */
+  available(): boolean;
+  /**
+   * Consumes `nodeId`'s inbox: `handler` is called once per stored batch, in order (first the
+   * batches this node had read and not acknowledged before a restart). Returns a function that stops.
+   */
+  consume(nodeId: string, handler: DurableBatchHandler): Promise<() => Promise<void>>;
+  /** Takes every batch left in a dead node's inbox (read or not), in order, then deletes the inbox; returns the message count. */
+  drain(deadNodeId: string, handler: DurableBatchHandler): Promise<number>;
+  /** The will of a client connected to `nodeId`; replaced on reconnect, deleted by deleteWill. */
+  setWill(nodeId: string, will: StoredWill): Promise<void>;
+  deleteWill(nodeId: string, clientId: string): Promise<void>;
+  /** Removes and returns every will stored for `nodeId`. */
+  takeWills(nodeId: string): Promise<StoredWill[]>;
+  /** Index of the persistent sessions a node holds (adoption after its death). */
+  indexSession(nodeId: string, clientId: string): Promise<void>;
+  unindexSession(nodeId: string, clientId: string): Promise<void>;
+  indexedSessions(nodeId: string): Promise<string[]>;
+  /** Moves `clientId` from `deadNodeId` to `nodeId` in the client registry, only if the dead node still owns it. */
+  adoptClient(clientId: string, deadNodeId: string, nodeId: string): Promise<ClientRegistration | undefined>;
+  /**
+   * True once nothing of `nodeId` is left to clean up: it left the cluster gracefully, or it died
+   * and the survivor's onNodeDead work completed (a dead node stays a member until then).
+   */
+  isCleaned(nodeId: string): Promise<boolean>;
+  /** How long a publisher's acknowledgement may wait for an append before the append counts as failed. */
+  readonly appendTimeoutMs: number;
+  /** How long a connecting client waits for a dead previous owner node to be cleaned up. */
+  readonly cleanupWaitMs: number;
+  /** Registers the engine's work after another node died (called by whichever survivor won the cleanup). */
+  onNodeDead(handler: (deadNodeId: string) => Promise<NodeCleanup>): void;
+}

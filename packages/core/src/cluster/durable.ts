@@ -1,0 +1,176 @@
+/**
+ * Durable cross-node QoS 1/2 on the engine side (docs/cluster.md, "Durable QoS 1/2").
+ *
+ * - Sending: a QoS 1/2 message for another node is appended to that node's inbox through the
+ *   DurablePort (batched per event-loop turn by the port). The appends of one publish are kept in
+ *   `lastWait` until the publisher's acknowledgement takes them (durable-ack.ts), so a PUBACK or
+ *   PUBREC goes out only once the message is safe.
+ * - Receiving: each inbox batch is routed to the local sessions synchronously; clean sessions are
+ *   done then (their state dies with the node anyway), and the snapshots of the persistent sessions
+ *   that now hold a copy are returned to the port, which saves them and acknowledges the batch in
+ *   one transaction. Which persistent sessions got a copy is found by comparing a cheap signature
+ *   (router match stamp, queue length, in-flight count) before and after the batch: one pass over
+ *   the local persistent sessions per batch, not per message.
+ * - Persistent sessions are also saved on every SUBSCRIBE/UNSUBSCRIBE (coalesced per turn), at
+ *   CONNECT, and before every PUBREL (so that a QoS 2 message past PUBREC is never sent again
+ *   after a failover [MQTT-4.3.3-5]).
+ * - Wills are written to the port at CONNECT and deleted when the connection ends on this node
+ *   (the node then handles the will itself), so a survivor publishes only the wills of a dead
+ *   node's clients.
+ */
+import type { Will } from '@mqtt-broker/mqtt-codec';
+import type { EngineContext } from '../engine-context.js';
+import type { SessionSnapshot, StoredMessage } from '../ports.js';
+import { createMessage, fromStored, toStored } from '../session/message.js';
+import type { Session } from '../session/session.js';
+import type { DurablePort } from './durable-port.js';
+
+const registry = new WeakMap<EngineContext, ClusterDurability>();
+
+/** The durability of an engine, when its ports have a DurablePort. */
+export function durabilityOf(ctx: EngineContext): ClusterDurability | undefined {
+  return registry.get(ctx);
+}
+
+interface Signature {
+  gen: number;
+  queued: number;
+  inflight: number;
+}
+
+export class ClusterDurability {
+  /** Appends made by the publish being routed now (taken by the publisher's acknowledgement). */
+  lastWait: Promise<unknown> | undefined = undefined;
+  private stopConsuming: (() => Promise<void>) | undefined = undefined;
+  private readonly willsStored = new Set<string>();
+  private readonly toSave = new Set<Session>();
+  private saveScheduled = false;
+  /** Messages appended / batches and messages consumed (metrics, tests). */
+  readonly stats = { appended: 0, appendFailures: 0, batchesConsumed: 0, messagesConsumed: 0, sessionsSaved: 0 };
+
+  constructor(
+    readonly ctx: EngineContext,
+    readonly port: DurablePort,
+  ) {
+    registry.set(ctx, this);
+  }
+
+  async start(): Promise<void> {
+    this.stopConsuming = await this.port.consume(this.ctx.nodeId, (batch) => this.deliverBatch(batch));
+  }
+
+  async stop(): Promise<void> {
+    await this.stopConsuming?.();
+    this.stopConsuming = undefined;
+  }
+
+  /** Appends `stored` to each target node's inbox; the publisher's ack waits for all of them. */
+  forward(targets: Iterable<string>, stored: StoredMessage): void {
+    const waits: Array<Promise<void>> = [];
+    for (const nodeId of targets) {
+      this.stats.appended++;
+      waits.push(this.port.append(nodeId, stored));
+    }
+    const wait = waits.length === 1 ? waits[0] : Promise.all(waits);
+    wait.catch(() => {
+      this.stats.appendFailures++;
+    });
+    this.lastWait = wait;
+  }
+
+  /** Takes the appends of the publish just routed (undefined when it went to no other node). */
+  takeWait(): Promise<unknown> | undefined {
+    const w = this.lastWait;
+    this.lastWait = undefined;
+    return w;
+  }
+
+  /** One inbox batch: local delivery now; returns the snapshots to save with the batch's acknowledgement. */
+  deliverBatch(batch: StoredMessage[]): SessionSnapshot[] {
+    const ctx = this.ctx;
+    this.stats.batchesConsumed++;
+    this.stats.messagesConsumed += batch.length;
+    return this.savingTouched(() => {
+      const now = ctx.clock.now();
+      for (const stored of batch) {
+        const message = fromStored(stored, now);
+        ctx.router.publish(message, message.publisherId);
+      }
+    });
+  }
+
+  /**
+   * Runs `deliver` and returns the snapshots of the local persistent sessions whose outbound
+   * state it changed (taken now, so that they are written before any later save of the same session).
+   */
+  savingTouched(deliver: () => void, sessions: Iterable<Session> = this.ctx.sessions.values()): SessionSnapshot[] {
+    const before = new Map<Session, Signature>();
+    for (const s of sessions) if (s.persistent && !s.ended) before.set(s, { gen: s.matchGen, queued: s.queue.length, inflight: s.inflight.size });
+    deliver();
+    const snapshots: SessionSnapshot[] = [];
+    for (const [s, sig] of before) {
+      if (s.ended || (s.matchGen === sig.gen && s.queue.length === sig.queued && s.inflight.size === sig.inflight)) continue;
+      this.toSave.delete(s);
+      snapshots.push(s.snapshot());
+    }
+    this.stats.sessionsSaved += snapshots.length;
+    return snapshots;
+  }
+
+  /** A persistent session changed (subscriptions): saved at the end of this turn. */
+  sessionChanged(session: Session): void {
+    if (!session.persistent || session.ended) return;
+    this.toSave.add(session);
+    if (this.saveScheduled) return;
+    this.saveScheduled = true;
+    setImmediate(() => this.flushSaves());
+  }
+
+  private flushSaves(): void {
+    this.saveScheduled = false;
+    const store = this.ctx.ports.sessions;
+    const sessions = [...this.toSave];
+    this.toSave.clear();
+    if (store === undefined) return;
+    for (const s of sessions) {
+      if (s.ended || this.ctx.sessions.get(s.clientId) !== s) continue;
+      this.stats.sessionsSaved++;
+      store.save(s.snapshot()).catch((e: unknown) => this.ctx.reportPortError(e));
+    }
+  }
+
+  /** CONNECT accepted: store the will, index and save a persistent session. */
+  connected(session: Session, will: Will | undefined): void {
+    const ctx = this.ctx;
+    const clientId = session.clientId;
+    if (will !== undefined) {
+      const delaySeconds = session.protocolVersion === 5 ? (will.properties?.willDelayInterval ?? 0) : 0;
+      let properties = will.properties;
+      if (properties?.willDelayInterval !== undefined) {
+        const { willDelayInterval: _d, ...rest } = properties;
+        properties = Object.keys(rest).length > 0 ? rest : undefined;
+      }
+      const message = toStored(createMessage(will.topic, Buffer.from(will.payload), will.qos, will.retain, properties, clientId, ctx.clock.now()));
+      this.willsStored.add(clientId);
+      this.port.setWill(ctx.nodeId, { clientId, message, delaySeconds }).catch((e: unknown) => ctx.reportPortError(e));
+    } else if (this.willsStored.delete(clientId)) {
+      this.port.deleteWill(ctx.nodeId, clientId).catch((e: unknown) => ctx.reportPortError(e));
+    }
+    if (session.persistent) {
+      this.port.indexSession(ctx.nodeId, clientId).catch((e: unknown) => ctx.reportPortError(e));
+      this.sessionChanged(session);
+    }
+  }
+
+  /** The connection ended on this node: this node handles (or discarded) the will. */
+  disconnected(clientId: string): void {
+    if (!this.willsStored.delete(clientId)) return;
+    this.port.deleteWill(this.ctx.nodeId, clientId).catch((e: unknown) => this.ctx.reportPortError(e));
+  }
+
+  /** The session ended or moved to another node: no longer this node's to adopt. */
+  sessionGone(clientId: string): void {
+    this.disconnected(clientId);
+    this.port.unindexSession(this.ctx.nodeId, clientId).catch((e: unknown) => this.ctx.reportPortError(e));
+  }
+}
