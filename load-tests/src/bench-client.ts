@@ -26,6 +26,8 @@ export interface BenchClientOptions {
   clientId: string;
   version: ProtocolVersion;
   keepaliveSeconds?: number;
+  /** Source address to bind (idle: spread over 127.x addresses so ephemeral ports never run short). */
+  localAddress?: string;
   /** 5.0: Receive Maximum advertised in CONNECT. */
   receiveMaximum?: number;
   /** Each PUBLISH received: header byte and body view buf[start, end). */
@@ -82,6 +84,7 @@ export class BenchClient {
     const socket = netConnect({
       host: options.host,
       port: options.port,
+      ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
       onread: {
         buffer: SHARED_READ_BUFFER,
         callback: (nread: number, buf: Uint8Array): boolean => {

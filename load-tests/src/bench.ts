@@ -41,7 +41,7 @@ const HELP = `usage: node load-tests/dist/src/bench.js [options]   (or: npm run 
   --runs <n>             runs per cell, the median is reported (default 3)
   --duration <s>         seconds measured per run (default 5)
   --warmup <s>           seconds of load before measuring (default 0.5)
-  --connections <n>      idle scenario connections (default 10000)
+  --connections <n>      idle scenario connections (default 19000)
   --max-inflight <n>     brokers' outgoing QoS 1 in-flight limit (default ${DEFAULT_BROKER_CONFIG.maxInflight})
   --max-queued <n>       brokers' per-client queue limit (default ${DEFAULT_BROKER_CONFIG.maxQueued})
   --broker-cpu <list>    taskset CPU list for the broker (default 0)
@@ -127,7 +127,7 @@ function parseBenchArgs(argv: string[]): BenchArgs | null {
     runs: Math.max(1, Math.floor(num('runs', str(values.runs), 3))),
     durationS: num('duration', str(values.duration), 5),
     warmupS: num('warmup', str(values.warmup), 0.5),
-    connections: Math.max(1, Math.floor(num('connections', str(values.connections), 10_000))),
+    connections: Math.max(1, Math.floor(num('connections', str(values.connections), 19_000))),
     maxInflight: num('max-inflight', str(values['max-inflight']), DEFAULT_BROKER_CONFIG.maxInflight),
     maxQueued: num('max-queued', str(values['max-queued']), DEFAULT_BROKER_CONFIG.maxQueued),
     brokerCpu: pin ? (str(values['broker-cpu']) ?? '0') : undefined,

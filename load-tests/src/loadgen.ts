@@ -25,6 +25,7 @@ const HELP = `usage: node load-tests/dist/src/loadgen.js --port <port> [options]
   --rate <msg/s>          latency: publish rate (default ${DEFAULT_OPTIONS.rate})
   --connections <n>       idle: connections (default ${DEFAULT_OPTIONS.connections})
   --concurrency <n>       idle: handshakes in progress at most (default ${DEFAULT_OPTIONS.connectConcurrency})
+  --generator-procs <n>   idle: processes opening the connections (default ${DEFAULT_OPTIONS.generatorProcesses})
   --client-prefix <s>     client id prefix (default ${DEFAULT_OPTIONS.clientPrefix})
   --topic-root <s>        first topic level: fan-in uses <root>/p<i> -> <root>/# (default ${DEFAULT_OPTIONS.topicRoot})
   --json                  print the result as JSON
@@ -60,6 +61,7 @@ export function parseLoadgenArgs(argv: string[]): { options: ScenarioOptions; sc
       rate: { type: 'string' },
       connections: { type: 'string' },
       concurrency: { type: 'string' },
+      'generator-procs': { type: 'string' },
       'client-prefix': { type: 'string' },
       'topic-root': { type: 'string' },
       json: { type: 'boolean' },
@@ -95,6 +97,7 @@ export function parseLoadgenArgs(argv: string[]): { options: ScenarioOptions; sc
       rate: int('rate', values.rate, d.rate, 1),
       connections: int('connections', values.connections, d.connections, 1),
       connectConcurrency: int('concurrency', values.concurrency, d.connectConcurrency, 1),
+      generatorProcesses: int('generator-procs', values['generator-procs'], d.generatorProcesses, 1),
       clientPrefix: values['client-prefix'] ?? d.clientPrefix,
       topicRoot: values['topic-root'] ?? d.topicRoot,
     },

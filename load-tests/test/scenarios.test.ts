@@ -108,6 +108,13 @@ describe('scenarios against mosquitto', { timeout: 60_000 }, () => {
     assert.ok(l.p50 < 1_000_000, 'p50 below a second');
   });
 
+  it('idle from 3 forked generator processes: every connection is accepted', async () => {
+    const r = await runScenario('idle', 'flood', options({ generatorProcesses: 3, connections: 300 }));
+    assert.equal(r.crashed, false);
+    assert.equal(r.idle?.connected, 300);
+    assert.equal(r.idle?.failed, 0);
+  });
+
   it('idle: every connection is accepted and memory is measured', async () => {
     const r = await runScenario('idle', 'flood', options());
     assert.equal(r.crashed, false);

@@ -32,8 +32,10 @@ export interface ScenarioOptions {
   rate: number;
   /** idle: connections to open. */
   connections: number;
-  /** idle: CONNECTs awaiting CONNACK at most. */
+  /** idle: CONNECTs awaiting CONNACK at most (shared among the generator processes). */
   connectConcurrency: number;
+  /** idle: processes that open the connections (each has its own file-descriptor limit). */
+  generatorProcesses: number;
   clientPrefix: string;
   /** First topic level: fan-in publishes to <root>/p<i> and subscribes <root>/#. */
   topicRoot: string;
@@ -51,8 +53,9 @@ export const DEFAULT_OPTIONS: Omit<ScenarioOptions, 'port'> = {
   window: 1_000,
   receiveMaximum: 1_000,
   rate: 5_000,
-  connections: 10_000,
-  connectConcurrency: 100,
+  connections: 19_000,
+  connectConcurrency: 200,
+  generatorProcesses: 1,
   clientPrefix: 'lg',
   topicRoot: 'bench',
 };
