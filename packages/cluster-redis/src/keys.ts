@@ -83,9 +83,9 @@ export class Keys {
     return `${this.prefix}:{n:${nodeId}}:sessions`;
   }
 
-  /** String (1 day TTL): set by the survivor once a dead node's inbox, sessions and wills are taken care of. */
-  cleaned(nodeId: string): string {
-    return `${this.prefix}:{n:${nodeId}}:cleaned`;
+  /** String (60 s TTL): the survivor holding an adopted session whose client was already reconnecting elsewhere. */
+  holder(clientId: string): string {
+    return `${this.prefix}:{c:${clientId}}:holder`;
   }
 }
 

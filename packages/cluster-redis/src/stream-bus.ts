@@ -310,6 +310,14 @@ export class RedisDurable implements DurablePort {
     return r === null || r === undefined ? undefined : { nodeId, epoch: Number(r) };
   }
 
+  async setHolder(clientId: string, nodeId: string): Promise<void> {
+    await this.client.set(this.keys.holder(clientId), nodeId, 'PX', 60_000);
+  }
+
+  async holder(clientId: string): Promise<string | undefined> {
+    return (await this.client.get(this.keys.holder(clientId))) ?? undefined;
+  }
+
   async isCleaned(nodeId: string): Promise<boolean> {
     return (await this.client.zscore(this.keys.members, nodeId)) === null;
   }

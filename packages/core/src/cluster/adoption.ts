@@ -4,19 +4,20 @@
  *
  * 1. Wills: every will the dead node's clients left in shared storage is published now (a Will
  *    Delay Interval is not waited for: the connection is gone already).
- * 2. Sessions: each persistent session the dead node held is adopted when the dead node still
- *    owns its client id (registry compare-and-set): restored from its last saved snapshot as an
- *    offline session here, with its subscriptions (so routes now point to this node) and its
- *    expiry. A client that reconnects later anywhere takes it over from this node as usual. A
- *    session whose client already claimed its id on another node is not adopted; that node waits
- *    for the cleanup mark before it loads the snapshot.
+ * 2. Sessions: each persistent session the dead node held is restored here from its last saved
+ *    snapshot as an offline session, with its subscriptions (so routes now point to this node)
+ *    and its expiry. When the dead node still owns the client id it moves to this node (registry
+ *    compare-and-set) and a client that reconnects later anywhere takes the session over from
+ *    here as usual. When the client is already reconnecting on another node, that node is
+ *    waiting for this cleanup (takeover.ts): a short-lived holder hint tells it to take the
+ *    session over from here once the cleanup is done.
  * 3. Inbox: every batch left in the dead node's inbox (appended, not yet acknowledged into the
- *    sessions' saved state) is delivered to the adopted sessions whose subscriptions match, or
- *    appended to the saved snapshot of a session that was not adopted; then the inbox is deleted.
+ *    sessions' saved state) is delivered to the adopted sessions whose subscriptions match and
+ *    saved with them; then the inbox is deleted.
  * 4. The membership then drops the dead node, which tells connecting clients waiting for it that its
  *    state is where it will stay (DurablePort.isCleaned).
  */
-import { parseSharedFilter, topicMatches } from '@mqtt-broker/topics';
+import { topicMatches } from '@mqtt-broker/topics';
 import type { EngineContext } from '../engine-context.js';
 import type { SessionSnapshot, StoredMessage } from '../ports.js';
 import { fromStored } from '../session/message.js';
@@ -33,7 +34,7 @@ const INBOX_GRACE_MS = 300;
 export async function adoptDeadNode(d: ClusterDurability, deadNodeId: string): Promise<NodeCleanup> {
   const ctx = d.ctx;
   const port = d.port;
-  const result: NodeCleanup = { wills: 0, adopted: 0, folded: 0, messages: 0 };
+  const result: NodeCleanup = { wills: 0, adopted: 0, claimed: 0, messages: 0 };
 
   for (const will of await port.takeWills(deadNodeId)) {
     publishWill(ctx, will.clientId, will.message);
@@ -41,19 +42,23 @@ export async function adoptDeadNode(d: ClusterDurability, deadNodeId: string): P
   }
 
   const adopted: Session[] = [];
-  const folded = new Map<string, SessionSnapshot>();
   const store = ctx.ports.sessions;
   for (const clientId of await port.indexedSessions(deadNodeId)) {
     const registration = await port.adoptClient(clientId, deadNodeId, ctx.nodeId);
-    const snapshot = store === undefined ? undefined : await store.load(clientId);
-    if (snapshot === undefined) continue;
-    if (registration === undefined || ctx.sessions.has(clientId)) {
-      folded.set(clientId, snapshot);
+    const local = ctx.sessions.get(clientId);
+    if (local !== undefined) {
+      adopted.push(local); // already live here: the inbox goes to it
       continue;
     }
+    const snapshot = store === undefined ? undefined : await store.load(clientId);
+    if (snapshot === undefined || ctx.sessions.has(clientId)) continue;
     const session = restoreSession(ctx, snapshot);
     session.disconnectedAt = snapshot.disconnectedAt ?? ctx.clock.now();
-    noteOwned(ctx, clientId, registration);
+    if (registration !== undefined) noteOwned(ctx, clientId, registration);
+    else {
+      await port.setHolder(clientId, ctx.nodeId);
+      result.claimed++;
+    }
     ctx.sessionOffline(session); // expiry armed, snapshot saved
     await port.indexSession(ctx.nodeId, clientId);
     adopted.push(session);
@@ -61,17 +66,15 @@ export async function adoptDeadNode(d: ClusterDurability, deadNodeId: string): P
   result.adopted = adopted.length;
 
   await new Promise((resolve) => setTimeout(resolve, INBOX_GRACE_MS));
-  result.messages = await port.drain(deadNodeId, (batch) => deliverToAdopted(d, batch, adopted, folded));
-  if (store !== undefined) for (const snapshot of folded.values()) await store.save(snapshot);
-  result.folded = folded.size;
+  result.messages = await port.drain(deadNodeId, (batch) => deliverToAdopted(d, batch, adopted));
   for (const clientId of await port.indexedSessions(deadNodeId)) await port.unindexSession(deadNodeId, clientId);
   return result;
 }
 
-function deliverToAdopted(d: ClusterDurability, batch: StoredMessage[], adopted: Session[], folded: Map<string, SessionSnapshot>): SessionSnapshot[] {
+function deliverToAdopted(d: ClusterDurability, batch: StoredMessage[], adopted: Session[]): SessionSnapshot[] {
   const now = d.ctx.clock.now();
   const live = adopted.filter((s) => !s.ended && d.ctx.sessions.get(s.clientId) === s);
-  const snapshots = d.savingTouched(() => {
+  return d.savingTouched(() => {
     for (const stored of batch) {
       const message = fromStored(stored, now);
       for (const s of live) {
@@ -81,16 +84,6 @@ function deliverToAdopted(d: ClusterDurability, batch: StoredMessage[], adopted:
       }
     }
   }, live);
-  for (const snapshot of folded.values()) {
-    for (const stored of batch) {
-      const sub = snapshot.subscriptions.find((x) => topicMatches(parseSharedFilter(x.topicFilter)?.filter ?? x.topicFilter, stored.topic));
-      if (sub === undefined) continue;
-      const qos = Math.min(sub.qos, stored.qos) as 0 | 1 | 2;
-      if (qos === 0) continue;
-      snapshot.queued.push({ message: stored, qos, retain: sub.retainAsPublished && stored.retain });
-    }
-  }
-  return snapshots;
 }
 
 function bestMatch(s: Session, stored: StoredMessage): { qos: number; retainAsPublished: boolean; subscriptionIds: number[] | undefined } | undefined {

@@ -30,8 +30,8 @@ export interface NodeCleanup {
   wills: number;
   /** Persistent sessions adopted by this node. */
   adopted: number;
-  /** Saved sessions (claimed elsewhere meanwhile) that received messages from the inbox. */
-  folded: number;
+  /** Of those, sessions whose client was already reconnecting elsewhere (handed over when it stops waiting). */
+  claimed: number;
   /** Messages taken from the dead node's inbox. */
   messages: number;
 }
@@ -74,6 +74,12 @@ export interface DurablePort {
   indexedSessions(nodeId: string): Promise<string[]>;
   /** Moves `clientId` from `deadNodeId` to `nodeId` in the client registry, only if the dead node still owns it. */
   adoptClient(clientId: string, deadNodeId: string, nodeId: string): Promise<ClientRegistration | undefined>;
+  /**
+   * A survivor holds the adopted session of `clientId` while the client's new node waits for the
+   * cleanup (short-lived hint; that node then takes the session over from `nodeId`).
+   */
+  setHolder(clientId: string, nodeId: string): Promise<void>;
+  holder(clientId: string): Promise<string | undefined>;
   /**
    * True once nothing of `nodeId` is left to clean up: it left the cluster gracefully, or it died
    * and the survivor's onNodeDead work completed (a dead node stays a member until then).

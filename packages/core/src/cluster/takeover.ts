@@ -39,7 +39,11 @@ export async function claimClientId(ctx: EngineContext, clientId: string): Promi
     if (previous === undefined || previous.nodeId === ctx.nodeId || bus?.takeover === undefined) return;
     const handedOver = await bus.takeover(previous.nodeId, clientId, registration.epoch, TAKEOVER_TIMEOUT_MS);
     const durable = durabilityOf(ctx)?.port;
-    if (!handedOver && durable !== undefined) await waitForCleanup(durable, previous.nodeId);
+    if (handedOver || durable === undefined) return;
+    await waitForCleanup(durable, previous.nodeId);
+    // the survivor may hold the session it adopted from the dead node: take it from there
+    const holder = await durable.holder(clientId);
+    if (holder !== undefined && holder !== ctx.nodeId) await bus.takeover(holder, clientId, registration.epoch, TAKEOVER_TIMEOUT_MS);
   } catch (e) {
     ctx.reportPortError(e); // the registry is unreachable: serve the client from this node's state
   }
