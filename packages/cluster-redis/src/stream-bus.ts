@@ -318,8 +318,10 @@ export class RedisDurable implements DurablePort {
     return (await this.client.get(this.keys.holder(clientId))) ?? undefined;
   }
 
+  /** No heartbeat and no longer a member (a dead node stays a member until its cleanup completed). */
   async isCleaned(nodeId: string): Promise<boolean> {
-    return (await this.client.zscore(this.keys.members, nodeId)) === null;
+    const [member, alive] = await Promise.all([this.client.zscore(this.keys.members, nodeId), this.client.exists(this.keys.heartbeat(nodeId))]);
+    return member === null && alive === 0;
   }
 
   onNodeDead(handler: (deadNodeId: string) => Promise<NodeCleanup>): void {

@@ -177,11 +177,14 @@ describe('RedisDurable: wills, session index, adoption', () => {
     assert.deepEqual(await durable.indexedSessions('dead'), []);
   });
 
-  it('isCleaned: true once the node is no longer a member', async () => {
+  it('isCleaned: true once the node is no longer a member and has no heartbeat', async () => {
     const { durable, client, keys } = setup('s');
     await client.zadd(keys.members, Date.now(), 'n1');
     assert.equal(await durable.isCleaned('n1'), false);
     await client.zrem(keys.members, 'n1');
+    await client.set(keys.heartbeat('n1'), '1', 'PX', 60_000);
+    assert.equal(await durable.isCleaned('n1'), false, 'alive (heartbeat) but not listed: not cleaned');
+    await client.del(keys.heartbeat('n1'));
     assert.equal(await durable.isCleaned('n1'), true);
   });
 });

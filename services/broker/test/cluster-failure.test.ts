@@ -90,7 +90,9 @@ async function publishThroughKill(pub: MqttClient, topic: string, qos: 1 | 2, vi
     sends.push(pub.publishAsync(topic, payload, { qos }).then(() => acked.add(payload), () => {}));
     await sleep(2);
   }
-  await Promise.race([Promise.all(sends), sleep(15_000)]);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(sends), new Promise((resolve) => (timer = setTimeout(resolve, 15_000)))]);
+  clearTimeout(timer);
   return { acked, killedAt };
 }
 

@@ -82,7 +82,8 @@ export interface DurablePort {
   holder(clientId: string): Promise<string | undefined>;
   /**
    * True once nothing of `nodeId` is left to clean up: it left the cluster gracefully, or it died
-   * and the survivor's onNodeDead work completed (a dead node stays a member until then).
+   * and the survivor's onNodeDead work completed (a dead node stays a member until then). False
+   * while the node's heartbeat is alive.
    */
   isCleaned(nodeId: string): Promise<boolean>;
   /** How long a publisher's acknowledgement may wait for an append before the append counts as failed. */

@@ -37,10 +37,12 @@ export async function claimClientId(ctx: EngineContext, clientId: string): Promi
     mine.set(clientId, registration);
     const bus = ctx.ports.bus;
     if (previous === undefined || previous.nodeId === ctx.nodeId || bus?.takeover === undefined) return;
-    const handedOver = await bus.takeover(previous.nodeId, clientId, registration.epoch, TAKEOVER_TIMEOUT_MS);
     const durable = durabilityOf(ctx)?.port;
+    const asked = bus.takeover(previous.nodeId, clientId, registration.epoch, TAKEOVER_TIMEOUT_MS);
+    // a node that died before answering is cleaned up by a survivor: stop waiting for its answer then
+    const handedOver = durable === undefined ? await asked : await Promise.race([asked, waitForCleanup(durable, previous.nodeId, TAKEOVER_TIMEOUT_MS).then(() => false)]);
     if (handedOver || durable === undefined) return;
-    await waitForCleanup(durable, previous.nodeId);
+    await waitForCleanup(durable, previous.nodeId, durable.cleanupWaitMs);
     // the survivor may hold the session it adopted from the dead node: take it from there
     const holder = await durable.holder(clientId);
     if (holder !== undefined && holder !== ctx.nodeId) await bus.takeover(holder, clientId, registration.epoch, TAKEOVER_TIMEOUT_MS);
@@ -54,12 +56,13 @@ export async function claimClientId(ctx: EngineContext, clientId: string): Promi
  * survivor that cleans up after it folds them into the saved session and marks the node cleaned;
  * wait for that (bounded by the port's cleanupWaitMs) before the session is loaded.
  */
-async function waitForCleanup(durable: DurablePort, nodeId: string): Promise<void> {
-  const deadline = Date.now() + durable.cleanupWaitMs;
+async function waitForCleanup(durable: DurablePort, nodeId: string, boundMs: number): Promise<boolean> {
+  const deadline = Date.now() + boundMs;
   while (Date.now() < deadline) {
-    if (await durable.isCleaned(nodeId)) return;
+    if (await durable.isCleaned(nodeId)) return true;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  return false;
 }
 
 /** A survivor adopted `clientId` from a dead node: this node owns it now. */
