@@ -30,6 +30,11 @@ interface KindResult {
   flood: ScenarioResult | null;
   probeAfterFlood: number | null;
   redisReconnects: number | null;
+  /** Redis INFO client_output_buffer_limit_disconnections after the flood (links Redis cut). */
+  redisCutLinks: number | null;
+  /** ours, after the flood: messages node A's bus dropped (backlog bound), messages B dropped (queues). */
+  busDropped: number | null;
+  subscriberDropped: number | null;
   nodesAlive: boolean;
   errors: string[];
 }
@@ -52,24 +57,44 @@ function metricSum(text: string, name: string): number {
   return sum;
 }
 
-/** Sends `n` QoS 0 messages on A; resolves with how many B received within 2 s. */
-async function probe(a: Proc, b: Proc, n: number): Promise<number> {
-  let got = 0;
-  const sub = await BenchClient.connect({ host: '127.0.0.1', port: b.port, clientId: `probe-sub-${process.pid}`, version: 4, onPublish: () => got++ });
+/**
+ * After a flood: every 250 ms, `n` QoS 0 messages on A; resolves with the seconds until a round
+ * arrives complete on B, or null when none did within `maxS`.
+ */
+async function recovery(a: Proc, b: Proc, n: number, maxS: number): Promise<number | null> {
+  const t0 = Date.now();
+  const seen = new Map<number, number>();
+  const sub = await BenchClient.connect({
+    host: '127.0.0.1',
+    port: b.port,
+    clientId: `probe-sub-${process.pid}`,
+    version: 4,
+    onPublish: (_header, buf, _start, end) => {
+      const round = buf[end - 1];
+      seen.set(round, (seen.get(round) ?? 0) + 1);
+    },
+  });
   await sub.subscribe('probe/#', 0);
-  await new Promise((r) => setTimeout(r, 500));
+  await new Promise((r) => setTimeout(r, 300));
   const pub = await BenchClient.connect({ host: '127.0.0.1', port: a.port, clientId: `probe-pub-${process.pid}`, version: 4 });
-  const frame = encodePublish('probe/x', Buffer.from('p'), 0, 4).frame;
-  for (let i = 0; i < n; i++) pub.write(frame);
-  const deadline = Date.now() + 2_000;
-  while (got < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  let result: number | null = null;
+  for (let round = 0; round < 250 && Date.now() - t0 < maxS * 1000; round++) {
+    const frame = encodePublish('probe/x', Buffer.from([round]), 0, 4).frame;
+    for (let i = 0; i < n; i++) pub.write(frame);
+    await new Promise((r) => setTimeout(r, 250));
+    const complete = [...seen.entries()].find(([, count]) => count >= n);
+    if (complete !== undefined) {
+      result = (Date.now() - t0) / 1000;
+      break;
+    }
+  }
   pub.close();
   sub.close();
-  return got;
+  return result;
 }
 
 async function runKind(kind: ClusterKind, base: Omit<CrossOptions, 'pubPort' | 'subPort' | 'pids' | 'topicRoot'>, floodS: number): Promise<KindResult> {
-  const r: KindResult = { kind, qos0: null, qos1: null, latency: null, commandsPerMessage: null, flood: null, probeAfterFlood: null, redisReconnects: null, nodesAlive: false, errors: [] };
+  const r: KindResult = { kind, qos0: null, qos1: null, latency: null, commandsPerMessage: null, flood: null, probeAfterFlood: null, redisReconnects: null, redisCutLinks: null, busDropped: null, subscriberDropped: null, nodesAlive: false, errors: [] };
   let redis: RunningRedis | undefined;
   const nodes: Proc[] = [];
   try {
@@ -89,8 +114,14 @@ async function runKind(kind: ClusterKind, base: Omit<CrossOptions, 'pubPort' | '
     process.stderr.write(`${kind}: latency p99 ${fmtNum((r.latency.latency?.p99 ?? Number.NaN) / 1000, 2)} ms\n`);
     r.flood = await crossThroughput(0, false, { ...o('flood'), durationS: floodS });
     process.stderr.write(`${kind}: flood delivered ${fmtRate(r.flood.deliveredPerSec)} msg/s of ${fmtRate(r.flood.publishedPerSec)} published\n`);
-    r.probeAfterFlood = await probe(a, b, 100);
-    if (kind === 'ours') r.redisReconnects = metricSum(await metrics(a.httpPort ?? 0), 'mqtt_redis_reconnects_total') + metricSum(await metrics(b.httpPort ?? 0), 'mqtt_redis_reconnects_total');
+    r.redisCutLinks = await redis.outputBufferDisconnections();
+    r.probeAfterFlood = await recovery(a, b, 100, 20);
+    if (kind === 'ours') {
+      const [ma, mb] = [await metrics(a.httpPort ?? 0), await metrics(b.httpPort ?? 0)];
+      r.redisReconnects = metricSum(ma, 'mqtt_redis_reconnects_total') + metricSum(mb, 'mqtt_redis_reconnects_total');
+      r.busDropped = metricSum(ma, 'mqtt_cluster_dropped_messages_total');
+      r.subscriberDropped = metricSum(mb, 'mqtt_messages_dropped_total');
+    }
     r.nodesAlive = nodes.every((n) => !n.exited);
   } catch (err) {
     r.errors.push((err as Error).message);
@@ -115,17 +146,20 @@ function table(results: KindResult[]): string {
     ['latency run: delivered / published', (k) => (k.latency && k.latency.totalPublished > 0 ? k.latency.totalDelivered / k.latency.totalPublished : null), (v) => fmtNum(v, 3), null],
     ['Redis commands per forwarded QoS 0 message', (k) => k.commandsPerMessage, (v) => fmtNum(v, 3), 'lower'],
     ['QoS 0 flood: delivered on B (msg/s)', (k) => k.flood?.deliveredPerSec ?? null, fmtRate, null],
-    ['after the flood: probe messages crossing (of 100)', (k) => k.probeAfterFlood, (v) => fmtNum(v, 0), null],
+    ['QoS 0 flood: pub/sub links Redis cut (output buffer limit)', (k) => k.redisCutLinks, (v) => fmtNum(v, 0), null],
+    ['after the flood: seconds until 100 probe messages cross again', (k) => k.probeAfterFlood, (v) => (v === null ? 'never (20 s)' : fmtNum(v, 1)), null],
   ];
   const lines = ['| metric | ours | Aedes + mqemitter-redis | ours vs Aedes |', '| --- | ---: | ---: | ---: |'];
   for (const [name, get, fmt, better] of rows) {
     const x = ours ? get(ours) : null;
     const y = aedes ? get(aedes) : null;
+    const cell = (k: KindResult | undefined, v: number | null): string => (k === undefined ? '-' : fmt(v));
     let ratio = '';
     if (better !== null && x !== null && y !== null && x > 0 && y > 0) ratio = better === 'higher' ? `${fmtNum(x / y, 1)}x` : `${fmtNum(y / x, 1)}x better`;
-    lines.push(`| ${name} | ${fmt(x)} | ${fmt(y)} | ${ratio} |`);
+    lines.push(`| ${name} | ${cell(ours, x)} | ${cell(aedes, y)} | ${ratio} |`);
   }
   if (ours?.redisReconnects !== null && ours?.redisReconnects !== undefined) lines.push(`| ours: Redis reconnects during the run | ${ours.redisReconnects} | | |`);
+  if (ours?.busDropped !== null && ours?.busDropped !== undefined) lines.push(`| ours: dropped by A's bus (backlog bound) / by B (subscriber queue), whole run | ${fmtRate(ours.busDropped)} / ${fmtRate(ours.subscriberDropped)} | | |`);
   return lines.join('\n');
 }
 

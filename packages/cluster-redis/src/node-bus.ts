@@ -8,7 +8,17 @@
  * `maxInflightBytes` new messages are dropped and counted (QoS 0 semantics between nodes), so a
  * flood cannot grow the process without bound nor overrun Redis.
  *
- * Control frames (takeover request / reply) share the channel: kind byte 2 and 3.
+ * Consumption window: a PUBLISH is acknowledged when Redis has queued the frame for the
+ * subscriber, not when the destination node has read it, so a node slower than its sender lets
+ * Redis's output buffer for its subscriber connection grow until Redis cuts the link (pub/sub
+ * client-output-buffer-limit, 32 MiB hard / 8 MiB for 60 s by default) and everything in it is
+ * lost. So the receiver reports the bytes it has consumed from each sender (a credit frame after
+ * every `creditEveryBytes`), and the sender drops QoS 0 messages to a node while more than
+ * `maxUnconsumedBytes` sent to it are unconsumed: the link survives a flood and sheds the excess
+ * at the sender. A credit that never comes (lost in a reconnect, a stuck node) does not wedge the
+ * link: after 2 s over the window without a credit, the sender assumes the backlog gone.
+ *
+ * Control frames share the channel: kind byte 2 and 3 (takeover request / reply), 4 (credit).
  */
 import type { NodeBus, StoredMessage } from '@mqtt-broker/core';
 import type { Keys } from './keys.js';
@@ -19,11 +29,28 @@ import { isCluster, type RedisClient } from './redis-client.js';
 const KIND_BATCH = 1;
 const KIND_TAKEOVER = 2;
 const KIND_TAKEOVER_DONE = 3;
+const KIND_CREDIT = 4;
+const CREDIT_TIMEOUT_MS = 2000;
+
+interface PeerWindow {
+  /** Bytes of batch frames sent to the peer. */
+  sent: number;
+  /** Bytes the peer reported consumed (cumulative). */
+  consumed: number;
+  /** When the last credit arrived (or the window opened). */
+  creditAt: number;
+  /** The peer's last reported cumulative count (it restarts from 0 when the peer restarts). */
+  lastCredit: number;
+}
 
 export interface NodeBusOptions {
   /** This node: replies to its control requests come to its channel. */
   nodeId: string;
   maxInflightBytes?: number;
+  /** Bytes sent to one node and not yet consumed by it, past which QoS 0 messages to it are dropped (default 4 MiB). */
+  maxUnconsumedBytes?: number;
+  /** The receiver reports consumption after this many bytes from a sender (default 256 KiB). */
+  creditEveryBytes?: number;
   /** Liveness check before a takeover request (a dead node is not waited for). */
   isAlive?: (nodeId: string) => Promise<boolean>;
   /** Told of every takeover request this node receives (the registry drops stale registrations). */
@@ -59,6 +86,11 @@ export class RedisNodeBus implements NodeBus {
   private readonly waiting = new Map<number, () => void>();
   private nextRequestId = 1;
   private readonly cluster: boolean;
+  private readonly maxUnconsumedBytes: number;
+  private readonly creditEveryBytes: number;
+  private readonly windows = new Map<string, PeerWindow>();
+  /** Per sender: bytes consumed, and the value last reported to it. */
+  private readonly consumedFrom = new Map<string, { bytes: number; reported: number }>();
 
   constructor(
     private readonly client: RedisClient,
@@ -67,10 +99,23 @@ export class RedisNodeBus implements NodeBus {
   ) {
     this.maxInflightBytes = options.maxInflightBytes ?? 64 * 1024 * 1024;
     this.cluster = isCluster(client);
+    this.maxUnconsumedBytes = options.maxUnconsumedBytes ?? 4 * 1024 * 1024;
+    this.creditEveryBytes = options.creditEveryBytes ?? 256 * 1024;
+  }
+
+  /** False while the peer's consumption window is full (a credit older than the timeout reopens it). */
+  private windowOpen(nodeId: string): boolean {
+    const w = this.windows.get(nodeId);
+    if (w === undefined || w.sent - w.consumed <= this.maxUnconsumedBytes) return true;
+    const now = Date.now();
+    if (now - w.creditAt < CREDIT_TIMEOUT_MS) return false;
+    w.consumed = w.sent; // no credit for too long: assume the backlog was consumed or lost
+    w.creditAt = now;
+    return true;
   }
 
   send(nodeId: string, message: StoredMessage): void {
-    if (this.inflightBytes > this.maxInflightBytes) {
+    if (this.inflightBytes > this.maxInflightBytes || !this.windowOpen(nodeId)) {
       this.stats.messagesDropped++;
       return;
     }
@@ -98,6 +143,9 @@ export class RedisNodeBus implements NodeBus {
       frame.writeUInt32BE(batch.count, 1);
       this.stats.messagesSent += batch.count;
       this.stats.sentByPeer.set(nodeId, (this.stats.sentByPeer.get(nodeId) ?? 0) + batch.count);
+      let w = this.windows.get(nodeId);
+      if (w === undefined) this.windows.set(nodeId, (w = { sent: 0, consumed: 0, creditAt: Date.now(), lastCredit: 0 }));
+      w.sent += frame.length;
       this.publish(nodeId, frame);
     }
     this.pending.clear();
@@ -216,6 +264,7 @@ export class RedisNodeBus implements NodeBus {
         this.stats.messagesReceived += count;
         this.stats.receivedByPeer.set(from, (this.stats.receivedByPeer.get(from) ?? 0) + count);
         for (let i = 0; i < count; i++) handler(readMessage(r));
+        this.consumed(from, data.length);
       } else if (kind === KIND_TAKEOVER) {
         const id = r.u32();
         const replyTo = r.str();
@@ -233,10 +282,34 @@ export class RedisNodeBus implements NodeBus {
         else handler(clientId, epoch).then(done, (e: unknown) => this.options.onError?.(e));
       } else if (kind === KIND_TAKEOVER_DONE) {
         this.waiting.get(r.u32())?.();
+      } else if (kind === KIND_CREDIT) {
+        const peer = r.str();
+        const bytes = r.f64();
+        const w = this.windows.get(peer);
+        if (w !== undefined) {
+          const delta = bytes >= w.lastCredit ? bytes - w.lastCredit : bytes; // smaller: the peer restarted
+          w.lastCredit = bytes;
+          w.consumed = Math.min(w.consumed + delta, w.sent);
+          w.creditAt = Date.now();
+        }
       }
     } catch (e) {
       this.options.onError?.(e);
     }
+  }
+
+  /** Counts bytes consumed from `from` and reports them to it every `creditEveryBytes`. */
+  private consumed(from: string, bytes: number): void {
+    let c = this.consumedFrom.get(from);
+    if (c === undefined) this.consumedFrom.set(from, (c = { bytes: 0, reported: 0 }));
+    c.bytes += bytes;
+    if (c.bytes - c.reported < this.creditEveryBytes) return;
+    c.reported = c.bytes;
+    const w = new Writer(64);
+    w.u8(KIND_CREDIT);
+    w.str(this.options.nodeId);
+    w.f64(c.bytes);
+    this.publish(from, w.finish());
   }
 
   async close(): Promise<void> {

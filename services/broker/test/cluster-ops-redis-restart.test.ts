@@ -140,7 +140,7 @@ describe('behaviour 9: Redis restarted under load', { skip, timeout: 60_000 }, (
     await stopLoad();
     await new Promise((r) => setTimeout(r, 500));
     const missing = [...acked].filter((n) => !localSeen.has(n));
-    assert.ok(acked.size > 500, `load ran (${acked.size} acknowledged)`);
+    assert.ok(acked.size > 200, `load ran (${acked.size} acknowledged)`);
     assert.deepEqual(missing.slice(0, 20), [], `${missing.length} acknowledged messages never reached the local subscriber`);
   });
 

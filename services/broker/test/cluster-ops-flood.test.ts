@@ -1,0 +1,105 @@
+/**
+ * A flood toward a node that cannot keep up never gets that node cut off from Redis (issue 4,
+ * benchmark target "bounded, backpressured forwarding"). Node B is frozen with SIGSTOP while a
+ * raw client floods node A with 40 MB of QoS 0 messages for a subscriber on B. Redis cuts a pub/sub
+ * subscriber whose output buffer passes 32 MiB; A's bus keeps at most its consumption window
+ * (4 MiB) unconsumed per peer and drops the excess, so B's subscriber connection (same Redis
+ * client id before and after) survives and B resumes delivering once it runs again.
+ */
+import assert from 'node:assert/strict';
+import { connect as netConnect } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { type RunningRedis, redisCli, startRedis } from '@mqtt-broker/cluster-redis/testing';
+import mqttPacket from 'mqtt-packet';
+import { metricValue, metricsText, waitUntil } from './cluster-ops-support.js';
+import { closeAllClients, collect, connect, uid } from './helpers/clients.js';
+import { type RunningBroker, startBroker, suiteSkipReason } from './helpers/processes.js';
+
+const skip = suiteSkipReason();
+
+/** Redis client ids of pub/sub subscriber connections (sub or ssub > 0). */
+async function subscriberIds(port: number): Promise<string[]> {
+  const list = await redisCli(port, 'CLIENT', 'LIST');
+  return list
+    .split('\n')
+    .filter((l) => /\bsub=[1-9]/.test(l) || /\bssub=[1-9]/.test(l))
+    .map((l) => /\bid=(\d+)/.exec(l)?.[1] ?? '')
+    .sort();
+}
+
+describe('flood toward a frozen node: its Redis link survives', { skip, timeout: 60_000 }, () => {
+  let redis: RunningRedis;
+  const nodes: RunningBroker[] = [];
+
+  before(async () => {
+    redis = await startRedis();
+    for (const id of ['a', 'b']) nodes.push(await startBroker({ env: { REDIS_URL: redis.url, NODE_ID: id } }));
+  });
+
+  after(async () => {
+    closeAllClients();
+    for (const n of nodes) if (!n.exited) process.kill(n.pid, 'SIGCONT');
+    await Promise.all(nodes.map((n) => n.stop()));
+    await redis?.stop();
+  });
+
+  it('40 MB for a subscriber on a SIGSTOPped node: no link cut, excess dropped at the sender, delivery resumes', async () => {
+    const [a, b] = nodes;
+    const topic = `${uid('flood')}/t`;
+    const sub = (await connect(b.url)).client;
+    await sub.subscribeAsync(topic, { qos: 0 });
+    await new Promise((r) => setTimeout(r, 300));
+    const linksBefore = await subscriberIds(redis.port);
+    assert.equal(linksBefore.length, 2, 'one subscriber connection per node');
+
+    process.kill(b.pid, 'SIGSTOP');
+    let frozen = true;
+    try {
+      const payload = Buffer.alloc(1024, 0x61);
+      const frame = mqttPacket.generate({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false });
+      const connectFrame = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: uid('fl'), keepalive: 0 });
+      const socket = netConnect(a.ports.mqtt, '127.0.0.1');
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', resolve);
+        socket.once('error', reject);
+      });
+      socket.on('data', () => {});
+      socket.write(connectFrame);
+      const burst = Buffer.concat(Array.from({ length: 1000 }, () => frame));
+      for (let i = 0; i < 40; i++) {
+        if (!socket.write(burst)) await new Promise((r) => socket.once('drain', r));
+      }
+      // A has read and forwarded or dropped everything once its published count stops moving
+      let last = -1;
+      await waitUntil(
+        async () => {
+          const n = metricValue(await metricsText(a.ports.http), 'mqtt_messages_published_total', '{qos="0"}');
+          const settled = n === last && n >= 40_000;
+          last = n;
+          return settled;
+        },
+        20_000,
+        'node A read the flood',
+      );
+      socket.destroy();
+      const dropped = metricValue(await metricsText(a.ports.http), 'mqtt_cluster_dropped_messages_total');
+      assert.ok(dropped > 20_000, `A dropped the excess at its bus (${dropped})`);
+      process.kill(b.pid, 'SIGCONT');
+      frozen = false;
+    } finally {
+      if (frozen) process.kill(b.pid, 'SIGCONT');
+    }
+    // B works through what Redis held for it, then new messages cross again on the same link
+    const got = collect(sub, 1, 10_000);
+    const pub = (await connect(a.url)).client;
+    await waitUntil(
+      async () => {
+        pub.publish(topic, 'after');
+        return (await Promise.race([got.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 200))])) === true;
+      },
+      10_000,
+      'messages cross again',
+    );
+    assert.deepEqual(await subscriberIds(redis.port), linksBefore, 'the same subscriber connections: Redis cut no link');
+  });
+});
