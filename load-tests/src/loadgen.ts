@@ -1,14 +1,20 @@
 // The load generator CLI: runs one scenario against a broker and prints the result (text, or
-// JSON with --json for the benchmark harness). See load-tests/README.md.
+// JSON with --json for the benchmark harness). `--scenario rate` (or any --ramp) is the rate/ramp
+// mode (rate-run.ts): a target publish rate and a connection ramp over several processes, with a
+// JSON result and an SVG plot. See load-tests/README.md.
 
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { describeResult } from './format.js';
+import { plotRateResult } from './plot-rate.js';
+import { describeRate, isRateMode, parseRateArgs, RATE_HELP } from './rate-args.js';
+import { runRate } from './rate-run.js';
 import { runScenario } from './scenarios/run.js';
 import { DEFAULT_OPTIONS, type Mode, SCENARIOS, type ScenarioName, type ScenarioOptions } from './scenarios/types.js';
 
 const HELP = `usage: node load-tests/dist/src/loadgen.js --port <port> [options]
 
-  --scenario <name>       ${SCENARIOS.join(' | ')} (default fan-in)
+  --scenario <name>       ${SCENARIOS.join(' | ')} | rate (default fan-in; rate: --scenario rate --help)
   --mode <mode>           flood | closed (throughput scenarios; default flood)
   --host <host>           broker host (default ${DEFAULT_OPTIONS.host})
   --port <port>           broker MQTT port (required)
@@ -104,7 +110,28 @@ export function parseLoadgenArgs(argv: string[]): { options: ScenarioOptions; sc
   };
 }
 
+async function rateMain(argv: string[]): Promise<void> {
+  let parsed: ReturnType<typeof parseRateArgs>;
+  try {
+    parsed = parseRateArgs(argv);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${RATE_HELP}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (parsed === null) {
+    process.stdout.write(RATE_HELP);
+    return;
+  }
+  const result = await runRate(parsed.options);
+  if (parsed.out !== undefined) writeFileSync(parsed.out, `${JSON.stringify(result, null, 2)}\n`);
+  if (parsed.svg !== undefined) writeFileSync(parsed.svg, plotRateResult(result));
+  process.stdout.write(parsed.json ? `${JSON.stringify(result)}\n` : `${describeRate(result)}\n`);
+  if (result.connections.connected === 0) process.exitCode = 1;
+}
+
 async function main(): Promise<void> {
+  if (isRateMode(process.argv.slice(2))) return rateMain(process.argv.slice(2));
   let parsed: ReturnType<typeof parseLoadgenArgs>;
   try {
     parsed = parseLoadgenArgs(process.argv.slice(2));
