@@ -113,10 +113,13 @@ export async function runThroughput(
     const pubClients = await Promise.all(
       Array.from({ length: nPubs }, (_, i) => {
         let self: Publisher | undefined;
+        // PUBACKs only count; the publisher refills once per received chunk (a refill per PUBACK
+        // wrote one frame per syscall and made the generator, not the broker, the bottleneck).
         const onPuback = qos === 1 ? () => {
-          if (self === undefined) return;
-          self.unacked--;
-          if (!self.scheduled && !self.blocked) pump(self);
+          if (self !== undefined) self.unacked--;
+        } : undefined;
+        const onChunk = qos === 1 ? () => {
+          if (self !== undefined && !self.scheduled && !self.blocked) pump(self);
         } : undefined;
         return BenchClient.connect({
           host: o.host,
@@ -124,6 +127,7 @@ export async function runThroughput(
           clientId: `${o.clientPrefix}-pub-${i}`,
           version: o.version,
           onPuback,
+          onChunk,
         }).then((client) => {
           const template = encodePublish(fanOut ? `${o.topicRoot}/fanout` : `${o.topicRoot}/p${i}`, payload, qos, o.version);
           const window = Math.max(1, Math.min(o.window, client.serverReceiveMaximum, 65_535 - BATCH));

@@ -44,6 +44,7 @@ describe('limits and backpressure', () => {
     assert.equal(observer.drops.length, 0);
     s.conn.writable = true;
     s.handler.onDrain();
+    await new Promise((resolve) => setImmediate(resolve)); // the release runs after the tick's writes (flow-control.ts)
     assert.deepEqual(payloads(s), Array.from({ length: 99 }, (_, i) => String(i + 1)));
     assert.equal(broker.stats().queuedMessages, 0);
     assert.ok(!p.conn.paused);

@@ -96,6 +96,31 @@ export function releaseFeeders(session: Session): void {
   }
 }
 
+// Sessions whose queue drained below the low mark in this turn; their feeders are released in
+// one microtask. Deferred because the release replays the feeders' held PUBLISHes (hundreds,
+// ~1 µs each) and the PUBLISHes the session just sent are still corked in the transport until
+// the end of the tick: released synchronously, the subscriber's next window waited for the whole
+// replay and the subscriber sat idle (strict ping-pong). Microtasks run after process.nextTick.
+let releaseSoon: Session[] | undefined;
+
+/** Like `releaseFeeders`, after the writes of the current tick have left. */
+export function releaseFeedersSoon(session: Session): void {
+  if (releaseSoon !== undefined) {
+    if (!releaseSoon.includes(session)) releaseSoon.push(session);
+    return;
+  }
+  releaseSoon = [session];
+  queueMicrotask(runReleases);
+}
+
+function runReleases(): void {
+  const sessions = releaseSoon ?? [];
+  releaseSoon = undefined;
+  for (const s of sessions) {
+    if (s.feeders !== undefined && (s.outlet === undefined || s.queue.length <= flowLow(s.ctx))) releaseFeeders(s);
+  }
+}
+
 function release(ctx: EngineContext, f: Feeder): void {
   f.flowBlockers = undefined;
   const w = watchdogs.get(ctx);

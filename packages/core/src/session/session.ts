@@ -16,7 +16,7 @@ import type { TimerHandle } from '../clock.js';
 import type { EngineContext } from '../engine-context.js';
 import type { SessionSnapshot, StoredSubscription } from '../ports.js';
 import type { SharedGroup, SubEntry } from '../router/sub-entry.js';
-import { type Feeder, flowHigh, flowLow, noteCongested, releaseFeeders } from './flow-control.js';
+import { type Feeder, flowHigh, flowLow, noteCongested, releaseFeeders, releaseFeedersSoon } from './flow-control.js';
 import { ensureOwned, fromStored, isExpired, type Message, toStored } from './message.js';
 import { RingQueue } from './ring-queue.js';
 
@@ -221,7 +221,7 @@ export class Session {
         this.sendNew(out, head.message, head.qos, head.retain, head.subscriptionIds, head.group);
       }
     }
-    if (this.feeders !== undefined && queue.length <= flowLow(ctx)) releaseFeeders(this);
+    if (this.feeders !== undefined && queue.length <= flowLow(ctx)) releaseFeedersSoon(this);
   }
 
   /** [MQTT-4.4.0-1] On a resumed session resend unacknowledged PUBLISH (DUP=1) and PUBREL, in order. */
