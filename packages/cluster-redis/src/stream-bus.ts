@@ -28,6 +28,8 @@ import { isCluster, type RedisClient, sleep } from './redis-client.js';
 
 const GROUP = 'g';
 const READ_COUNT = 20;
+/** Messages per inbox entry at most (a slow subscriber's queue must be able to take one entry). */
+const MAX_ENTRY_MESSAGES = 100;
 const DRAIN_COUNT = 100;
 
 /** KEYS: owner hash, epoch counter. ARGV: dead node, new node. Moves the id only if the dead node owns it. */
@@ -98,6 +100,8 @@ export class RedisDurable implements DurablePort {
   readonly appendTimeoutMs: number;
   readonly cleanupWaitMs: number;
   private readonly pending = new Map<string, PendingEntry>();
+  /** Full entries of this turn, sent before the open ones. */
+  private readonly full: Array<[string, PendingEntry]> = [];
   private flushScheduled = false;
   private backlogBytes = 0;
   private readonly maxBacklogBytes: number;
@@ -138,6 +142,10 @@ export class RedisDurable implements DurablePort {
     writeMessage(entry.writer, message);
     entry.count++;
     const e = entry;
+    if (entry.count >= MAX_ENTRY_MESSAGES) {
+      this.full.push([nodeId, entry]);
+      this.pending.delete(nodeId);
+    }
     const p = new Promise<void>((resolve, reject) => e.waiters.push({ resolve, reject }));
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -148,7 +156,9 @@ export class RedisDurable implements DurablePort {
 
   private flush(): void {
     this.flushScheduled = false;
-    for (const [nodeId, entry] of this.pending) {
+    const entries = [...this.full, ...this.pending];
+    this.full.length = 0;
+    for (const [nodeId, entry] of entries) {
       const frame = entry.writer.finish();
       frame.writeUInt32BE(entry.count, 0);
       const size = frame.length;
@@ -171,7 +181,7 @@ export class RedisDurable implements DurablePort {
     this.pending.clear();
   }
 
-  async consume(nodeId: string, handler: DurableBatchHandler): Promise<() => Promise<void>> {
+  async consume(nodeId: string, handler: DurableBatchHandler, gate?: () => Promise<void>): Promise<() => Promise<void>> {
     const key = this.keys.inbox(nodeId);
     await this.ensureGroup(key);
     const reader = this.client.duplicate() as RedisClient;
@@ -194,6 +204,7 @@ export class RedisDurable implements DurablePort {
           this.stats.reads++;
           if (from !== '>') from = entries[entries.length - 1][0].toString();
           for (const [id, fields] of entries) {
+            if (gate !== undefined) await gate();
             if (!running) return;
             const batch = fields === null ? [] : decodeEntry(fields);
             this.stats.entriesConsumed++;

@@ -67,7 +67,7 @@ function until(check: () => boolean, ms = 3000): Promise<void> {
 }
 
 describe('RedisDurable: node inboxes', () => {
-  it('appends of one turn are one XADD; the consumer gets them in order and the entry is gone once committed', async () => {
+  it('appends of one turn are one XADD per 100 messages; the consumer gets them in order; entries are gone once committed', async () => {
     const prefix = `d${n++}`;
     const a = setup('a', prefix);
     const b = setup('b', prefix);
@@ -80,23 +80,30 @@ describe('RedisDurable: node inboxes', () => {
       saved.push(s);
       return [s];
     });
-    const before = await commandCount('xadd');
-    const acks = Array.from({ length: 500 }, (_, i) => a.durable.append('b', msg('t/x', String(i))));
-    await Promise.all(acks);
-    assert.equal((await commandCount('xadd')) - before, 1, 'one XADD for 500 appends in one turn');
-    await until(() => got.length === 500);
-    assert.deepEqual(
-      got,
-      Array.from({ length: 500 }, (_, i) => String(i)),
-    );
-    await until(() => b.durable.stats.commits === 1);
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(await a.client.xlen(b.keys.inbox('b')), 0, 'committed entry deleted');
-    const pending = (await a.client.xpending(b.keys.inbox('b'), 'g')) as [number, ...unknown[]];
-    assert.equal(pending[0], 0, 'nothing pending');
-    const stored = await new RedisSessionStore(a.client, a.keys).load('cb');
-    assert.equal(stored?.queued.length, 500, 'the session snapshot was saved with the acknowledgement');
-    await stop();
+    try {
+      const before = await commandCount('xadd');
+      const acks = Array.from({ length: 500 }, (_, i) => a.durable.append('b', msg('t/x', String(i))));
+      await Promise.all(acks);
+      assert.equal((await commandCount('xadd')) - before, 5, 'five XADDs for 500 appends in one turn');
+      await until(() => got.length === 500);
+      assert.deepEqual(
+        got,
+        Array.from({ length: 500 }, (_, i) => String(i)),
+      );
+      await until(() => b.durable.stats.commits === 5);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(await a.client.xlen(b.keys.inbox('b')), 0, 'committed entries deleted');
+      const pending = (await a.client.xpending(b.keys.inbox('b'), 'g')) as [number, ...unknown[]];
+      assert.equal(pending[0], 0, 'nothing pending');
+      const stored = await new RedisSessionStore(a.client, a.keys).load('cb');
+      assert.deepEqual(
+        stored?.queued.map((q) => q.message.payload.toString()),
+        saved[4].queued.map((q) => q.message.payload.toString()),
+        'the session snapshot was saved with the acknowledgement',
+      );
+    } finally {
+      await stop();
+    }
   });
 
   it('an entry read but not committed (node killed) is read again by the same node id, or drained by a survivor', async () => {
@@ -131,9 +138,12 @@ describe('RedisDurable: node inboxes', () => {
       for (const m of batch) got.push(m.payload.toString());
       return [];
     });
-    await until(() => got.length === 1);
-    assert.deepEqual(got, ['left-pending']);
-    await stop();
+    try {
+      await until(() => got.length === 1);
+      assert.deepEqual(got, ['left-pending']);
+    } finally {
+      await stop();
+    }
   });
 
   it('refuses appends while Redis is not connected (0x80), never resolving them', async () => {

@@ -58,9 +58,10 @@ export interface DurablePort {
   available(): boolean;
   /**
    * Consumes `nodeId`'s inbox: `handler` is called once per stored batch, in order (first the
-   * batches this node had read and not acknowledged before a restart). Returns a function that stops.
+   * batches this node had read and not acknowledged before a restart). `gate`, when given, is
+   * awaited before each batch (backpressure from slow local subscribers). Returns a function that stops.
    */
-  consume(nodeId: string, handler: DurableBatchHandler): Promise<() => Promise<void>>;
+  consume(nodeId: string, handler: DurableBatchHandler, gate?: () => Promise<void>): Promise<() => Promise<void>>;
   /** Takes every batch left in a dead node's inbox (read or not), in order, then deletes the inbox; returns the message count. */
   drain(deadNodeId: string, handler: DurableBatchHandler): Promise<number>;
   /** The will of a client connected to `nodeId`; replaced on reconnect, deleted by deleteWill. */

@@ -21,6 +21,7 @@
 import type { Will } from '@mqtt-broker/mqtt-codec';
 import type { EngineContext } from '../engine-context.js';
 import type { SessionSnapshot, StoredMessage } from '../ports.js';
+import { beginFeed, endFeed, type Feeder } from '../session/flow-control.js';
 import { createMessage, fromStored, toStored } from '../session/message.js';
 import type { Session } from '../session/session.js';
 import type { DurablePort } from './durable-port.js';
@@ -38,7 +39,7 @@ interface Signature {
   inflight: number;
 }
 
-export class ClusterDurability {
+export class ClusterDurability implements Feeder {
   /** Appends made by the publish being routed now (taken by the publisher's acknowledgement). */
   lastWait: Promise<unknown> | undefined = undefined;
   private stopConsuming: (() => Promise<void>) | undefined = undefined;
@@ -56,7 +57,36 @@ export class ClusterDurability {
   }
 
   async start(): Promise<void> {
-    this.stopConsuming = await this.port.consume(this.ctx.nodeId, (batch) => this.deliverBatch(batch));
+    this.stopConsuming = await this.port.consume(
+      this.ctx.nodeId,
+      (batch) => this.deliverBatch(batch),
+      () => this.flowGate(),
+    );
+  }
+
+  // ---- Feeder: the inbox consumer is held back by congested local sessions (flow-control.ts) ----
+  flowBlockers: Set<Session> | undefined = undefined;
+  flowBlockedAt = 0;
+  flowExemptUntil = 0;
+  private released: (() => void) | undefined = undefined;
+  private held: Promise<void> | undefined = undefined;
+
+  onFlowBlocked(): void {
+    this.held = new Promise<void>((resolve) => {
+      this.released = resolve;
+    });
+  }
+
+  onFlowReleased(): void {
+    const r = this.released;
+    this.held = undefined;
+    this.released = undefined;
+    r?.();
+  }
+
+  /** Resolves when no local session holds the inbox consumer back. */
+  flowGate(): Promise<void> {
+    return this.held ?? Promise.resolve();
   }
 
   async stop(): Promise<void> {
@@ -92,9 +122,14 @@ export class ClusterDurability {
     this.stats.messagesConsumed += batch.length;
     return this.savingTouched(() => {
       const now = ctx.clock.now();
-      for (const stored of batch) {
-        const message = fromStored(stored, now);
-        ctx.router.publish(message, message.publisherId);
+      beginFeed(this);
+      try {
+        for (const stored of batch) {
+          const message = fromStored(stored, now);
+          ctx.router.publish(message, message.publisherId);
+        }
+      } finally {
+        endFeed();
       }
     });
   }
