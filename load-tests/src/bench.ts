@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
+  ALL_BROKERS,
   BROKERS,
   type BrokerName,
   brokerAvailable,
@@ -37,7 +38,8 @@ const HELP = `usage: node load-tests/dist/src/bench.js [options]   (or: npm run 
 
   --scenarios <list>     ${SCENARIOS.join(',')} (default: all)
   --modes <list>         flood,closed (default: both; for fan-in, fan-out, qos1)
-  --brokers <list>       ours,mosquitto,aedes (default: all; ours is skipped if not built)
+  --brokers <list>       ours,mosquitto,aedes,echo (default: ours,mosquitto,aedes; ours is skipped if not
+                         built; echo forwards PUBLISH bytes unchanged: the generator's and the machine's floor)
   --runs <n>             runs per cell, the median is reported (default 3)
   --duration <s>         seconds measured per run (default 5)
   --warmup <s>           seconds of load before measuring (default 0.5)
@@ -123,7 +125,7 @@ function parseBenchArgs(argv: string[]): BenchArgs | null {
   return {
     scenarios: list('scenarios', str(values.scenarios), SCENARIOS),
     modes: list('modes', str(values.modes), ['flood', 'closed'] as const),
-    brokers: list('brokers', str(values.brokers), BROKERS),
+    brokers: str(values.brokers) === undefined ? [...BROKERS] : list('brokers', str(values.brokers), ALL_BROKERS),
     runs: Math.max(1, Math.floor(num('runs', str(values.runs), 3))),
     durationS: num('duration', str(values.duration), 5),
     warmupS: num('warmup', str(values.warmup), 0.5),
@@ -215,7 +217,10 @@ function progressLine(broker: BrokerName, scenario: ScenarioName, mode: Mode | n
       ? `p50 ${r.latency.p50.toFixed(0)} µs p99 ${r.latency.p99.toFixed(0)} µs`
       : `${fmtRate(r.deliveredPerSec)} msg/s, ${r.cpuUsPerMsg === null ? '-' : r.cpuUsPerMsg.toFixed(2)} µs/msg, broker ${r.brokerCpuShare === null ? '-' : (r.brokerCpuShare * 100).toFixed(0)}% / generator ${(r.generatorCpu * 100).toFixed(0)}% of a core`;
   const flags = [r.crashed ? 'CRASHED' : '', r.collapsed ? 'collapsed' : '', ...r.errors.slice(0, 1)].filter((s) => s !== '');
-  return `[${broker}] ${scenario}${mode === null ? '' : `/${mode}`} run ${run + 1}: ${what}${flags.length > 0 ? ` (${flags.join('; ')})` : ''}`;
+  // How long each main thread sat runnable waiting for its CPU: the machine's share of the result.
+  const ms = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v.toFixed(0));
+  const waits = r.loadAverage === undefined ? '' : `; run-queue wait broker ${ms(r.brokerWaitMsPerS)} / generator ${ms(r.generatorWaitMsPerS)} ms/s, load ${r.loadAverage.toFixed(2)}`;
+  return `[${broker}] ${scenario}${mode === null ? '' : `/${mode}`} run ${run + 1}: ${what}${waits}${flags.length > 0 ? ` (${flags.join('; ')})` : ''}`;
 }
 
 async function main(): Promise<void> {

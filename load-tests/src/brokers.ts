@@ -4,7 +4,9 @@
 // - ours: services/broker/dist/src/main.js, configured by environment, ready when GET /readyz
 //   answers 200 and the MQTT port completes a CONNECT;
 // - mosquitto: `mosquitto -c` a generated conf with the same in-flight and queue limits;
-// - aedes: load-tests/dist/src/aedes-server.js (aedes 1.x over net.createServer).
+// - aedes: load-tests/dist/src/aedes-server.js (aedes 1.x over net.createServer);
+// - echo: load-tests/dist/src/scenarios/echo-server.js, PUBLISH bytes forwarded unchanged to every
+//   subscriber (no matching, no state): the floor set by the generator, Node and the machine.
 // Every started process is remembered and SIGKILLed on process exit as a last resort.
 
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -16,8 +18,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BenchClient } from './bench-client.js';
 
-export type BrokerName = 'ours' | 'mosquitto' | 'aedes';
+export type BrokerName = 'ours' | 'mosquitto' | 'aedes' | 'echo';
+/** The brokers compared by default. */
 export const BROKERS: readonly BrokerName[] = ['ours', 'mosquitto', 'aedes'];
+/** Every broker `--brokers` accepts. */
+export const ALL_BROKERS: readonly BrokerName[] = ['ours', 'mosquitto', 'aedes', 'echo'];
 
 export interface BrokerConfig {
   /** CPU list for taskset -c (e.g. "0"); undefined: not pinned. */
@@ -49,6 +54,7 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const repoRoot = join(here, '..', '..', '..');
 export const OURS_MAIN = join(repoRoot, 'services', 'broker', 'dist', 'src', 'main.js');
 export const AEDES_SERVER = join(here, 'aedes-server.js');
+export const ECHO_SERVER = join(here, 'scenarios', 'echo-server.js');
 
 const live = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -75,6 +81,7 @@ export async function freePort(): Promise<number> {
 export function brokerAvailable(name: BrokerName): boolean {
   if (name === 'ours') return existsSync(OURS_MAIN);
   if (name === 'aedes') return existsSync(AEDES_SERVER);
+  if (name === 'echo') return existsSync(ECHO_SERVER);
   return true;
 }
 
@@ -137,9 +144,9 @@ export async function startBroker(name: BrokerName, config: BrokerConfig = DEFAU
     writeFileSync(conf, mosquittoConf(port, config));
     cmd = 'mosquitto';
     args = ['-c', conf];
-  } else if (name === 'aedes') {
+  } else if (name === 'aedes' || name === 'echo') {
     cmd = process.execPath;
-    args = [AEDES_SERVER, '--port', String(port)];
+    args = [name === 'aedes' ? AEDES_SERVER : ECHO_SERVER, '--port', String(port)];
   } else {
     httpPort = await freePort();
     cmd = process.execPath;

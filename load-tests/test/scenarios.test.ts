@@ -70,6 +70,23 @@ describe('aedes server', { timeout: 30_000 }, () => {
   });
 });
 
+describe('echo server', { timeout: 30_000 }, () => {
+  it('forwards PUBLISH bytes unchanged: latency run with run-queue waits read from /proc', async () => {
+    const echo = await startBroker('echo', { maxInflight: 100, maxQueued: 1_000 });
+    try {
+      const r = await runScenario('latency', 'flood', { ...DEFAULT_OPTIONS, port: echo.port, brokerPid: echo.pid, durationS: 0.6, warmupS: 0.1, rate: 2_000 });
+      assert.deepEqual(r.errors, []);
+      assert.ok(r.latency !== null && r.latency.samples > 600, `samples ${r.latency?.samples}`);
+      assert.ok(r.latency.p50 > 0 && r.latency.p50 <= r.latency.p99);
+      assert.ok(typeof r.brokerWaitMsPerS === 'number' && r.brokerWaitMsPerS >= 0, 'broker run-queue wait read');
+      assert.ok(typeof r.generatorWaitMsPerS === 'number' && r.generatorWaitMsPerS >= 0, 'generator run-queue wait read');
+      assert.ok(typeof r.loadAverage === 'number');
+    } finally {
+      await echo.stop();
+    }
+  });
+});
+
 describe('scenarios against mosquitto', { timeout: 60_000 }, () => {
   before(async () => {
     broker = await startBroker('mosquitto', { maxInflight: 100, maxQueued: 100_000 });

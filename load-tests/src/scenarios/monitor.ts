@@ -1,8 +1,22 @@
 // The clock of a measured run: warm up, snapshot counters and the broker's CPU, sample the
 // delivered count every 250 ms (for the per-second timeline and collapse detection), watch the
 // broker's pid (a crash ends the run early), snapshot again, then let in-flight messages drain.
+// It also reads how long the broker's and the generator's main threads sat runnable but waiting
+// for a CPU (`/proc/<pid>/schedstat`, run_delay): on a shared machine that wait, not the broker,
+// is what the latency tail is made of (load-tests/README.md, "Latency").
 
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { cpuSeconds, processAlive } from '../proc-stats.js';
+
+/** Nanoseconds the main thread of `pid` ('self' for this process) has waited on a run queue. */
+export function runQueueWaitNs(pid: number | 'self'): number | undefined {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
 
 export interface Counters {
   published: number;
@@ -16,6 +30,11 @@ export interface Measurement {
   brokerCpuS: number | null;
   generatorCpu: number;
   timeline: number[];
+  /** Run-queue wait during the measurement, ms per measured second (schedstat run_delay). */
+  brokerWaitMsPerS: number | null;
+  generatorWaitMsPerS: number | null;
+  /** 1-minute load average at the end of the measurement. */
+  loadAverage: number;
   crashed: boolean;
   /** Why the run ended early, if it did. */
   failure: string | undefined;
@@ -50,6 +69,9 @@ export async function measure(o: MonitorOptions, warmupS: number, durationS: num
   const delivered0 = start.delivered;
   const cpu0 = o.brokerPid === undefined ? undefined : cpuSeconds(o.brokerPid);
   const gen0 = process.cpuUsage();
+  const bwait0 = o.brokerPid === undefined ? undefined : runQueueWaitNs(o.brokerPid);
+  const gwait0 = runQueueWaitNs('self');
+  let bwait1 = bwait0;
   const t0 = performance.now();
   const samples: Array<[number, number]> = [[t0, delivered0]];
   const end = t0 + durationS * 1000;
@@ -58,9 +80,13 @@ export async function measure(o: MonitorOptions, warmupS: number, durationS: num
     await sleep(Math.min(TICK_MS, Math.max(1, end - performance.now())));
     o.onTick?.();
     samples.push([performance.now(), o.counters().delivered]);
-    if (o.brokerPid !== undefined) cpu1 = cpuSeconds(o.brokerPid) ?? cpu1;
+    if (o.brokerPid !== undefined) {
+      cpu1 = cpuSeconds(o.brokerPid) ?? cpu1;
+      bwait1 = runQueueWaitNs(o.brokerPid) ?? bwait1;
+    }
     failure = failed();
   }
+  const gwait1 = runQueueWaitNs('self');
   const t1 = performance.now();
   const stop = o.counters();
   const gen = process.cpuUsage(gen0);
@@ -84,6 +110,9 @@ export async function measure(o: MonitorOptions, warmupS: number, durationS: num
     brokerCpuS: cpu0 === undefined || cpu1 === undefined ? null : cpu1 - cpu0,
     generatorCpu: measuredS > 0 ? (gen.user + gen.system) / 1e6 / measuredS : 0,
     timeline,
+    brokerWaitMsPerS: bwait0 === undefined || bwait1 === undefined || measuredS <= 0 ? null : (bwait1 - bwait0) / 1e6 / measuredS,
+    generatorWaitMsPerS: gwait0 === undefined || gwait1 === undefined || measuredS <= 0 ? null : (gwait1 - gwait0) / 1e6 / measuredS,
+    loadAverage: loadavg()[0],
     crashed: failure === 'broker process exited' || (failure !== undefined && o.brokerPid !== undefined && !processAlive(o.brokerPid)),
     failure,
   };

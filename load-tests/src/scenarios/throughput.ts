@@ -210,6 +210,9 @@ export function fillMeasured(
   result.cpuUsPerMsg = m.brokerCpuS !== null && m.delivered > 0 ? (m.brokerCpuS * 1e6) / m.delivered : null;
   result.generatorCpu = m.generatorCpu;
   result.timeline = m.timeline;
+  result.brokerWaitMsPerS = m.brokerWaitMsPerS;
+  result.generatorWaitMsPerS = m.generatorWaitMsPerS;
+  result.loadAverage = m.loadAverage;
   result.collapsed = detectCollapse(m.timeline);
   result.crashed = m.crashed;
   return result;

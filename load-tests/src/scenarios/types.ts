@@ -110,6 +110,14 @@ export interface ScenarioResult {
   generatorCpu: number;
   /** Delivered per second, one value per second of the measurement. */
   timeline: number[];
+  /**
+   * Milliseconds per measured second that the broker's / the generator's main thread was
+   * runnable but waiting for its CPU (other processes on it); null when not readable.
+   */
+  brokerWaitMsPerS?: number | null;
+  generatorWaitMsPerS?: number | null;
+  /** The machine's 1-minute load average at the end of the measurement. */
+  loadAverage?: number;
   collapsed: boolean;
   crashed: boolean;
   /** Closed loop: times the loop stalled (in-flight messages written off as lost after 1 s). */
