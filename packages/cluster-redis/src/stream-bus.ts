@@ -20,7 +20,17 @@
  * not yet acknowledged are bounded (`maxBacklogBytes`, 0x97 past it). ioredis queues commands
  * while reconnecting; the engine bounds how long a publisher's ack waits (appendTimeoutMs).
  */
-import { DurableAppendError, type DurableBatchHandler, type DurablePort, type NodeCleanup, type SessionSnapshot, type StoredMessage, type StoredWill } from '@mqtt-broker/core';
+import {
+  DurableAppendError,
+  type DurableBatchHandler,
+  type DurableMessage,
+  type DurablePort,
+  type NodeCleanup,
+  type SessionSnapshot,
+  type SharedTarget,
+  type StoredMessage,
+  type StoredWill,
+} from '@mqtt-broker/core';
 import type { Keys } from './keys.js';
 import { readMessage, writeMessage } from './message-codec.js';
 import { pack, Reader, Writer } from './pack.js';
@@ -124,7 +134,7 @@ export class RedisDurable implements DurablePort {
     return this.client.status === 'ready';
   }
 
-  append(nodeId: string, message: StoredMessage): Promise<void> {
+  append(nodeId: string, message: StoredMessage, target?: SharedTarget): Promise<void> {
     if (!this.available()) {
       this.stats.appendsRefused++;
       return Promise.reject(new DurableAppendError(0x80, 'Redis is not connected'));
@@ -138,6 +148,13 @@ export class RedisDurable implements DurablePort {
       entry = { writer: new Writer(1024), count: 0, bytes: 0, waiters: [] };
       entry.writer.u32(0);
       this.pending.set(nodeId, entry);
+    }
+    if (target === undefined) entry.writer.u8(0);
+    else {
+      entry.writer.u8(1);
+      entry.writer.str(target.group);
+      entry.writer.str(target.filter);
+      entry.writer.u8(target.hops);
     }
     writeMessage(entry.writer, message);
     entry.count++;
@@ -360,13 +377,19 @@ function senderOf(fields: Buffer[]): string {
   return '';
 }
 
-function decodeEntry(fields: Buffer[]): StoredMessage[] {
+/** Entry field `b`: u32 count, then per message u8 kind (0 plain, 1 shared: group, filter, u8 hops) and the packed message. */
+function decodeEntry(fields: Buffer[]): DurableMessage[] {
   for (let i = 0; i + 1 < fields.length; i += 2) {
     if (fields[i].toString() !== 'b') continue;
     const r = new Reader(fields[i + 1]);
     const n = r.u32();
-    const out: StoredMessage[] = new Array(n);
-    for (let k = 0; k < n; k++) out[k] = readMessage(r);
+    const out: DurableMessage[] = new Array(n);
+    for (let k = 0; k < n; k++) {
+      if (r.u8() === 1) {
+        const target = { group: r.str(), filter: r.str(), hops: r.u8() };
+        out[k] = { message: readMessage(r), target };
+      } else out[k] = { message: readMessage(r) };
+    }
     return out;
   }
   return [];

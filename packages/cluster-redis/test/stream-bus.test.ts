@@ -75,8 +75,11 @@ describe('RedisDurable: node inboxes', () => {
     const got: string[] = [];
     const saved: SessionSnapshot[] = [];
     const stop = await b.durable.consume('b', (batch) => {
-      for (const m of batch) got.push(m.payload.toString());
-      const s = snapshot('cb', batch);
+      for (const m of batch) got.push(m.message.payload.toString());
+      const s = snapshot(
+        'cb',
+        batch.map((m) => m.message),
+      );
       saved.push(s);
       return [s];
     });
@@ -118,7 +121,7 @@ describe('RedisDurable: node inboxes', () => {
     await b.client.xreadgroup('GROUP', 'g', 'b', 'COUNT', 1, 'STREAMS', b.keys.inbox('b'), '>');
     const seen: string[] = [];
     const count = await c.durable.drain('b', (batch) => {
-      for (const m of batch) seen.push(m.payload.toString());
+      for (const m of batch) seen.push(m.message.payload.toString());
       return [];
     });
     assert.equal(count, 3);
@@ -135,7 +138,7 @@ describe('RedisDurable: node inboxes', () => {
     await b.client.xreadgroup('GROUP', 'g', 'b', 'COUNT', 10, 'STREAMS', b.keys.inbox('b'), '>');
     const got: string[] = [];
     const stop = await b.durable.consume('b', (batch) => {
-      for (const m of batch) got.push(m.payload.toString());
+      for (const m of batch) got.push(m.message.payload.toString());
       return [];
     });
     try {

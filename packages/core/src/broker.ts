@@ -112,6 +112,8 @@ export class Engine implements Broker, EngineContext {
       this.cluster = link;
       this.router.onFilterAdded = (f) => link.filterAdded(f);
       this.router.onFilterRemoved = (f) => link.filterRemoved(f);
+      const shared = link.shared;
+      if (shared !== undefined) this.router.onSharedMembers = (g) => shared.membersChanged(g);
       loading.push(link.start().catch((e: unknown) => this.reportPortError(e)));
     }
     const bus = this.ports.bus;

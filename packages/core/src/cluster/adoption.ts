@@ -25,7 +25,7 @@ import { restoreSession } from '../session/restore.js';
 import type { Session } from '../session/session.js';
 import { firePendingWill } from '../session/will.js';
 import type { ClusterDurability } from './durable.js';
-import type { NodeCleanup } from './durable-port.js';
+import type { DurableMessage, NodeCleanup, SharedTarget } from './durable-port.js';
 import { noteOwned } from './takeover.js';
 
 /** Grace for appends already on their way to the dead node's inbox when its routes were removed. */
@@ -71,24 +71,27 @@ export async function adoptDeadNode(d: ClusterDurability, deadNodeId: string): P
   return result;
 }
 
-function deliverToAdopted(d: ClusterDurability, batch: StoredMessage[], adopted: Session[]): SessionSnapshot[] {
+function deliverToAdopted(d: ClusterDurability, batch: DurableMessage[], adopted: Session[]): SessionSnapshot[] {
   const now = d.ctx.clock.now();
   const live = adopted.filter((s) => !s.ended && d.ctx.sessions.get(s.clientId) === s);
   return d.savingTouched(() => {
-    for (const stored of batch) {
+    for (const { message: stored, target } of batch) {
       const message = fromStored(stored, now);
       for (const s of live) {
-        const sub = bestMatch(s, stored);
+        const sub = bestMatch(s, stored, target);
         if (sub === undefined) continue;
         s.deliver(message, Math.min(sub.qos, stored.qos) as 0 | 1 | 2, sub.retainAsPublished && stored.retain, sub.subscriptionIds, undefined);
+        if (target !== undefined) break; // a shared copy goes to one member
       }
     }
   }, live);
 }
 
-function bestMatch(s: Session, stored: StoredMessage): { qos: number; retainAsPublished: boolean; subscriptionIds: number[] | undefined } | undefined {
+/** The subscription of `s` a message reaches: plain ones for a plain copy, the target group's for a shared copy. */
+function bestMatch(s: Session, stored: StoredMessage, target: SharedTarget | undefined): { qos: number; retainAsPublished: boolean; subscriptionIds: number[] | undefined } | undefined {
   let best: { qos: number; retainAsPublished: boolean; subscriptionIds: number[] | undefined } | undefined;
   for (const entry of s.subscriptions.values()) {
+    if (target === undefined ? entry.group !== undefined : entry.group?.name !== target.group || entry.matchFilter !== target.filter) continue;
     if (entry.noLocal && stored.publisherId === s.clientId) continue;
     if (!topicMatches(entry.matchFilter, stored.topic)) continue;
     if (best === undefined || entry.qos > best.qos) best = { qos: entry.qos, retainAsPublished: entry.retainAsPublished, subscriptionIds: entry.subscriptionIds };

@@ -14,7 +14,21 @@ import type { ClientRegistration, SessionSnapshot, StoredMessage } from '../port
  * one step (a MULTI transaction on a single Redis), so a batch is either still in the inbox or
  * in the sessions' saved state, never lost and (QoS 2) never both.
  */
-export type DurableBatchHandler = (batch: StoredMessage[]) => SessionSnapshot[];
+export type DurableBatchHandler = (batch: DurableMessage[]) => SessionSnapshot[];
+
+/** A copy for one member of a shared group on the receiving node (shared-routes.ts). */
+export interface SharedTarget {
+  group: string;
+  filter: string;
+  /** How many times the copy was passed on because the chosen node had no member left. */
+  hops: number;
+}
+
+export interface DurableMessage {
+  message: StoredMessage;
+  /** Present for a shared-subscription copy: deliver to one member of this group only. */
+  target?: SharedTarget;
+}
 
 /** A will kept in shared storage while its client is connected (published by a survivor if the node dies). */
 export interface StoredWill {
@@ -53,7 +67,7 @@ export interface DurablePort {
    * rejects with DurableAppendError when the storage is unavailable (0x80) or the backlog is over
    * its bound (0x97). Appends of one event-loop turn are batched.
    */
-  append(nodeId: string, message: StoredMessage): Promise<void>;
+  append(nodeId: string, message: StoredMessage, target?: SharedTarget): Promise<void>;
   /** False while the storage is known to be unreachable (appends would fail). */
   available(): boolean;
   /**

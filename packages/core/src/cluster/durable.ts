@@ -24,7 +24,8 @@ import type { SessionSnapshot, StoredMessage } from '../ports.js';
 import { beginFeed, endFeed, type Feeder } from '../session/flow-control.js';
 import { createMessage, fromStored, toStored } from '../session/message.js';
 import type { Session } from '../session/session.js';
-import type { DurablePort } from './durable-port.js';
+import type { DurableMessage, DurablePort, SharedTarget } from './durable-port.js';
+import type { SharedRoutes } from './shared-routes.js';
 
 const registry = new WeakMap<EngineContext, ClusterDurability>();
 
@@ -41,7 +42,9 @@ interface Signature {
 
 export class ClusterDurability implements Feeder {
   /** Appends made by the publish being routed now (taken by the publisher's acknowledgement). */
-  lastWait: Promise<unknown> | undefined = undefined;
+  private waits: Array<Promise<void>> = [];
+  /** Shared subscriptions across nodes (set by the cluster link when it handles them). */
+  shared: SharedRoutes | undefined = undefined;
   private stopConsuming: (() => Promise<void>) | undefined = undefined;
   private readonly willsStored = new Set<string>();
   private readonly toSave = new Set<Session>();
@@ -96,27 +99,38 @@ export class ClusterDurability implements Feeder {
 
   /** Appends `stored` to each target node's inbox; the publisher's ack waits for all of them. */
   forward(targets: Iterable<string>, stored: StoredMessage): void {
-    const waits: Array<Promise<void>> = [];
-    for (const nodeId of targets) {
-      this.stats.appended++;
-      waits.push(this.port.append(nodeId, stored));
-    }
-    const wait = waits.length === 1 ? waits[0] : Promise.all(waits);
-    wait.catch(() => {
+    for (const nodeId of targets) this.waitFor(this.port.append(nodeId, stored));
+  }
+
+  /** A shared-subscription copy for one node; the publisher's ack waits for it when `wait`. */
+  appendShared(nodeId: string, stored: StoredMessage, target: SharedTarget, wait: boolean): void {
+    const p = this.port.append(nodeId, stored, target);
+    if (wait) this.waitFor(p);
+    else
+      p.catch((e: unknown) => {
+        this.stats.appendFailures++;
+        this.ctx.reportPortError(e);
+      });
+  }
+
+  private waitFor(p: Promise<void>): void {
+    this.stats.appended++;
+    p.catch(() => {
       this.stats.appendFailures++;
     });
-    this.lastWait = wait;
+    this.waits.push(p);
   }
 
   /** Takes the appends of the publish just routed (undefined when it went to no other node). */
   takeWait(): Promise<unknown> | undefined {
-    const w = this.lastWait;
-    this.lastWait = undefined;
-    return w;
+    const w = this.waits;
+    if (w.length === 0) return undefined;
+    this.waits = [];
+    return w.length === 1 ? w[0] : Promise.all(w);
   }
 
   /** One inbox batch: local delivery now; returns the snapshots to save with the batch's acknowledgement. */
-  deliverBatch(batch: StoredMessage[]): SessionSnapshot[] {
+  deliverBatch(batch: DurableMessage[]): SessionSnapshot[] {
     const ctx = this.ctx;
     this.stats.batchesConsumed++;
     this.stats.messagesConsumed += batch.length;
@@ -124,9 +138,11 @@ export class ClusterDurability implements Feeder {
       const now = ctx.clock.now();
       beginFeed(this);
       try {
-        for (const stored of batch) {
+        for (const { message: stored, target } of batch) {
           const message = fromStored(stored, now);
-          ctx.router.publish(message, message.publisherId);
+          if (target === undefined) ctx.router.publish(message, message.publisherId);
+          else if (this.shared !== undefined) this.shared.deliver(message, stored, target);
+          else ctx.router.publishToGroup(target.filter, target.group, message);
         }
       } finally {
         endFeed();

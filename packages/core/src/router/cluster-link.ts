@@ -13,11 +13,13 @@
  * - The replica's entries for this node follow the local reference counts only (the feed's echo
  *   of our own changes is ignored, so a quick add/remove cannot be undone by a late echo).
  *
- * Retained replication and cross-node takeover live in ../cluster/. Not covered yet: shared
- * groups are balanced per node (each node with members of a group delivers one copy).
+ * Retained replication and cross-node takeover live in ../cluster/. Shared groups: with a
+ * DurablePort one member cluster-wide per message (../cluster/shared-routes.ts); without one,
+ * they are balanced per node (each node with members of a group delivers one copy).
  */
 import { SubscriptionTrie } from '@mqtt-broker/topics';
 import type { ClusterDurability } from '../cluster/durable.js';
+import { parseSharedRoute, type SharedRoute, SharedRoutes } from '../cluster/shared-routes.js';
 import type { EngineContext } from '../engine-context.js';
 import type { NodeBus, RouteChange, RouteTable, StoredMessage } from '../ports.js';
 import { fromStored, type Message, toStored } from '../session/message.js';
@@ -40,7 +42,14 @@ export class ClusterLink {
     private readonly durability: ClusterDurability | undefined = undefined,
   ) {
     this.nodeId = ctx.nodeId;
+    if (durability !== undefined) {
+      this.shared = new SharedRoutes(ctx, routes, durability);
+      durability.shared = this.shared;
+    }
   }
+
+  /** Shared subscriptions across nodes (only with durable inboxes, which carry the group). */
+  readonly shared: SharedRoutes | undefined = undefined;
 
   async start(): Promise<void> {
     // changes seen before the snapshot is loaded are replayed onto it, in order
@@ -53,7 +62,7 @@ export class ClusterLink {
       (routes) => this.resync(routes),
     );
     try {
-      for (const r of await this.routes.routes()) this.replica.add(r.filter, r.nodeId, true);
+      for (const r of await this.routes.routes()) this.apply({ op: 'add', filter: r.filter, nodeId: r.nodeId });
     } finally {
       const pending = held;
       held = undefined;
@@ -69,7 +78,13 @@ export class ClusterLink {
   private resync(routes: Array<{ filter: string; nodeId: string }>): void {
     this.replica = new SubscriptionTrie<string, true>();
     for (const filter of this.refs.keys()) this.replica.add(filter, this.nodeId, true);
-    for (const r of routes) if (r.nodeId !== this.nodeId) this.replica.add(r.filter, r.nodeId, true);
+    const shared: Array<{ route: SharedRoute; nodeId: string }> = [];
+    for (const r of routes) {
+      const route = parseSharedRoute(r.filter);
+      if (route !== undefined) shared.push({ route, nodeId: r.nodeId });
+      else if (r.nodeId !== this.nodeId) this.replica.add(r.filter, r.nodeId, true);
+    }
+    this.shared?.reset(shared);
     this.republish().catch((e: unknown) => this.ctx.reportPortError(e));
   }
 
@@ -78,7 +93,7 @@ export class ClusterLink {
    * empty after a restart). Idempotent.
    */
   async republish(): Promise<void> {
-    await Promise.all([...this.refs.keys()].map((filter) => this.routes.addRoute(filter, this.nodeId)));
+    await Promise.all([...[...this.refs.keys()].map((filter) => this.routes.addRoute(filter, this.nodeId)), ...(this.shared?.republish() ?? [])]);
   }
 
   async stop(): Promise<void> {
@@ -90,6 +105,11 @@ export class ClusterLink {
   }
 
   private apply(change: RouteChange): void {
+    const shared = parseSharedRoute(change.filter);
+    if (shared !== undefined) {
+      this.shared?.apply(change.op, shared, change.nodeId);
+      return;
+    }
     if (change.nodeId === this.nodeId) return; // the local part of the replica follows refs
     if (change.op === 'add') this.replica.add(change.filter, change.nodeId, true);
     else this.replica.remove(change.filter, change.nodeId);
@@ -118,13 +138,14 @@ export class ClusterLink {
 
   /** Sends a locally published message to every other node with a matching route; returns how many. */
   forward(message: Message): number {
-    if (this.replica.size === 0) return 0;
     if (message.topic.charCodeAt(0) === 0x24 && message.topic.startsWith('$SYS/')) return 0; // per-node statistics
+    const groups = this.shared === undefined ? 0 : this.shared.publish(message, () => toStored(message));
+    if (this.replica.size === 0) return groups;
     const targets = this.targets;
     this.replica.match(message.topic, this.collect);
-    if (targets.size === 0) return 0;
+    if (targets.size === 0) return groups;
     const stored: StoredMessage = toStored(message);
-    const n = targets.size;
+    const n = targets.size + groups;
     // QoS 1/2 into the nodes' durable inboxes (the publisher's ack waits for them), QoS 0 on pub/sub
     if (message.qos > 0 && this.durability !== undefined) this.durability.forward(targets, stored);
     else for (const nodeId of targets) this.bus.send(nodeId, stored);

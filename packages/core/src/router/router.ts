@@ -34,6 +34,11 @@ export class Router {
   /** Told when a filter gains its first / loses its last local subscription (cluster routes). */
   onFilterAdded: ((filter: string) => void) | undefined = undefined;
   onFilterRemoved: ((filter: string) => void) | undefined = undefined;
+  /**
+   * Cluster mode (../cluster/shared-routes.ts): a shared group gained or lost a member; the
+   * cluster then picks the node of each shared delivery, and publish() leaves shared groups alone.
+   */
+  onSharedMembers: ((group: SharedGroup) => void) | undefined = undefined;
 
   constructor(private readonly ctx: EngineContext) {}
 
@@ -67,7 +72,7 @@ export class Router {
       s.deliver(message, qos, s.matchRetainAsPublished && message.retain, s.matchSubIds, undefined);
     }
     hits.length = 0;
-    if (this.sharedMembers > 0) this.shared.match(message.topic, this.visitShared);
+    if (this.sharedMembers > 0 && this.onSharedMembers === undefined) this.shared.match(message.topic, this.visitShared);
     this.current = undefined;
     return this.matched;
   }
@@ -126,9 +131,10 @@ export class Router {
       if (i >= 0) group.members[i] = entry;
       return false;
     }
-    if (group.members.length === 0) this.onFilterAdded?.(group.filter);
+    if (group.members.length === 0 && this.onSharedMembers === undefined) this.onFilterAdded?.(group.filter);
     group.members.push(entry);
     this.sharedMembers++;
+    this.onSharedMembers?.(group);
     return true;
   }
 
@@ -160,8 +166,18 @@ export class Router {
     }
     if (group.members.length === 0) {
       this.shared.remove(group.filter, group.name);
-      this.onFilterRemoved?.(group.filter);
+      if (this.onSharedMembers === undefined) this.onFilterRemoved?.(group.filter);
     }
+    this.onSharedMembers?.(group);
+    return true;
+  }
+
+  /** Delivers to one member of the local group `name` on `filter`; false when it has none. */
+  publishToGroup(filter: string, name: string, message: Message): boolean {
+    const group = this.shared.get(filter, name);
+    const member = group === undefined ? undefined : pickMember(group, undefined);
+    if (member === undefined) return false;
+    this.deliverShared(member, message);
     return true;
   }
 
