@@ -35,7 +35,7 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
 interface Roaming {
   client: MqttClient;
   received: string[];
-  connacks: Array<{ port: number; connack: IConnackPacket }>;
+  connacks: Array<{ port: number; connack: IConnackPacket; at: number }>;
 }
 
 /** A persistent subscriber that connects to `first` and, when that connection is lost, to `then`. */
@@ -57,7 +57,7 @@ function roamingSubscriber(clientId: string, first: RunningBroker, then: Running
     const roaming: Roaming = { client, received: [], connacks: [] };
     client.on('message', (_topic, payload) => roaming.received.push(payload.toString()));
     client.on('connect', (connack) => {
-      roaming.connacks.push({ port: Number(client.options.port), connack });
+      roaming.connacks.push({ port: Number(client.options.port), connack, at: Date.now() });
       if (roaming.connacks.length === 1) resolve(roaming);
     });
     client.on('error', () => {});
@@ -139,7 +139,7 @@ describe('cluster node failure: kill -9 the node of a persistent subscriber', { 
     const missing = [...acked].filter((p) => !sub.received.includes(p));
     const moved = sub.connacks.find((x) => x.port === c.ports.mqtt);
     console.log(
-      `# QoS 1: ${acked.size}/${N} acknowledged, ${new Set(sub.received).size} distinct received (${sub.received.length - new Set(sub.received).size} duplicates), missing ${missing.length}; will published ${willDelay} ms after the kill (TTL ${TTL_MS} ms)`,
+      `# QoS 1: ${acked.size}/${N} acknowledged, ${new Set(sub.received).size} distinct received (${sub.received.length - new Set(sub.received).size} duplicates), missing ${missing.length}; will published ${willDelay} ms after the kill (TTL ${TTL_MS} ms); session resumed on C ${moved === undefined ? '-' : moved.at - killedAt} ms after the kill`,
     );
     assert.ok(moved !== undefined, 'the subscriber reconnected to C');
     assert.equal(moved.connack.sessionPresent, true, 'session present on C');
