@@ -14,7 +14,7 @@ export const RATE_HELP = `usage: node load-tests/dist/src/loadgen.js --scenario 
   --duration <s>          seconds of steady load after the ramp (default ${d.durationS})
   --publishers <n>        publishing connections (default ${d.publishers})
   --subscribers <n>       connections subscribed to <root>/p/# (default ${d.subscribers})
-  --qos <0|1>             publish and subscribe QoS (default ${d.qos})
+  --qos <0|1|2>           publish and subscribe QoS (default ${d.qos}; QoS 2 has no --window)
   --payload <bytes>       payload size, >= 8 (the send timestamp) (default ${d.payloadBytes})
   --procs <n>             worker processes (default ${d.processes}; raised to keep <= --per-proc each)
   --per-proc <n>          connections per worker process at most (default ${d.maxPerProcess})
@@ -91,7 +91,7 @@ export function parseRateArgs(argv: string[]): RateCli | null {
   const version = num('protocol', values.protocol, d.version, 4);
   if (version !== 4 && version !== 5) throw new RangeError('--protocol must be 4 or 5');
   const qos = num('qos', values.qos, d.qos, 0);
-  if (qos !== 0 && qos !== 1) throw new RangeError('--qos must be 0 or 1');
+  if (qos !== 0 && qos !== 1 && qos !== 2) throw new RangeError('--qos must be 0, 1 or 2');
   const publishers = num('publishers', values.publishers, d.publishers, 0);
   const subscribers = num('subscribers', values.subscribers, d.subscribers, 0);
   const connections = num('connections', values.connections, Math.max(d.connections, publishers + subscribers), 1);

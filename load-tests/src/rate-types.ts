@@ -18,7 +18,8 @@ export interface RateOptions {
   subscribers: number;
   /** Target publish rate over all publishers, messages per second, spread evenly over time. */
   rate: number;
-  qos: 0 | 1;
+  /** QoS of the PUBLISHes and of the subscriptions (QoS 2: no window, PUBREC/PUBREL/PUBCOMP answered by the client). */
+  qos: 0 | 1 | 2;
   /** Seconds of steady load after the ramp; publishing also runs during the ramp. */
   durationS: number;
   payloadBytes: number;

@@ -122,7 +122,8 @@ async function run(o: RateOptions, worker: number, workers: number, startAt: Pro
       if (r === 'sub') await client.subscribe(`${o.topicRoot}/p/#`, o.qos);
       if (r === 'pub') {
         const payload = Buffer.alloc(Math.max(8, o.payloadBytes), 0x61);
-        const template = encodePublish(`${o.topicRoot}/p/${i}`, payload, o.qos, o.version);
+        const template = encodePublish(`${o.topicRoot}/p/${i}`, payload, o.qos === 0 ? 0 : 1, o.version);
+        if (o.qos === 2) template.frame[0] = 0x34; // same layout as QoS 1: packet id, then payload
         pub = { client, template, nextId: 1, inflight: 0 };
         pubs.push(pub);
       }
@@ -166,10 +167,10 @@ async function run(o: RateOptions, worker: number, workers: number, startAt: Pro
         continue;
       }
       const frame = Buffer.from(p.template.frame);
-      if (o.qos === 1) {
+      if (o.qos > 0) {
         frame.writeUInt16BE(p.nextId, p.template.packetIdOffset);
         p.nextId = p.nextId === 65_535 ? 1 : p.nextId + 1;
-        p.inflight++;
+        if (o.qos === 1) p.inflight++;
       }
       frame.writeDoubleBE(nowMs(), p.template.payloadOffset);
       p.client.write(frame);
