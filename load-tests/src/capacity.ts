@@ -1,0 +1,64 @@
+// `npm run capacity`: measures what docs/capacity.md is built on (capacity-measure.ts) and prints
+// the measured figures and the sizing derived from them (capacity-model.ts) as Markdown.
+// --from <json> re-derives the sizing from an earlier run's measurements without measuring.
+
+import { cpus } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { type CapacityMeasurements, measureCluster, measureStandalone } from './capacity-measure.js';
+import { DEFAULT_WORKLOAD, renderCapacity } from './capacity-model.js';
+
+const HELP = `usage: node load-tests/dist/src/capacity.js [options]
+
+  --connections <n>   idle connections per measurement (default 10000)
+  --filters <n>       subscribed filters per measurement, a multiple of 100 (default 100000)
+  --rates <a,b>       standalone publish rates for CPU per QoS (default 5000,20000)
+  --cluster-rate <n>  cross-node publish rate (default 5000)
+  --duration <s>      seconds per rate run (default 5)
+  --out <file>        write the measurements as JSON
+  --from <file>       skip measuring: derive the sizing from this JSON
+`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      connections: { type: 'string' },
+      filters: { type: 'string' },
+      rates: { type: 'string' },
+      'cluster-rate': { type: 'string' },
+      duration: { type: 'string' },
+      out: { type: 'string' },
+      from: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help === true) {
+    process.stdout.write(HELP);
+    return;
+  }
+  let m: CapacityMeasurements;
+  if (values.from !== undefined) {
+    m = JSON.parse(readFileSync(values.from, 'utf8')) as CapacityMeasurements;
+  } else {
+    const connections = Number(values.connections ?? 10_000);
+    const filters = Math.round(Number(values.filters ?? 100_000) / 100) * 100;
+    const rates = (values.rates ?? '5000,20000').split(',').map(Number);
+    const durationS = Number(values.duration ?? 5);
+    const log = (s: string): void => {
+      process.stderr.write(`${s}\n`);
+    };
+    const errors: string[] = [];
+    const standalone = await measureStandalone({ connections, filters, rates, durationS }, log);
+    const cluster = await measureCluster({ connections, filters, rate: Number(values['cluster-rate'] ?? 5_000), durationS }, log);
+    m = {
+      machine: { cpus: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, date: new Date().toISOString() },
+      standalone,
+      cluster,
+      errors,
+    };
+  }
+  if (values.out !== undefined) writeFileSync(values.out, `${JSON.stringify(m, null, 2)}\n`);
+  process.stdout.write(renderCapacity(m, DEFAULT_WORKLOAD));
+}
+
+await main();
