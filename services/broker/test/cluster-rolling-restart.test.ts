@@ -257,11 +257,11 @@ describe('rolling restart of a three-node cluster under QoS 1 load', { skip, tim
 
   // Known gap (docs/cluster.md, "Takeover"): a message that reaches a client's old node after the
   // session was handed over (the node is draining; the client already resumed elsewhere) and
-  // before the new node's route is visible everywhere is lost. Measured over 5 runs: 0, 0, 1, 6
-  // and 9 missing deliveries out of ~66,000 per run, each a message acknowledged 0-50 ms after a
-  // SIGTERM (or as a later batch of the drain goes), missing at a subscriber of the draining node
-  // that was just told to go. Kept as todo so the suite stays green while the number stays visible.
-  it('no acknowledged message lost', { todo: 'takeover window during a drain loses 0-9 of ~66k deliveries per run' }, () => {
+  // before the new node's route is visible everywhere is lost. Measured over 6 runs: 0, 0, 1, 6,
+  // 9 and 18 missing deliveries out of ~64,000-68,000 per run; every one a message acknowledged
+  // while a node was draining (between its SIGTERM and its exit), missing at a subscriber that was
+  // on the draining node. Kept as todo so the suite stays green while the number stays visible.
+  it('no acknowledged message lost', { todo: 'takeover window during a drain loses 0-18 of ~66k deliveries per run' }, () => {
     assert.ok(outcome !== null, 'the rolling restart ran');
     assert.equal(outcome.lost, 0, `missing deliveries: ${outcome.detail.join('; ')}`);
   });
