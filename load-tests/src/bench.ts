@@ -212,7 +212,7 @@ async function runOnce(a: BenchArgs, broker: BrokerName, scenario: ScenarioName,
 
 function progressLine(broker: BrokerName, scenario: ScenarioName, mode: Mode | null, run: number, r: ScenarioResult): string {
   const what = r.idle !== null
-    ? `${fmtRate(r.idle.connectRate)} conn/s, ${r.idle.bytesPerConnection === null ? '-' : (r.idle.bytesPerConnection / 1024).toFixed(1)} KiB/conn`
+    ? `${fmtRate(r.idle.connectRate)} conn/s, ${r.idle.bytesPerConnection === null ? '-' : (r.idle.bytesPerConnection / 1024).toFixed(1)} KiB/conn, ${r.cpuUsPerMsg === null ? '-' : r.cpuUsPerMsg.toFixed(0)} µs CPU/conn, broker ${r.brokerCpuShare === null ? '-' : (r.brokerCpuShare * 100).toFixed(0)}% / generator ${(r.generatorCpu * 100).toFixed(0)}% of a core`
     : r.latency !== null
       ? `p50 ${r.latency.p50.toFixed(0)} µs p99 ${r.latency.p99.toFixed(0)} µs`
       : `${fmtRate(r.deliveredPerSec)} msg/s, ${r.cpuUsPerMsg === null ? '-' : r.cpuUsPerMsg.toFixed(2)} µs/msg, broker ${r.brokerCpuShare === null ? '-' : (r.brokerCpuShare * 100).toFixed(0)}% / generator ${(r.generatorCpu * 100).toFixed(0)}% of a core`;

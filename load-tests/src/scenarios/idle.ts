@@ -16,8 +16,10 @@
 // (11-12k conn/s vs 7k/s with 4 processes sharing the generator's core).
 
 import { fork } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { BenchClient } from '../bench-client.js';
-import { processAlive, rssBytes } from '../proc-stats.js';
+import { cpuSeconds, processAlive, rssBytes } from '../proc-stats.js';
+import { runQueueWaitNs } from './monitor.js';
 import { emptyResult, type ScenarioOptions, type ScenarioResult } from './types.js';
 
 const SETTLE_MS = 1_000;
@@ -88,6 +90,10 @@ export async function runIdle(o: ScenarioOptions): Promise<ScenarioResult> {
   const pid = o.brokerPid;
   const rssBefore = pid === undefined ? undefined : rssBytes(pid);
   const procs = Math.max(1, Math.min(o.generatorProcesses, Math.ceil(o.connections / 100)));
+  const cpu0 = pid === undefined ? undefined : cpuSeconds(pid);
+  const bwait0 = pid === undefined ? undefined : runQueueWaitNs(pid);
+  const gwait0 = runQueueWaitNs('self');
+  const gen0 = process.cpuUsage();
   let tally: Tally;
   try {
     tally = procs > 1 ? await forked(o, procs) : await inProcess(o);
@@ -95,6 +101,22 @@ export async function runIdle(o: ScenarioOptions): Promise<ScenarioResult> {
     result.errors.push(`setup: ${(err as Error).message}`);
     return result;
   }
+  // The ramp's cost: broker CPU per accepted connection (cpuUsPerMsg), run-queue waits, load.
+  const cpu1 = pid === undefined ? undefined : cpuSeconds(pid);
+  const bwait1 = pid === undefined ? undefined : runQueueWaitNs(pid);
+  const gwait1 = runQueueWaitNs('self');
+  const gen = process.cpuUsage(gen0);
+  if (cpu0 !== undefined && cpu1 !== undefined && tally.rampS > 0) {
+    result.brokerCpuS = cpu1 - cpu0;
+    result.brokerCpuShare = result.brokerCpuS / tally.rampS;
+    if (tally.opened > 0) result.cpuUsPerMsg = (result.brokerCpuS * 1e6) / tally.opened;
+  }
+  if (tally.rampS > 0) {
+    result.generatorCpu = (gen.user + gen.system) / 1e6 / tally.rampS;
+    result.brokerWaitMsPerS = bwait0 === undefined || bwait1 === undefined ? null : (bwait1 - bwait0) / 1e6 / tally.rampS;
+    result.generatorWaitMsPerS = gwait0 === undefined || gwait1 === undefined ? null : (gwait1 - gwait0) / 1e6 / tally.rampS;
+  }
+  result.loadAverage = loadavg()[0];
   await sleep(SETTLE_MS);
   const alive = await tally.alive();
   const rssAfter = pid === undefined ? undefined : rssBytes(pid);

@@ -2,6 +2,7 @@ export type { ClientConnection, ConnectionAcceptor, ConnectionHandler, Transport
 export { ListenError, ProxyProtocolError, formatHostPort } from './errors.js';
 export type { TransportEvents, TransportRejectReason } from './events.js';
 export type { Listener, ListenOptions, TlsSettings } from './listener.js';
+export { DEFAULT_BACKLOG } from './listener.js';
 export { encodeProxyV1, parseProxyHeader, type ProxyHeader, type ProxyParseResult } from './proxy-protocol.js';
 export { normalizeAddress, SocketConnection, type SocketConnectionOptions, serveSocket } from './socket-connection.js';
 export { listenTcp, listenTls, type TcpListenOptions, type TlsListenOptions } from './tcp-listener.js';

@@ -33,11 +33,27 @@ export interface ListenOptions {
   host?: string;
   /** 0 picks a free port. */
   port: number;
+  /**
+   * Accept queue length (listen(2) backlog; the kernel caps it at net.core.somaxconn). Default
+   * 4096, not Node's 511: a reconnect storm (every device of a load balancer's dead node at once)
+   * overflows a short queue, the kernel drops the handshakes and each client waits a full SYN
+   * retransmission timeout (1 s, then 2, 4...) before trying again.
+   */
+  backlog?: number;
   events?: TransportEvents;
 }
 
+export const DEFAULT_BACKLOG = 4096;
+
 /** Bind `server`; reject with a ListenError naming the port when that fails. */
-export async function bindServer(server: Server, transport: TransportKind, host: string, port: number, events?: TransportEvents): Promise<number> {
+export async function bindServer(
+  server: Server,
+  transport: TransportKind,
+  host: string,
+  port: number,
+  events?: TransportEvents,
+  backlog: number = DEFAULT_BACKLOG,
+): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       server.off('listening', onListening);
@@ -49,7 +65,7 @@ export async function bindServer(server: Server, transport: TransportKind, host:
     };
     server.once('error', onError);
     server.once('listening', onListening);
-    server.listen({ host, port, exclusive: true });
+    server.listen({ host, port, exclusive: true, backlog });
   });
   server.on('error', (err: Error) => events?.socketError?.(transport, err));
   const address = server.address();

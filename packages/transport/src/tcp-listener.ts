@@ -119,7 +119,7 @@ async function listenStream(transport: TransportKind, options: TcpListenOptions,
     }
   }
 
-  const port = await bindServer(server, transport, host, options.port, events);
+  const port = await bindServer(server, transport, host, options.port, events, options.backlog);
   return {
     transport,
     host,
