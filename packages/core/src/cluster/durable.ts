@@ -92,9 +92,17 @@ export class ClusterDurability implements Feeder {
     return this.held ?? Promise.resolve();
   }
 
+  /**
+   * Graceful stop (after this node's routes were removed): stops reading, then takes what was
+   * appended meanwhile into the local sessions (saved with each entry), so that nothing waits in
+   * an inbox nobody reads (a node that left gracefully is not cleaned up by a survivor).
+   */
   async stop(): Promise<void> {
-    await this.stopConsuming?.();
+    if (this.stopConsuming === undefined) return;
+    await this.stopConsuming();
     this.stopConsuming = undefined;
+    await new Promise((resolve) => setTimeout(resolve, 300)); // appends already on their way
+    await this.port.drain(this.ctx.nodeId, (batch) => this.deliverBatch(batch));
   }
 
   /** Appends `stored` to each target node's inbox; the publisher's ack waits for all of them. */
@@ -114,6 +122,8 @@ export class ClusterDurability implements Feeder {
   }
 
   private waitFor(p: Promise<void>): void {
+    // appends of broker-made messages (wills, admin publishes) are never taken by an ack: keep few
+    if (this.waits.length >= 1024) this.waits.splice(0, 512);
     this.stats.appended++;
     p.catch(() => {
       this.stats.appendFailures++;
