@@ -2,6 +2,16 @@
  * RouteTable on Redis: a hash of (node, filter) pairs plus a change stream, written together by
  * one Lua script; `watch` tails the stream (see stream-tail.ts) and re-snapshots when it fell
  * behind the trimmed stream.
+ *
+ * After a Redis reconnect the table may be empty (Redis restarted without persistence) and the
+ * other nodes re-write their routes only when THEY reconnect, which ioredis's backoff can put up
+ * to a second or more after this node. A plain resync would drop their routes from this node's
+ * replica meanwhile, so messages for them would not be forwarded (and a QoS 1 publisher would
+ * be acknowledged for a message its remote subscriber never gets). So each watcher keeps the set
+ * of routes it knows (`known`, the same size as the engine's replica), the first resync after a
+ * reconnect hands over the union of the snapshot and the known routes, and a plain resync
+ * `reconnectGraceMs` later (default 5 s) removes what really went away. Forwarding to a node
+ * that no longer has the route is harmless: it delivers to nobody.
  */
 import type { RouteChange, RouteTable } from '@mqtt-broker/core';
 import { type Keys, parseRouteField, routeField } from './keys.js';
@@ -12,12 +22,14 @@ import { StreamTail } from './stream-tail.js';
 export interface RouteTableOptions {
   /** Approximate length the change stream is trimmed to. */
   streamMaxLen?: number;
+  /** After a reconnect, routes known before it are kept this long while the other nodes re-write theirs. */
+  reconnectGraceMs?: number;
   onError?: (error: unknown) => void;
 }
 
 export class RedisRouteTable implements RouteTable {
   private readonly maxLen: number;
-  private readonly tails = new Set<StreamTail>();
+  private readonly tails = new Map<StreamTail, () => void>();
 
   constructor(
     private readonly client: RedisClient,
@@ -56,7 +68,10 @@ export class RedisRouteTable implements RouteTable {
    */
   watch(listener: (change: RouteChange) => void, onResync?: (routes: Array<{ filter: string; nodeId: string }>) => void): () => void {
     const startId = evalScript(this.client, LAST_ID, [this.keys.routeChanges], []) as Promise<string>;
-    const tail = new StreamTail({
+    let known = new Set<string>();
+    let merge = false;
+    let graceTimer: NodeJS.Timeout | undefined;
+    const tail: StreamTail = new StreamTail({
       reader: this.client.duplicate(),
       key: this.keys.routeChanges,
       startId,
@@ -64,20 +79,40 @@ export class RedisRouteTable implements RouteTable {
         const op = f.get('op')?.toString();
         const nodeId = f.get('node')?.toString() ?? '';
         const filter = f.get('filter')?.toString() ?? '';
-        if (op === 'a') listener({ op: 'add', filter, nodeId });
-        else if (op === 'r') listener({ op: 'remove', filter, nodeId });
+        if (op === 'a') {
+          known.add(routeField(filter, nodeId));
+          listener({ op: 'add', filter, nodeId });
+        } else if (op === 'r') {
+          known.delete(routeField(filter, nodeId));
+          listener({ op: 'remove', filter, nodeId });
+        }
       },
       resync: async () => {
         const snap = await this.snapshot();
-        if (onResync !== undefined) onResync(snap.routes);
-        else for (const r of snap.routes) listener({ op: 'add', filter: r.filter, nodeId: r.nodeId });
+        const routes = snap.routes;
+        const fields = new Set(routes.map((r) => routeField(r.filter, r.nodeId)));
+        if (merge) {
+          merge = false;
+          for (const field of known) if (!fields.has(field)) routes.push(parseRouteField(field));
+          for (const field of known) fields.add(field);
+          if (graceTimer !== undefined) clearTimeout(graceTimer);
+          graceTimer = setTimeout(() => tail.requestResync(), this.options.reconnectGraceMs ?? 5000);
+          graceTimer.unref();
+        }
+        known = fields;
+        if (onResync !== undefined) onResync(routes);
+        else for (const r of routes) listener({ op: 'add', filter: r.filter, nodeId: r.nodeId });
         return snap.id;
       },
       onError: this.options.onError,
     });
-    this.tails.add(tail);
+    this.tails.set(tail, () => {
+      merge = true;
+      tail.requestResync();
+    });
     this.watchReconnects();
     return () => {
+      if (graceTimer !== undefined) clearTimeout(graceTimer);
       if (this.tails.delete(tail)) tail.stop().catch(() => {});
     };
   }
@@ -90,13 +125,13 @@ export class RedisRouteTable implements RouteTable {
     this.watchingReconnects = true;
     let connectedBefore = this.client.status === 'ready';
     this.client.on('ready', () => {
-      if (connectedBefore) for (const t of this.tails) t.requestResync();
+      if (connectedBefore) for (const reconnected of this.tails.values()) reconnected();
       connectedBefore = true;
     });
   }
 
   async close(): Promise<void> {
-    const tails = [...this.tails];
+    const tails = [...this.tails.keys()];
     this.tails.clear();
     await Promise.all(tails.map((t) => t.stop()));
   }
