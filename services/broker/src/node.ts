@@ -219,7 +219,7 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
         metrics.setReady(false);
         log.info({ event: 'draining', drainSeconds: config.drainSeconds, clients: broker.stats().connectedClients }, 'shutting down: draining clients');
         for (const l of listeners) l.stopAccepting();
-        await broker.drain(config.drainSeconds * 1000);
+        await broker.drain(config.drainSeconds * 1000, config.serverReference);
         await closeAll();
         log.info({ event: 'stopped' }, 'mqtt-broker stopped');
       })();

@@ -87,6 +87,12 @@ export const SETTINGS: readonly SettingSpec[] = [
     kind: { type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
   },
   { env: 'DRAIN_SECONDS', default: '10', description: 'graceful shutdown window: clients are disconnected over this time on SIGTERM', kind: int(0, 3600) },
+  {
+    env: 'SERVER_REFERENCE',
+    default: undefined,
+    description: 'on drain, 5.0 clients get DISCONNECT 0x9C (use another server) with this Server Reference instead of 0x8B',
+    kind: { type: 'string' },
+  },
   { env: 'SYS_INTERVAL_SECONDS', default: '10', description: '$SYS/broker/... publishing interval (0 disables)', kind: int(0, 86400) },
   { env: 'MAX_CONNECTIONS', default: undefined, limit: 'maxConnections', description: 'connected clients at most', kind: int(1, 10_000_000) },
   {

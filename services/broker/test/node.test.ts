@@ -118,6 +118,18 @@ describe('broker node over real sockets', () => {
     assert.ok(b.logs().some((l) => l.event === 'stopped'));
   });
 
+  it('SIGTERM with SERVER_REFERENCE: 5.0 clients get DISCONNECT 0x9C use another server, with the reference', async () => {
+    const b = await startBroker({ DRAIN_SECONDS: '1', SERVER_REFERENCE: 'mqtt.example.com:1883' });
+    const c = await connect(`mqtt://127.0.0.1:${b.tcp}`, { protocolVersion: 5 });
+    const disconnect = new Promise<{ reasonCode?: number; properties?: { serverReference?: string } }>((resolve) => c.once('disconnect', resolve));
+    b.child.kill('SIGTERM');
+    const packet = await disconnect;
+    assert.equal(packet.reasonCode, 0x9c);
+    assert.equal(packet.properties?.serverReference, 'mqtt.example.com:1883');
+    assert.equal((await b.exit).code, 0);
+    c.end(true);
+  });
+
   it('SIGHUP reloads the ACL file: a publish formerly denied is allowed; a bad file keeps the old rules', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'acl-'));
     const acl = join(dir, 'acl');
