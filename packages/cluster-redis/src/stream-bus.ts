@@ -134,7 +134,7 @@ export class RedisDurable implements DurablePort {
     return this.client.status === 'ready';
   }
 
-  append(nodeId: string, message: StoredMessage, target?: SharedTarget): Promise<void> {
+  append(nodeId: string, message: StoredMessage, target?: SharedTarget, forClient?: string): Promise<void> {
     if (!this.available()) {
       this.stats.appendsRefused++;
       return Promise.reject(new DurableAppendError(0x80, 'Redis is not connected'));
@@ -149,7 +149,10 @@ export class RedisDurable implements DurablePort {
       entry.writer.u32(0);
       this.pending.set(nodeId, entry);
     }
-    if (target === undefined) entry.writer.u8(0);
+    if (forClient !== undefined) {
+      entry.writer.u8(2);
+      entry.writer.str(forClient);
+    } else if (target === undefined) entry.writer.u8(0);
     else {
       entry.writer.u8(1);
       entry.writer.str(target.group);
@@ -377,7 +380,10 @@ function senderOf(fields: Buffer[]): string {
   return '';
 }
 
-/** Entry field `b`: u32 count, then per message u8 kind (0 plain, 1 shared: group, filter, u8 hops) and the packed message. */
+/**
+ * Entry field `b`: u32 count, then per message u8 kind (0 plain, 1 shared: group, filter, u8 hops,
+ * 2 for one client: client id) and the packed message.
+ */
 function decodeEntry(fields: Buffer[]): DurableMessage[] {
   for (let i = 0; i + 1 < fields.length; i += 2) {
     if (fields[i].toString() !== 'b') continue;
@@ -385,9 +391,13 @@ function decodeEntry(fields: Buffer[]): DurableMessage[] {
     const n = r.u32();
     const out: DurableMessage[] = new Array(n);
     for (let k = 0; k < n; k++) {
-      if (r.u8() === 1) {
+      const kind = r.u8();
+      if (kind === 1) {
         const target = { group: r.str(), filter: r.str(), hops: r.u8() };
         out[k] = { message: readMessage(r), target };
+      } else if (kind === 2) {
+        const forClient = r.str();
+        out[k] = { message: readMessage(r), forClient };
       } else out[k] = { message: readMessage(r) };
     }
     return out;

@@ -28,6 +28,8 @@ export interface DurableMessage {
   message: StoredMessage;
   /** Present for a shared-subscription copy: deliver to one member of this group only. */
   target?: SharedTarget;
+  /** Present for a copy caught by a session after its handover: deliver to this session only. */
+  forClient?: string;
 }
 
 /** A will kept in shared storage while its client is connected (published by a survivor if the node dies). */
@@ -67,7 +69,7 @@ export interface DurablePort {
    * rejects with DurableAppendError when the storage is unavailable (0x80) or the backlog is over
    * its bound (0x97). Appends of one event-loop turn are batched.
    */
-  append(nodeId: string, message: StoredMessage, target?: SharedTarget): Promise<void>;
+  append(nodeId: string, message: StoredMessage, target?: SharedTarget, forClient?: string): Promise<void>;
   /** False while the storage is known to be unreachable (appends would fail). */
   available(): boolean;
   /**

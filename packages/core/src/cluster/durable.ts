@@ -22,9 +22,10 @@ import type { Will } from '@mqtt-broker/mqtt-codec';
 import type { EngineContext } from '../engine-context.js';
 import type { SessionSnapshot, StoredMessage } from '../ports.js';
 import { beginFeed, endFeed, type Feeder } from '../session/flow-control.js';
-import { createMessage, fromStored, toStored } from '../session/message.js';
+import { createMessage, fromStored, type Message, toStored } from '../session/message.js';
 import type { Session } from '../session/session.js';
 import type { DurableMessage, DurablePort, SharedTarget } from './durable-port.js';
+import { deliverToClient, type RouteView, retireStub } from './handover-forward.js';
 import type { SharedRoutes } from './shared-routes.js';
 
 const registry = new WeakMap<EngineContext, ClusterDurability>();
@@ -45,6 +46,9 @@ export class ClusterDurability implements Feeder {
   private waits: Array<Promise<void>> = [];
   /** Shared subscriptions across nodes (set by the cluster link when it handles them). */
   shared: SharedRoutes | undefined = undefined;
+  /** The cluster link's route replica (set by the link): handed-over sessions wait for the new owner's routes. */
+  routes: RouteView | undefined = undefined;
+  private readonly stubs = new Set<Promise<void>>();
   private stopConsuming: (() => Promise<void>) | undefined = undefined;
   private readonly willsStored = new Set<string>();
   private readonly toSave = new Set<Session>();
@@ -98,6 +102,7 @@ export class ClusterDurability implements Feeder {
    * an inbox nobody reads (a node that left gracefully is not cleaned up by a survivor).
    */
   async stop(): Promise<void> {
+    await Promise.all([...this.stubs]);
     if (this.stopConsuming === undefined) return;
     await this.stopConsuming();
     this.stopConsuming = undefined;
@@ -148,9 +153,11 @@ export class ClusterDurability implements Feeder {
       const now = ctx.clock.now();
       beginFeed(this);
       try {
-        for (const { message: stored, target } of batch) {
+        for (const { message: stored, target, forClient } of batch) {
           const message = fromStored(stored, now);
-          if (target === undefined) ctx.router.publish(message, message.publisherId);
+          if (forClient !== undefined) {
+            if (!deliverToClient(ctx, forClient, stored, message)) ctx.observer.messageDropped(message.qos, 'no_subscribers');
+          } else if (target === undefined) ctx.router.publish(message, message.publisherId);
           else if (this.shared !== undefined) this.shared.deliver(message, stored, target);
           else ctx.router.publishToGroup(target.filter, target.group, message);
         }
@@ -176,6 +183,26 @@ export class ClusterDurability implements Feeder {
     }
     this.stats.sessionsSaved += snapshots.length;
     return snapshots;
+  }
+
+  /**
+   * A session was handed over to another node and saved: keep it subscribed as a stub until the
+   * new owner's routes are visible, then forward what it caught (handover-forward.ts). False when
+   * the cluster link does not say where routes are (the caller drops the subscriptions at once).
+   */
+  retireAfterHandover(session: Session, newOwner: string | undefined, caught: Message[]): boolean {
+    const view = this.routes;
+    if (view === undefined) return false;
+    const out = {
+      append: (nodeId: string, stored: StoredMessage, clientId: string): void => {
+        this.port.append(nodeId, stored, undefined, clientId).catch((e: unknown) => this.ctx.reportPortError(e));
+      },
+    };
+    const p: Promise<void> = retireStub(this.ctx, session, newOwner, view, out, caught)
+      .catch((e: unknown) => this.ctx.reportPortError(e))
+      .finally(() => this.stubs.delete(p));
+    this.stubs.add(p);
+    return true;
   }
 
   /** A persistent session changed (subscriptions): saved at the end of this turn. */

@@ -10,13 +10,17 @@
  * store then holds what that node saved last.
  *
  * Limits: the old owner's will is not published on a cross-node takeover (the new connection
- * resumes the session); a message that reaches the old node between its handover and the new
- * node's route is lost for QoS 0 and, until durable cross-node QoS 1/2 exists, for QoS 1/2 too.
+ * resumes the session). With durable inboxes a persistent session handed over stays subscribed
+ * here as a stub until the new node's routes are visible and forwards what it caught
+ * (handover-forward.ts); without them a message that reaches the old node between its handover
+ * and the new node's route is lost.
  */
 import { ReasonCode } from '@mqtt-broker/mqtt-codec';
 import type { Channel } from '../channel/channel.js';
 import type { EngineContext } from '../engine-context.js';
 import type { ClientRegistration } from '../ports.js';
+import type { Message } from '../session/message.js';
+import type { Session } from '../session/session.js';
 import { cancelWill } from '../session/will.js';
 import { durabilityOf } from './durable.js';
 import type { DurablePort } from './durable-port.js';
@@ -92,12 +96,38 @@ export async function handOver(ctx: EngineContext, clientId: string): Promise<vo
   session.expiryTimer = undefined;
   cancelWill(ctx, session);
   const store = ctx.ports.sessions;
-  if (session.persistent && store !== undefined) await store.save(session.snapshot());
+  const saved = new Set<Message>();
+  const stub = session.persistent && store !== undefined;
+  if (stub) {
+    const snapshot = session.snapshot();
+    for (const m of pendingMessages(session)) saved.add(m);
+    await store.save(snapshot);
+  }
   if (ctx.sessions.get(clientId) !== session) return; // reconnected here meanwhile
   owned.get(ctx)?.delete(clientId);
-  durabilityOf(ctx)?.sessionGone(clientId);
+  const durability = durabilityOf(ctx);
+  durability?.sessionGone(clientId);
   session.ended = true;
-  ctx.router.unsubscribeAll(session);
-  session.clearOutbound();
   ctx.sessions.delete(clientId);
+  if (!stub || durability === undefined) {
+    ctx.router.unsubscribeAll(session);
+    session.clearOutbound();
+    return;
+  }
+  // what arrived while the snapshot was being saved is not in it: forwarded with what the stub catches
+  const caught = pendingMessages(session).filter((m) => !saved.has(m));
+  session.clearOutbound();
+  const newOwner = (await ctx.ports.registry?.lookup(clientId).catch(() => undefined))?.nodeId;
+  if (!durability.retireAfterHandover(session, newOwner, caught)) {
+    ctx.router.unsubscribeAll(session);
+    session.clearOutbound();
+  }
+}
+
+/** QoS 1/2 messages a session holds (queued, or sent and not acknowledged). */
+function pendingMessages(session: Session): Message[] {
+  const out: Message[] = [];
+  for (const p of session.queue) if (p.qos > 0) out.push(p.message);
+  for (const e of session.inflight.values()) if (e.message !== undefined) out.push(e.message);
+  return out;
 }

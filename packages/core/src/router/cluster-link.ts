@@ -45,6 +45,7 @@ export class ClusterLink {
     if (durability !== undefined) {
       this.shared = new SharedRoutes(ctx, routes, durability);
       durability.shared = this.shared;
+      durability.routes = this;
     }
   }
 
@@ -102,6 +103,11 @@ export class ClusterLink {
     await this.stopListening?.();
     this.stopListening = undefined;
     await this.routes.removeNode(this.nodeId);
+  }
+
+  /** True when this node's replica has the route (filter, nodeId). */
+  routeVisible(filter: string, nodeId: string): boolean {
+    return this.replica.get(filter, nodeId) !== undefined;
   }
 
   private apply(change: RouteChange): void {

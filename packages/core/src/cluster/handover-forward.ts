@@ -1,0 +1,89 @@
+/**
+ * Closing the takeover window (docs/cluster.md, "Takeover without a gap").
+ *
+ * When node A hands a session over to node C (takeover.ts), A saves it and C loads it. If A
+ * dropped the session's subscriptions at once, its routes would disappear before C's routes
+ * appear, and a message published in between would match no route: acknowledged to its
+ * publisher, delivered to nobody. So A keeps the handed-over session as a stub: removed from
+ * its session map (a reconnect here claims it afresh from Redis) and emptied of everything the
+ * saved snapshot holds, but still subscribed, so that what arrives meanwhile is queued in it.
+ * Once A's own route replica shows C's route for every plain filter of the session (or after
+ * STUB_MAX_MS), A drops the subscriptions and appends what the stub caught (QoS 1/2) to C's
+ * inbox, addressed to that client only.
+ *
+ * Cost of the overlap: a message published while both routes are visible reaches the session
+ * twice (once directly on C, once through the stub); harmless for QoS 1, a duplicate for QoS 2
+ * (documented). A stub dies with its node: if A is killed before it forwards, what it caught
+ * since the handover is lost.
+ */
+import { topicMatches } from '@mqtt-broker/topics';
+import type { EngineContext } from '../engine-context.js';
+import type { StoredMessage } from '../ports.js';
+import { type Message, toStored } from '../session/message.js';
+import type { Session } from '../session/session.js';
+
+/** Longest time a stub waits for the new owner's routes. */
+export const STUB_MAX_MS = 2000;
+const POLL_MS = 5;
+
+export interface RouteView {
+  /** True when this node's replica has the route (filter, nodeId). */
+  routeVisible(filter: string, nodeId: string): boolean;
+}
+
+export interface StubForwarder {
+  append(nodeId: string, message: StoredMessage, clientId: string): void;
+}
+
+/** Keeps `session`'s subscriptions until `newOwner`'s routes are visible, then forwards what it caught. */
+export async function retireStub(
+  ctx: EngineContext,
+  session: Session,
+  newOwner: string | undefined,
+  view: RouteView,
+  out: StubForwarder,
+  caught: Message[],
+): Promise<void> {
+  const filters: string[] = [];
+  for (const entry of session.subscriptions.values()) if (entry.group === undefined) filters.push(entry.matchFilter);
+  const deadline = Date.now() + STUB_MAX_MS;
+  while (newOwner !== undefined && Date.now() < deadline && !filters.every((f) => view.routeVisible(f, newOwner))) {
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+  for (const p of session.queue) if (p.qos > 0) caught.push(p.message);
+  for (const e of session.inflight.values()) if (e.message !== undefined) caught.push(e.message);
+  dropSubscriptions(ctx, session);
+  session.clearOutbound();
+  if (newOwner === undefined || newOwner === ctx.nodeId) return;
+  for (const m of caught) out.append(newOwner, toStored(m), session.clientId);
+}
+
+/**
+ * The router keys plain subscriptions by client id: if the client came back here meanwhile, its
+ * new session's entries replaced the stub's ones, which must then not be removed from the router.
+ */
+function dropSubscriptions(ctx: EngineContext, stub: Session): void {
+  const current = ctx.sessions.get(stub.clientId);
+  for (const [topicFilter, entry] of [...stub.subscriptions]) {
+    if (current !== undefined && current !== stub && entry.group === undefined && current.subscriptions.has(topicFilter)) stub.subscriptions.delete(topicFilter);
+    else ctx.router.unsubscribe(stub, topicFilter);
+  }
+}
+
+/** A copy addressed to one client (caught by a stub): delivered to that session if it is here. */
+export function deliverToClient(ctx: EngineContext, clientId: string, stored: StoredMessage, message: Message): boolean {
+  const s = ctx.sessions.get(clientId);
+  if (s === undefined) return false;
+  let qos = -1;
+  let retainAsPublished = false;
+  let subscriptionIds: number[] | undefined;
+  for (const entry of s.subscriptions.values()) {
+    if (!topicMatches(entry.matchFilter, stored.topic) || entry.qos <= qos) continue;
+    qos = entry.qos;
+    retainAsPublished = entry.retainAsPublished;
+    subscriptionIds = entry.subscriptionIds;
+  }
+  if (qos < 0) return false;
+  s.deliver(message, Math.min(qos, stored.qos) as 0 | 1 | 2, retainAsPublished && stored.retain, subscriptionIds, undefined);
+  return true;
+}
