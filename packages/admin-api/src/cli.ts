@@ -148,7 +148,11 @@ export async function runMqttctl(argv: string[], io: CliIo): Promise<number> {
         print(g, r, () =>
           table(
             ['NODE', 'VERSION', 'UPTIME', 'CONNECTIONS', 'SESSIONS', 'SUBSCRIPTIONS', 'RETAINED', 'INFLIGHT', 'QUEUED'],
-            r.nodes.map((n) => [n.id, n.version, duration(n.uptimeSeconds), ...[n.connections, n.sessions, n.subscriptions, n.retained, n.inflight, n.queued].map(String)]),
+            r.nodes.map((n) =>
+              n.unreachable
+                ? [n.id, 'unreachable', '-', '-', '-', '-', '-', '-', '-']
+                : [n.id, n.version, duration(n.uptimeSeconds), ...[n.connections, n.sessions, n.subscriptions, n.retained, n.inflight, n.queued].map(String)],
+            ),
           ),
         );
       }),
@@ -179,7 +183,7 @@ export async function runMqttctl(argv: string[], io: CliIo): Promise<number> {
         print(g, r, () => {
           const fields: Array<[string, string]> = [
             ['client id', c.clientId],
-            ['node', c.node],
+            ['node', c.node || '- (stored in Redis, held by no node)'],
             ['connected', c.connected ? 'yes' : 'no'],
             ['username', c.username || '-'],
             ['address', c.address || '-'],
@@ -208,7 +212,7 @@ export async function runMqttctl(argv: string[], io: CliIo): Promise<number> {
       withClient(cmd, async (client, g) => {
         const r = await client.kickClient(clientId, o.discardSession);
         print(g, r, () => {
-          const what = r.disconnected ? `disconnected ${clientId} on ${r.node}` : `${clientId} was not connected (node ${r.node})`;
+          const what = r.disconnected ? `disconnected ${clientId} on ${r.node}` : `${clientId} was not connected (node ${r.node || '-'})`;
           return r.sessionDiscarded ? `${what}; session discarded` : what;
         });
       }),

@@ -16,6 +16,7 @@ export function toNodeStatus(n: AdminNodeStatus): NodeStatus {
     retained: n.retained,
     inflight: n.inflight,
     queued: n.queued,
+    unreachable: n.unreachable === true,
   };
 }
 

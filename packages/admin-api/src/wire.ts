@@ -16,6 +16,7 @@ export interface NodeStatus {
   retained: number;
   inflight: number;
   queued: number;
+  unreachable: boolean;
 }
 
 export type ClusterStatusRequest = Record<string, never>;

@@ -15,6 +15,7 @@ import type { ClientRegistration, ClientRegistry } from '@mqtt-broker/core';
 import type { Keys } from './keys.js';
 import { REGISTER_CLIENT, RESTORE_CLIENT, UNREGISTER_CLIENT } from './lua.js';
 import { assertReady, evalScript, type RedisClient } from './redis-client.js';
+import { type RedisTimer, timed } from './timing.js';
 
 export class RedisClientRegistry implements ClientRegistry {
   /** client id -> the registration this node made and has not released. */
@@ -23,11 +24,13 @@ export class RedisClientRegistry implements ClientRegistry {
   constructor(
     private readonly client: RedisClient,
     private readonly keys: Keys,
+    /** Told how long each registry command took. */
+    private readonly timer?: RedisTimer,
   ) {}
 
   async register(clientId: string, nodeId: string): Promise<{ registration: ClientRegistration; previous: ClientRegistration | undefined }> {
     assertReady(this.client, 'client registration');
-    const [prevNode, prevEpoch, epoch] = (await evalScript(this.client, REGISTER_CLIENT, [this.keys.owner(clientId), this.keys.epoch(clientId)], [nodeId])) as [
+    const [prevNode, prevEpoch, epoch] = (await timed(this.timer, 'registry', evalScript(this.client, REGISTER_CLIENT, [this.keys.owner(clientId), this.keys.epoch(clientId)], [nodeId]))) as [
       string,
       string,
       number,
@@ -40,12 +43,16 @@ export class RedisClientRegistry implements ClientRegistry {
   async unregister(clientId: string, registration: ClientRegistration): Promise<boolean> {
     const mine = this.held.get(clientId);
     if (mine !== undefined && mine.epoch === registration.epoch && mine.nodeId === registration.nodeId) this.held.delete(clientId);
-    const r = await evalScript(this.client, UNREGISTER_CLIENT, [this.keys.owner(clientId), this.keys.epoch(clientId)], [registration.nodeId, String(registration.epoch)]);
+    const r = await timed(
+      this.timer,
+      'registry',
+      evalScript(this.client, UNREGISTER_CLIENT, [this.keys.owner(clientId), this.keys.epoch(clientId)], [registration.nodeId, String(registration.epoch)]),
+    );
     return r === 1;
   }
 
   async lookup(clientId: string): Promise<ClientRegistration | undefined> {
-    const [nodeId, epoch] = await this.client.hmget(this.keys.owner(clientId), 'node', 'epoch');
+    const [nodeId, epoch] = await timed(this.timer, 'registry', this.client.hmget(this.keys.owner(clientId), 'node', 'epoch'));
     return nodeId === null || epoch === null ? undefined : { nodeId, epoch: Number(epoch) };
   }
 

@@ -1,8 +1,10 @@
+export { ClusterAdminFacade, type ClusterAdminOptions, DEFAULT_ADMIN_FANOUT_TIMEOUT_MS } from './admin-fanout.js';
 export { RedisClientRegistry } from './client-registry.js';
+export { inboxLag } from './inbox-lag.js';
 export { Keys } from './keys.js';
 export { RedisMembership, type MembershipOptions } from './membership.js';
 export { decodeMessage, encodeMessage } from './message-codec.js';
-export { type NodeBusOptions, type NodeBusStats, RedisNodeBus } from './node-bus.js';
+export { type NodeBusOptions, type NodeBusStats, RedisNodeBus, type RequestHandler } from './node-bus.js';
 export { type Packable, PackError, pack, unpack } from './pack.js';
 export { assertReady, createRedisClient, isCluster, type RedisClient, type RedisConnectOptions, RedisUnavailableError } from './redis-client.js';
 export { createRedisPorts, type RedisPorts, type RedisPortsOptions } from './redis-ports.js';
@@ -10,3 +12,4 @@ export { RedisRetainStore, type RetainStoreOptions } from './retain-store.js';
 export { RedisRouteTable, type RouteTableOptions } from './route-table.js';
 export { RedisSessionStore } from './session-store.js';
 export { type RedisDurableOptions, type RedisDurableStats, RedisDurable } from './stream-bus.js';
+export { REDIS_OPS, type RedisOp, type RedisTimer, timed } from './timing.js';

@@ -6,6 +6,7 @@
  */
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis-client.js';
+import { type RedisTimer, timed } from './timing.js';
 
 export interface MembershipOptions {
   /** Heartbeat TTL; a node is declared dead this long after its last heartbeat. */
@@ -14,6 +15,8 @@ export interface MembershipOptions {
   onNodeDead?: (nodeId: string) => Promise<void>;
   removeRoutes?: (nodeId: string) => Promise<void>;
   onError?: (error: unknown) => void;
+  /** Told how long each heartbeat/membership command took. */
+  timer?: RedisTimer;
 }
 
 export class RedisMembership {
@@ -44,17 +47,30 @@ export class RedisMembership {
 
   /** Writes the heartbeat and the member entry now (also right after a Redis reconnect). */
   async beat(): Promise<void> {
-    await this.client.set(this.keys.heartbeat(this.nodeId), String(Date.now()), 'PX', this.ttlMs);
-    await this.client.zadd(this.keys.members, Date.now(), this.nodeId);
+    await this.timed(this.client.set(this.keys.heartbeat(this.nodeId), String(Date.now()), 'PX', this.ttlMs));
+    await this.timed(this.client.zadd(this.keys.members, Date.now(), this.nodeId));
   }
 
   async isAlive(nodeId: string): Promise<boolean> {
-    return (await this.client.exists(this.keys.heartbeat(nodeId))) === 1;
+    return (await this.timed(this.client.exists(this.keys.heartbeat(nodeId)))) === 1;
+  }
+
+  /** The members whose heartbeat is alive now (read from Redis, this node included), sorted. */
+  async liveNodes(): Promise<string[]> {
+    const members = await this.timed(this.client.zrange(this.keys.members, 0, -1));
+    const alive = await Promise.all(members.map(async (nodeId) => nodeId === this.nodeId || (await this.isAlive(nodeId))));
+    const live = members.filter((_, i) => alive[i]);
+    if (!live.includes(this.nodeId)) live.push(this.nodeId);
+    return live.sort();
+  }
+
+  private timed<T>(p: Promise<T>): Promise<T> {
+    return timed(this.options.timer, 'heartbeat', p);
   }
 
   /** Finds dead members and cleans up after those this node wins the lock for. */
   async detect(): Promise<void> {
-    const members = await this.client.zrange(this.keys.members, 0, -1);
+    const members = await this.timed(this.client.zrange(this.keys.members, 0, -1));
     const alive: string[] = [];
     for (const nodeId of members) {
       if (nodeId === this.nodeId || (await this.isAlive(nodeId))) {

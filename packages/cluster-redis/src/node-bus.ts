@@ -18,18 +18,25 @@
  * at the sender. A credit that never comes (lost in a reconnect, a stuck node) does not wedge the
  * link: after 2 s over the window without a credit, the sender assumes the backlog gone.
  *
- * Control frames share the channel: kind byte 2 and 3 (takeover request / reply), 4 (credit).
+ * Control frames share the channel: kind byte 2 and 3 (takeover request / reply), 4 (credit),
+ * 5 and 6 (generic request / reply: `request` asks another node, `serveRequests` answers; the
+ * admin fan-out in admin-fanout.ts rides on it). A request carries an id and the asker's node id;
+ * the reply goes to the asker's own channel. An unanswered request resolves undefined after its
+ * timeout (the node is dead, partitioned, or too slow).
  */
 import type { NodeBus, StoredMessage } from '@mqtt-broker/core';
 import type { Keys } from './keys.js';
 import { readMessage, writeMessage } from './message-codec.js';
 import { Reader, Writer } from './pack.js';
 import { isCluster, type RedisClient } from './redis-client.js';
+import { type RedisTimer, timed } from './timing.js';
 
 const KIND_BATCH = 1;
 const KIND_TAKEOVER = 2;
 const KIND_TAKEOVER_DONE = 3;
 const KIND_CREDIT = 4;
+const KIND_REQUEST = 5;
+const KIND_REPLY = 6;
 const CREDIT_TIMEOUT_MS = 2000;
 
 interface PeerWindow {
@@ -56,7 +63,12 @@ export interface NodeBusOptions {
   /** Told of every takeover request this node receives (the registry drops stale registrations). */
   onTakeoverRequest?: (clientId: string, epoch: number) => void;
   onError?: (error: unknown) => void;
+  /** Told how long each PUBLISH to a node channel took (Redis command latency metric). */
+  timer?: RedisTimer;
 }
+
+/** Answers a request from another node (`from`); the returned bytes are the reply. */
+export type RequestHandler = (body: Buffer, from: string) => Promise<Buffer>;
 
 export interface NodeBusStats {
   /** PUBLISH/SPUBLISH commands sent. */
@@ -66,6 +78,9 @@ export interface NodeBusStats {
   messagesDropped: number;
   sentByPeer: Map<string, number>;
   receivedByPeer: Map<string, number>;
+  /** Cross-node takeovers: sessions this node took from another (its handover confirmed) / gave to another. */
+  takeoversTaken: number;
+  takeoversGiven: number;
 }
 
 interface PendingBatch {
@@ -74,7 +89,16 @@ interface PendingBatch {
 }
 
 export class RedisNodeBus implements NodeBus {
-  readonly stats: NodeBusStats = { publishes: 0, messagesSent: 0, messagesReceived: 0, messagesDropped: 0, sentByPeer: new Map(), receivedByPeer: new Map() };
+  readonly stats: NodeBusStats = {
+    publishes: 0,
+    messagesSent: 0,
+    messagesReceived: 0,
+    messagesDropped: 0,
+    sentByPeer: new Map(),
+    receivedByPeer: new Map(),
+    takeoversTaken: 0,
+    takeoversGiven: 0,
+  };
   private readonly pending = new Map<string, PendingBatch>();
   private flushScheduled = false;
   private inflightBytes = 0;
@@ -84,6 +108,8 @@ export class RedisNodeBus implements NodeBus {
   private readonly messageHandlers = new Map<string, (message: StoredMessage) => void>();
   private readonly takeoverHandlers = new Map<string, (clientId: string, epoch: number) => Promise<void>>();
   private readonly waiting = new Map<number, () => void>();
+  private readonly replies = new Map<number, (body: Buffer) => void>();
+  private requestHandler: RequestHandler | undefined = undefined;
   private nextRequestId = 1;
   private readonly cluster: boolean;
   private readonly maxUnconsumedBytes: number;
@@ -156,7 +182,7 @@ export class RedisNodeBus implements NodeBus {
     const size = frame.length;
     this.inflightBytes += size;
     this.stats.publishes++;
-    const p = this.cluster ? this.client.spublish(channel, frame) : this.client.publish(channel, frame);
+    const p = timed(this.options.timer, 'bus', this.cluster ? this.client.spublish(channel, frame) : this.client.publish(channel, frame));
     p.then(
       () => {
         this.inflightBytes -= size;
@@ -204,7 +230,40 @@ export class RedisNodeBus implements NodeBus {
       this.waiting.set(id, () => {
         clearTimeout(timer);
         this.waiting.delete(id);
+        this.stats.takeoversTaken++;
         resolve(true);
+      });
+      this.publish(nodeId, w.finish());
+    });
+  }
+
+  /** Answers other nodes' `request`s (one handler per bus; the last one set wins). */
+  async serveRequests(handler: RequestHandler): Promise<() => void> {
+    this.requestHandler = handler;
+    await this.subscribe(this.options.nodeId);
+    return () => {
+      if (this.requestHandler === handler) this.requestHandler = undefined;
+    };
+  }
+
+  /** Sends `body` to `nodeId`'s request handler; resolves its reply, or undefined after `timeoutMs`. */
+  async request(nodeId: string, body: Buffer, timeoutMs: number): Promise<Buffer | undefined> {
+    await this.subscribe(this.options.nodeId);
+    const id = this.nextRequestId++;
+    const w = new Writer(body.length + 64);
+    w.u8(KIND_REQUEST);
+    w.u32(id);
+    w.str(this.options.nodeId);
+    w.bytes(body);
+    return new Promise<Buffer | undefined>((resolve) => {
+      const timer = setTimeout(() => {
+        this.replies.delete(id);
+        resolve(undefined);
+      }, timeoutMs);
+      this.replies.set(id, (reply) => {
+        clearTimeout(timer);
+        this.replies.delete(id);
+        resolve(reply);
       });
       this.publish(nodeId, w.finish());
     });
@@ -279,9 +338,35 @@ export class RedisNodeBus implements NodeBus {
           this.publish(replyTo, w.finish());
         };
         if (handler === undefined) done();
-        else handler(clientId, epoch).then(done, (e: unknown) => this.options.onError?.(e));
+        else
+          handler(clientId, epoch).then(
+            () => {
+              this.stats.takeoversGiven++;
+              done();
+            },
+            (e: unknown) => this.options.onError?.(e),
+          );
       } else if (kind === KIND_TAKEOVER_DONE) {
         this.waiting.get(r.u32())?.();
+      } else if (kind === KIND_REQUEST) {
+        const id = r.u32();
+        const replyTo = r.str();
+        const body = r.bytes();
+        const handler = this.requestHandler;
+        if (handler === undefined || nodeId !== this.options.nodeId) return; // not served here: the asker times out
+        handler(body, replyTo).then(
+          (reply) => {
+            const w = new Writer(reply.length + 16);
+            w.u8(KIND_REPLY);
+            w.u32(id);
+            w.bytes(reply);
+            this.publish(replyTo, w.finish());
+          },
+          (e: unknown) => this.options.onError?.(e),
+        );
+      } else if (kind === KIND_REPLY) {
+        const id = r.u32();
+        this.replies.get(id)?.(r.bytes());
       } else if (kind === KIND_CREDIT) {
         const peer = r.str();
         const bytes = r.f64();

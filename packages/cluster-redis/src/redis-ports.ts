@@ -10,6 +10,7 @@ import { createRedisClient, type RedisClient, type RedisConnectOptions } from '.
 import { RedisRetainStore } from './retain-store.js';
 import { RedisRouteTable } from './route-table.js';
 import { RedisSessionStore } from './session-store.js';
+import type { RedisTimer } from './timing.js';
 
 export interface RedisPortsOptions extends RedisConnectOptions {
   nodeId: string;
@@ -21,6 +22,8 @@ export interface RedisPortsOptions extends RedisConnectOptions {
   onError?: (error: unknown) => void;
   /** Use this client instead of connecting (it is closed by close()). */
   client?: RedisClient;
+  /** Told the round trip of each command the ports send (timing.ts); for a latency histogram. */
+  timer?: RedisTimer;
 }
 
 export interface RedisPorts {
@@ -42,23 +45,26 @@ export interface RedisPorts {
 export function createRedisPorts(options: RedisPortsOptions): RedisPorts {
   const client = options.client ?? createRedisClient(options);
   const onError = options.onError;
+  const timer = options.timer;
   client.on('error', (e: unknown) => onError?.(e));
   const keys = new Keys(options.prefix);
-  const routes = new RedisRouteTable(client, keys, { onError });
-  const retained = new RedisRetainStore(client, keys, options.nodeId, { onError });
-  const sessions = new RedisSessionStore(client, keys);
-  const registry = new RedisClientRegistry(client, keys);
+  const routes = new RedisRouteTable(client, keys, { onError, timer });
+  const retained = new RedisRetainStore(client, keys, options.nodeId, { onError, timer });
+  const sessions = new RedisSessionStore(client, keys, timer);
+  const registry = new RedisClientRegistry(client, keys, timer);
   const membership = new RedisMembership(client, keys, options.nodeId, {
     ttlMs: options.heartbeatTtlMs,
     removeRoutes: (nodeId) => routes.removeNode(nodeId),
     onNodeDead: options.onNodeDead,
     onError,
+    timer,
   });
   const bus = new RedisNodeBus(client, keys, {
     nodeId: options.nodeId,
     isAlive: (n) => membership.isAlive(n),
     onTakeoverRequest: (clientId, epoch) => registry.forget(clientId, epoch),
     onError,
+    timer,
   });
   let started = false;
   // Redis may have come back empty (restart without persistence): after every reconnect the node

@@ -9,10 +9,13 @@ import { DELETE_RETAINED, LAST_ID, SET_RETAINED } from './lua.js';
 import { decodeMessage, encodeMessage } from './message-codec.js';
 import { evalScript, type RedisClient } from './redis-client.js';
 import { StreamTail } from './stream-tail.js';
+import { type RedisTimer, timed } from './timing.js';
 
 export interface RetainStoreOptions {
   streamMaxLen?: number;
   onError?: (error: unknown) => void;
+  /** Told how long each retained-message command took. */
+  timer?: RedisTimer;
 }
 
 export class RedisRetainStore implements RetainStore {
@@ -29,20 +32,20 @@ export class RedisRetainStore implements RetainStore {
   }
 
   async set(topic: string, message: StoredMessage): Promise<void> {
-    await evalScript(this.client, SET_RETAINED, [this.keys.retained, this.keys.retainedChanges], [topic, encodeMessage(message), this.nodeId, this.maxLen]);
+    await this.timed(evalScript(this.client, SET_RETAINED, [this.keys.retained, this.keys.retainedChanges], [topic, encodeMessage(message), this.nodeId, this.maxLen]));
   }
 
   async delete(topic: string): Promise<void> {
-    await evalScript(this.client, DELETE_RETAINED, [this.keys.retained, this.keys.retainedChanges], [topic, this.nodeId, this.maxLen]);
+    await this.timed(evalScript(this.client, DELETE_RETAINED, [this.keys.retained, this.keys.retainedChanges], [topic, this.nodeId, this.maxLen]));
   }
 
   async get(topic: string): Promise<StoredMessage | undefined> {
-    const raw = await this.client.hgetBuffer(this.keys.retained, topic);
+    const raw = await this.timed(this.client.hgetBuffer(this.keys.retained, topic));
     return raw === null ? undefined : decodeMessage(raw);
   }
 
   async loadAll(): Promise<StoredMessage[]> {
-    const all = await this.client.hgetallBuffer(this.keys.retained);
+    const all = await this.timed(this.client.hgetallBuffer(this.keys.retained));
     return Object.values(all).map((raw) => decodeMessage(raw));
   }
 
@@ -75,6 +78,10 @@ export class RedisRetainStore implements RetainStore {
     return () => {
       if (this.tails.delete(tail)) tail.stop().catch(() => {});
     };
+  }
+
+  private timed<T>(p: Promise<T>): Promise<T> {
+    return timed(this.options.timer, 'retained', p);
   }
 
   private watchingReconnects = false;

@@ -18,6 +18,7 @@ import { type Keys, parseRouteField, routeField } from './keys.js';
 import { ADD_ROUTE, LAST_ID, REMOVE_NODE_ROUTES, REMOVE_ROUTE, SNAPSHOT_FIELDS } from './lua.js';
 import { evalScript, type RedisClient } from './redis-client.js';
 import { StreamTail } from './stream-tail.js';
+import { type RedisTimer, timed } from './timing.js';
 
 export interface RouteTableOptions {
   /** Approximate length the change stream is trimmed to. */
@@ -25,6 +26,8 @@ export interface RouteTableOptions {
   /** After a reconnect, routes known before it are kept this long while the other nodes re-write theirs. */
   reconnectGraceMs?: number;
   onError?: (error: unknown) => void;
+  /** Told how long each route command took. */
+  timer?: RedisTimer;
 }
 
 export class RedisRouteTable implements RouteTable {
@@ -40,15 +43,15 @@ export class RedisRouteTable implements RouteTable {
   }
 
   async addRoute(filter: string, nodeId: string): Promise<void> {
-    await evalScript(this.client, ADD_ROUTE, [this.keys.routes, this.keys.routeChanges], [routeField(filter, nodeId), nodeId, filter, this.maxLen]);
+    await this.timed(evalScript(this.client, ADD_ROUTE, [this.keys.routes, this.keys.routeChanges], [routeField(filter, nodeId), nodeId, filter, this.maxLen]));
   }
 
   async removeRoute(filter: string, nodeId: string): Promise<void> {
-    await evalScript(this.client, REMOVE_ROUTE, [this.keys.routes, this.keys.routeChanges], [routeField(filter, nodeId), nodeId, filter, this.maxLen]);
+    await this.timed(evalScript(this.client, REMOVE_ROUTE, [this.keys.routes, this.keys.routeChanges], [routeField(filter, nodeId), nodeId, filter, this.maxLen]));
   }
 
   async removeNode(nodeId: string): Promise<void> {
-    await evalScript(this.client, REMOVE_NODE_ROUTES, [this.keys.routes, this.keys.routeChanges], [nodeId, this.maxLen]);
+    await this.timed(evalScript(this.client, REMOVE_NODE_ROUTES, [this.keys.routes, this.keys.routeChanges], [nodeId, this.maxLen]));
   }
 
   async routes(): Promise<Array<{ filter: string; nodeId: string }>> {
@@ -57,7 +60,7 @@ export class RedisRouteTable implements RouteTable {
 
   /** All routes and the change-stream id they correspond to (one atomic read). */
   async snapshot(): Promise<{ id: string; routes: Array<{ filter: string; nodeId: string }> }> {
-    const reply = (await evalScript(this.client, SNAPSHOT_FIELDS, [this.keys.routes, this.keys.routeChanges], [])) as string[];
+    const reply = (await this.timed(evalScript(this.client, SNAPSHOT_FIELDS, [this.keys.routes, this.keys.routeChanges], []))) as string[];
     return { id: reply[0], routes: reply.slice(1).map(parseRouteField) };
   }
 
@@ -115,6 +118,10 @@ export class RedisRouteTable implements RouteTable {
       if (graceTimer !== undefined) clearTimeout(graceTimer);
       if (this.tails.delete(tail)) tail.stop().catch(() => {});
     };
+  }
+
+  private timed<T>(p: Promise<T>): Promise<T> {
+    return timed(this.options.timer, 'route', p);
   }
 
   private watchingReconnects = false;

@@ -31,6 +31,8 @@ export interface AdminNodeStatus {
   retained: number;
   inflight: number;
   queued: number;
+  /** Cluster: the node is live (heartbeat) but did not answer in time; the counts are then 0. */
+  unreachable?: boolean;
 }
 
 export interface AdminClusterStatus {

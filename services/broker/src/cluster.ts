@@ -3,8 +3,8 @@
  * reports readiness (Redis connected and the route replica loaded) and exports the cluster
  * metrics (names from deploy/grafana/README.md). Unset: single node, nothing here runs.
  */
-import { createRedisPorts, RedisDurable, type RedisPorts } from '@mqtt-broker/cluster-redis';
-import type { BrokerPorts, DurablePort } from '@mqtt-broker/core';
+import { ClusterAdminFacade, createRedisPorts, RedisDurable, type RedisPorts } from '@mqtt-broker/cluster-redis';
+import type { AdminFacade, BrokerPorts, DurablePort } from '@mqtt-broker/core';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { BrokerConfig } from './config.js';
@@ -19,6 +19,11 @@ export interface ClusterMode {
   isReady(): boolean;
   /** Starts the heartbeat (once the node serves). */
   start(): Promise<void>;
+  /**
+   * The admin facade for the whole cluster over this node's `local` one; it also answers the
+   * other nodes' admin requests with `local` (started here, whether or not GRPC_PORT is on).
+   */
+  adminFacade(local: AdminFacade): AdminFacade;
   close(): Promise<void>;
   readonly redis: RedisPorts;
 }
@@ -36,6 +41,15 @@ export function heartbeatTtlFromEnv(env: NodeJS.ProcessEnv = process.env): numbe
   if (raw === undefined || raw === '') return 5000;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 300 || n > 600_000) throw new RangeError(`CLUSTER_HEARTBEAT_TTL_MS must be an integer from 300 to 600000, got ${raw}`);
+  return n;
+}
+
+/** ADMIN_FANOUT_TIMEOUT_MS (default 2000): how long a cluster admin call waits for each other node. */
+export function adminFanoutTimeoutFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.ADMIN_FANOUT_TIMEOUT_MS;
+  if (raw === undefined || raw === '') return 2000;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 50 || n > 60_000) throw new RangeError(`ADMIN_FANOUT_TIMEOUT_MS must be an integer from 50 to 60000, got ${raw}`);
   return n;
 }
 
@@ -181,6 +195,7 @@ export function createClusterMode(config: BrokerConfig, log: Logger, registry: R
     },
   });
   const durablePort = durable;
+  let admin: ClusterAdminFacade | undefined;
   return {
     ports: redis.ports,
     durable: durablePort,
@@ -193,7 +208,23 @@ export function createClusterMode(config: BrokerConfig, log: Logger, registry: R
     },
     isReady: () => synced && connected,
     start: () => redis.start(),
+    adminFacade(local) {
+      admin?.stop();
+      admin = new ClusterAdminFacade({
+        nodeId: config.nodeId,
+        local,
+        bus: redis.bus,
+        membership: redis.membership,
+        sessions: redis.sessions,
+        timeoutMs: adminFanoutTimeoutFromEnv(),
+        onError: (err) => log.warn({ event: 'admin_fanout_error', err }, 'admin fan-out: a node failed to answer'),
+      });
+      const serving = admin;
+      serving.serve().catch((err: unknown) => log.error({ err }, 'admin fan-out: cannot serve requests'));
+      return serving;
+    },
     close: async () => {
+      admin?.stop();
       await durablePort.close();
       await redis.close();
     },

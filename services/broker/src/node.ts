@@ -74,6 +74,9 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
     sysIntervalSeconds: config.sysIntervalSeconds,
   });
   metrics.setStatsSource(() => broker.stats());
+  // [cluster] admin calls are answered for every node; this node also answers the others' fan-out
+  const localAdmin = createAdminFacade(broker);
+  const adminFacade = cluster !== undefined ? cluster.adminFacade(localAdmin) : localAdmin;
   let listening = false;
   let draining = false;
   // [cluster] /readyz also needs Redis connected and the route replica loaded
@@ -111,7 +114,7 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
         admin = await startAdminServer({
           host: config.grpcHost,
           port: config.grpcPort,
-          facade: createAdminFacade(broker),
+          facade: adminFacade,
           ...(config.adminToken !== undefined ? { token: config.adminToken } : {}),
           ...(config.adminTls !== undefined ? { tls: config.adminTls } : {}),
           onError: (err, method) => log.error({ err, method }, 'admin API call failed'),
