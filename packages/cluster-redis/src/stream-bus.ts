@@ -35,6 +35,7 @@ import type { Keys } from './keys.js';
 import { readMessage, writeMessage } from './message-codec.js';
 import { pack, Reader, Writer } from './pack.js';
 import { isCluster, type RedisClient, sleep } from './redis-client.js';
+import { type RedisTimer, timed } from './timing.js';
 
 const GROUP = 'g';
 const READ_COUNT = 20;
@@ -57,6 +58,8 @@ export interface RedisDurableOptions {
   cleanupWaitMs?: number;
   blockMs?: number;
   onError?: (error: unknown) => void;
+  /** Told how long each XADD and save-and-ack took (Redis latency metric, op 'stream'). */
+  timer?: RedisTimer;
 }
 
 export interface RedisDurableStats {
@@ -186,7 +189,7 @@ export class RedisDurable implements DurablePort {
       this.stats.xadds++;
       this.stats.messagesAppended += entry.count;
       this.stats.sentByPeer.set(nodeId, (this.stats.sentByPeer.get(nodeId) ?? 0) + entry.count);
-      this.client.xadd(this.keys.inbox(nodeId), '*', 'b', frame, 'n', this.options.nodeId).then(
+      timed(this.options.timer, 'stream', this.client.xadd(this.keys.inbox(nodeId), '*', 'b', frame, 'n', this.options.nodeId)).then(
         () => {
           this.backlogBytes -= size;
           for (const w of entry.waiters) w.resolve();
@@ -276,7 +279,7 @@ export class RedisDurable implements DurablePort {
     }
     if (ack) multi.xack(key, GROUP, id);
     multi.xdel(key, id);
-    const results = await multi.exec();
+    const results = await timed(this.options.timer, 'stream', multi.exec());
     const failed = results?.find(([err]) => err !== null);
     if (failed !== undefined) throw failed[0];
   }

@@ -8,9 +8,9 @@
  */
 
 /** What a command was for (the `command` label of mqtt_redis_command_duration_seconds). */
-export type RedisOp = 'route' | 'bus' | 'stream' | 'session' | 'retained' | 'registry' | 'heartbeat' | 'admin';
+export type RedisOp = 'route' | 'bus' | 'stream' | 'session' | 'retained' | 'registry' | 'heartbeat';
 
-export const REDIS_OPS: readonly RedisOp[] = ['route', 'bus', 'stream', 'session', 'retained', 'registry', 'heartbeat', 'admin'];
+export const REDIS_OPS: readonly RedisOp[] = ['route', 'bus', 'stream', 'session', 'retained', 'registry', 'heartbeat'];
 
 /** Receives one measured round trip. Called once per command: keep it O(1). */
 export type RedisTimer = (op: RedisOp, seconds: number) => void;

@@ -1,12 +1,13 @@
 /**
  * Cluster mode (REDIS_URL or REDIS_CLUSTER_NODES): builds the Redis ports for createBroker,
  * reports readiness (Redis connected and the route replica loaded) and exports the cluster
- * metrics (names from deploy/grafana/README.md). Unset: single node, nothing here runs.
+ * metrics (cluster-metrics.ts; names from deploy/grafana/README.md). Unset: single node, nothing here runs.
  */
 import { ClusterAdminFacade, createRedisPorts, RedisDurable, type RedisPorts } from '@mqtt-broker/cluster-redis';
 import type { AdminFacade, BrokerPorts, DurablePort } from '@mqtt-broker/core';
 import type { Logger } from 'pino';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
+import { RedisLatencyHistogram, registerClusterMetrics } from './cluster-metrics.js';
 import type { BrokerConfig } from './config.js';
 
 export interface ClusterMode {
@@ -57,9 +58,11 @@ export function createClusterMode(config: BrokerConfig, log: Logger, registry: R
   let lastErrorLog = 0;
   const heartbeatTtlMs = heartbeatTtlFromEnv();
   let durable: RedisDurable | undefined;
+  const latency = new RedisLatencyHistogram(registry);
   const redis = createRedisPorts({
     nodeId: config.nodeId,
     heartbeatTtlMs,
+    timer: latency.observe,
     onNodeDead: async (deadNodeId) => {
       const t0 = Date.now();
       await durable?.nodeDead(deadNodeId);
@@ -78,8 +81,8 @@ export function createClusterMode(config: BrokerConfig, log: Logger, registry: R
     nodeId: config.nodeId,
     cleanupWaitMs: heartbeatTtlMs * 2 + 10_000,
     onError: (err) => log.debug({ err }, 'durable inbox error'),
+    timer: latency.observe,
   });
-  const durableStats = durable.stats;
   let synced = false;
   let connected = false;
   const reconnects = new Counter({ name: 'mqtt_redis_reconnects_total', help: 'Redis connection losses', registers: [registry] });
@@ -91,109 +94,7 @@ export function createClusterMode(config: BrokerConfig, log: Logger, registry: R
     if (connected) reconnects.inc();
     connected = false;
   });
-  const stats = redis.bus.stats;
-  new Gauge({
-    name: 'mqtt_cluster_nodes',
-    help: 'live nodes in the membership',
-    registers: [registry],
-    collect() {
-      this.set(redis.membership.alive.length);
-    },
-  });
-  new Counter({
-    name: 'mqtt_cluster_forwarded_messages_total',
-    help: 'messages sent to a peer node',
-    labelNames: ['peer'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [peer, n] of stats.sentByPeer) this.inc({ peer }, n);
-      for (const [peer, n] of durableStats.sentByPeer) this.inc({ peer }, n);
-    },
-  });
-  new Counter({
-    name: 'mqtt_cluster_received_messages_total',
-    help: 'messages received from a peer node',
-    labelNames: ['peer'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [peer, n] of stats.receivedByPeer) this.inc({ peer }, n);
-      for (const [peer, n] of durableStats.receivedByPeer) this.inc({ peer }, n);
-    },
-  });
-  new Counter({
-    name: 'mqtt_cluster_dropped_messages_total',
-    help: 'QoS 0 messages to peer nodes dropped (Redis backlog over its bound)',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(stats.messagesDropped);
-    },
-  });
-  new Counter({
-    name: 'mqtt_cluster_bus_publishes_total',
-    help: 'PUBLISH commands sent to node channels (one per destination node per event-loop turn)',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(stats.publishes);
-    },
-  });
-  new Counter({
-    name: 'mqtt_cluster_durable_xadds_total',
-    help: 'XADD commands to node inboxes (one per destination node per event-loop turn)',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(durableStats.xadds);
-    },
-  });
-  new Counter({
-    name: 'mqtt_cluster_durable_appended_messages_total',
-    help: 'QoS 1/2 messages appended to other nodes inboxes',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(durableStats.messagesAppended);
-    },
-  });
-  new Counter({
-    name: 'mqtt_cluster_durable_consumed_messages_total',
-    help: 'QoS 1/2 messages read from this node inbox',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(durableStats.messagesConsumed);
-    },
-  });
-  new Counter({
-    name: 'mqtt_cluster_durable_refused_total',
-    help: 'appends refused (Redis unavailable or backlog over its bound): no publisher was acknowledged for them',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(durableStats.appendsRefused);
-    },
-  });
-  new Counter({
-    name: 'mqtt_cluster_adopted_sessions_total',
-    help: 'persistent sessions of dead nodes adopted by this node',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(durableStats.sessionsAdopted);
-    },
-  });
-  new Counter({
-    name: 'mqtt_cluster_dead_node_wills_total',
-    help: 'wills of dead nodes clients published by this node',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(durableStats.willsPublished);
-    },
-  });
+  registerClusterMetrics(registry, config.nodeId, redis, durable.stats);
   const durablePort = durable;
   let admin: ClusterAdminFacade | undefined;
   return {
