@@ -1,5 +1,5 @@
-// The benchmark harness: for each broker (ours, Mosquitto, Aedes, one after another), each
-// scenario and mode, N runs: start the broker fresh on free ports pinned to one CPU, run the load
+// The benchmark harness: for each scenario and mode, N runs of each broker (ours, Mosquitto,
+// Aedes; runs interleaved between brokers): start the broker fresh on free ports pinned to one CPU, run the load
 // generator as a child pinned to another CPU (`taskset -c`), collect its JSON result, stop the
 // broker. Medians over the runs go into one Markdown table with ours-vs-them ratios.
 // Everything is bounded: a per-run timeout kills a hung generator, a broker that dies mid-run is
@@ -258,20 +258,24 @@ async function main(): Promise<void> {
   const started = Date.now();
   const results: Array<{ broker: BrokerName; scenario: ScenarioName; mode: Mode | null; runs: ScenarioResult[] }> = [];
   const summaries: CellSummary[] = [];
-  for (const broker of brokers) {
-    for (const [scenario, mode] of cells) {
-      const runs: ScenarioResult[] = [];
-      for (let run = 0; run < a.runs && !aborted; run++) {
+  // Runs are interleaved (cell by cell, run 1 of every broker, then run 2 ...): on a shared
+  // machine the load drifts over minutes, and back-to-back runs of one broker would hand one
+  // broker a quiet period and the next a busy one.
+  for (const [scenario, mode] of cells) {
+    const runs = new Map<BrokerName, ScenarioResult[]>(brokers.map((b) => [b, []]));
+    for (let run = 0; run < a.runs && !aborted; run++) {
+      for (const broker of brokers) {
         const r = await runOnce(a, broker, scenario, mode, run);
         if (aborted) break;
-        runs.push(r);
+        runs.get(broker)!.push(r);
         process.stderr.write(`${progressLine(broker, scenario, mode, run, r)}\n`);
       }
-      if (runs.length > 0) {
-        results.push({ broker, scenario, mode, runs });
-        summaries.push(summarize(broker, scenario, mode, runs));
-      }
-      if (aborted) break;
+    }
+    for (const broker of brokers) {
+      const done = runs.get(broker)!;
+      if (done.length === 0) continue;
+      results.push({ broker, scenario, mode, runs: done });
+      summaries.push(summarize(broker, scenario, mode, done));
     }
     if (aborted) break;
   }

@@ -2,10 +2,9 @@
 // reports, counts the live ones on request, and closes them and exits when told (or when its
 // parent goes away).
 
-import type { BenchClient } from '../bench-client.js';
-import { type IdleWorkerReply, type IdleWorkerRequest, openConnections } from './idle.js';
+import { type IdleConnection, type IdleWorkerReply, type IdleWorkerRequest, openConnections } from './idle.js';
 
-let clients: BenchClient[] = [];
+let clients: IdleConnection[] = [];
 const reply = (m: IdleWorkerReply): void => {
   process.send?.(m);
 };
