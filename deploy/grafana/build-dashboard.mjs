@@ -196,14 +196,14 @@ const layout = [
       [`histogram_quantile(0.99, ${by('le', rate('mqtt_redis_command_duration_seconds_bucket'))})`, 'p99'],
       [`histogram_quantile(0.99, ${by('le, instance', rate('mqtt_redis_command_duration_seconds_bucket'))})`, 'p99 {{instance}}'],
     ]),
-    timeseries('Route stream lag', 'short', [[by('instance', `mqtt_cluster_stream_lag${F}`), '{{instance}}']], {
-      description: 'Entries of the cluster streams not yet consumed by this node. Should stay near 0.',
+    timeseries('Inbox stream lag', 'short', [[by('instance', `mqtt_cluster_stream_lag${F}`), '{{instance}}']], {
+      description: "Entries of the node's durable inbox (QoS 1/2 from other nodes) not yet secured. Should stay near 0.",
     }),
     timeseries('Redis reconnects, takeovers, adoptions', 'short', [
       [`sum(increase(mqtt_redis_reconnects_total${F}[$__rate_interval]))`, 'redis reconnects'],
-      [`sum(increase(mqtt_session_takeovers_total${F}[$__rate_interval]))`, 'session takeovers'],
+      [`sum(increase(mqtt_session_takeovers_total{instance=~"$instance",side="took"}[$__rate_interval]))`, 'session takeovers'],
       [`sum(increase(mqtt_sessions_adopted_total${F}[$__rate_interval]))`, 'sessions adopted'],
-    ], { description: 'Events per interval. Adoptions follow a node death; takeovers follow client reconnects to another node.' }),
+    ], { description: 'Events per interval. Adoptions follow a node death; takeovers (counted on the taking side) follow client reconnects to another node.' }),
   ],
   row('State'),
   [

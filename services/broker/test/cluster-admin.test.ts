@@ -82,7 +82,7 @@ describe('admin API in a cluster: mqttctl against node A answers for A, B and C'
     await redis?.stop();
   });
 
-  it('status lists the three nodes with their own counts', async () => {
+  it('status lists the three nodes with their own counts', async (t) => {
     const id = uid('st');
     await connect(b.url, { clientId: `${id}-b` });
     await connect(c.url, { clientId: `${id}-c1` });
@@ -98,6 +98,21 @@ describe('admin API in a cluster: mqttctl against node A answers for A, B and C'
     const human = await mqttctl(server, 'status');
     assert.equal(human.code, 0, human.err);
     assert.equal(human.out.trim().split('\n').length, 4, human.out);
+    // the fan-out's own cost, without mqttctl's process start: ClusterStatus and a ListClients page
+    const api = new AdminClient(server, { timeoutMs: 10_000 });
+    try {
+      const times: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const t0 = performance.now();
+        await api.clusterStatus();
+        await api.listClients({ pageSize: 100 });
+        times.push((performance.now() - t0) / 2);
+      }
+      times.sort((x, y) => x - y);
+      t.diagnostic(`admin call over 3 nodes: median ${times[10].toFixed(2)} ms, max ${times[19].toFixed(2)} ms`);
+    } finally {
+      api.close();
+    }
   });
 
   it('clients lists every node clients with their node, pages across nodes, and client <id> finds one on another node', async () => {
@@ -244,7 +259,7 @@ describe('admin API in a cluster: mqttctl against node A answers for A, B and C'
     );
   });
 
-  it('a node that does not answer (SIGSTOP) is reported unreachable; listings still answer for the others', async () => {
+  it('a node that does not answer (SIGSTOP) is reported unreachable; listings still answer for the others', async (t) => {
     const id = uid('stop');
     await connect(b.url, { clientId: `${id}-b` });
     await connect(c.url, { clientId: `${id}-c` });
@@ -262,6 +277,7 @@ describe('admin API in a cluster: mqttctl against node A answers for A, B and C'
         ],
       );
       assert.ok(r.ms < FANOUT_TIMEOUT_MS + 3000, `status took ${r.ms} ms`);
+      t.diagnostic(`mqttctl status with C stopped: ${r.ms} ms (fan-out timeout ${FANOUT_TIMEOUT_MS} ms)`);
       const human = await mqttctl(server, 'status');
       assert.match(human.out, /^c\s+unreachable\s+-/m);
       const listed = await json<{ clients: ListedClient[] }>(server, 'clients', '--prefix', id);
