@@ -28,7 +28,6 @@ import {
   type NodeCleanup,
   type SessionSnapshot,
   type SharedTarget,
-  type StoredMessage,
   type StoredWill,
 } from '@mqtt-broker/core';
 import type { Keys } from './keys.js';
@@ -137,7 +136,7 @@ export class RedisDurable implements DurablePort {
     return this.client.status === 'ready';
   }
 
-  append(nodeId: string, message: StoredMessage, target?: SharedTarget, forClient?: string): Promise<void> {
+  append(nodeId: string, dm: DurableMessage): Promise<void> {
     if (!this.available()) {
       this.stats.appendsRefused++;
       return Promise.reject(new DurableAppendError(0x80, 'Redis is not connected'));
@@ -152,17 +151,18 @@ export class RedisDurable implements DurablePort {
       entry.writer.u32(0);
       this.pending.set(nodeId, entry);
     }
-    if (forClient !== undefined) {
-      entry.writer.u8(2);
-      entry.writer.str(forClient);
-    } else if (target === undefined) entry.writer.u8(0);
-    else {
-      entry.writer.u8(1);
-      entry.writer.str(target.group);
-      entry.writer.str(target.filter);
-      entry.writer.u8(target.hops);
+    const { target, forClient, id, hops } = dm;
+    const w = entry.writer;
+    w.u8((target !== undefined ? 1 : 0) | (forClient !== undefined ? 2 : 0) | (id !== undefined ? 4 : 0) | (hops !== undefined ? 8 : 0));
+    if (target !== undefined) {
+      w.str(target.group);
+      w.str(target.filter);
+      w.u8(target.hops);
     }
-    writeMessage(entry.writer, message);
+    if (forClient !== undefined) w.str(forClient);
+    if (id !== undefined) w.str(id);
+    if (hops !== undefined) w.u8(hops);
+    writeMessage(w, dm.message);
     entry.count++;
     const e = entry;
     if (entry.count >= MAX_ENTRY_MESSAGES) {
@@ -384,8 +384,8 @@ function senderOf(fields: Buffer[]): string {
 }
 
 /**
- * Entry field `b`: u32 count, then per message u8 kind (0 plain, 1 shared: group, filter, u8 hops,
- * 2 for one client: client id) and the packed message.
+ * Entry field `b`: u32 count, then per message u8 flags (1: shared target group, filter, u8 hops;
+ * 2: for one client, client id; 4: message id; 8: u8 hops), those fields, and the packed message.
  */
 function decodeEntry(fields: Buffer[]): DurableMessage[] {
   for (let i = 0; i + 1 < fields.length; i += 2) {
@@ -394,14 +394,17 @@ function decodeEntry(fields: Buffer[]): DurableMessage[] {
     const n = r.u32();
     const out: DurableMessage[] = new Array(n);
     for (let k = 0; k < n; k++) {
-      const kind = r.u8();
-      if (kind === 1) {
-        const target = { group: r.str(), filter: r.str(), hops: r.u8() };
-        out[k] = { message: readMessage(r), target };
-      } else if (kind === 2) {
-        const forClient = r.str();
-        out[k] = { message: readMessage(r), forClient };
-      } else out[k] = { message: readMessage(r) };
+      const flags = r.u8();
+      const target: SharedTarget | undefined = (flags & 1) !== 0 ? { group: r.str(), filter: r.str(), hops: r.u8() } : undefined;
+      const forClient = (flags & 2) !== 0 ? r.str() : undefined;
+      const id = (flags & 4) !== 0 ? r.str() : undefined;
+      const hops = (flags & 8) !== 0 ? r.u8() : undefined;
+      const dm: DurableMessage = { message: readMessage(r) };
+      if (hops !== undefined) dm.hops = hops;
+      if (target !== undefined) dm.target = target;
+      if (forClient !== undefined) dm.forClient = forClient;
+      if (id !== undefined) dm.id = id;
+      out[k] = dm;
     }
     return out;
   }

@@ -85,7 +85,7 @@ describe('RedisDurable: node inboxes', () => {
     });
     try {
       const before = await commandCount('xadd');
-      const acks = Array.from({ length: 500 }, (_, i) => a.durable.append('b', msg('t/x', String(i))));
+      const acks = Array.from({ length: 500 }, (_, i) => a.durable.append('b', { message: msg('t/x', String(i)) }));
       await Promise.all(acks);
       assert.equal((await commandCount('xadd')) - before, 5, 'five XADDs for 500 appends in one turn');
       await until(() => got.length === 500);
@@ -116,8 +116,8 @@ describe('RedisDurable: node inboxes', () => {
     const c = setup('c', prefix);
     // b reads without committing: simulate with a raw XREADGROUP (a node that died after reading)
     await b.client.xgroup('CREATE', b.keys.inbox('b'), 'g', '0', 'MKSTREAM');
-    await Promise.all([a.durable.append('b', msg('t/1', 'one')), a.durable.append('b', msg('t/2', 'two'))]);
-    await a.durable.append('b', msg('t/3', 'three'));
+    await Promise.all([a.durable.append('b', { message: msg('t/1', 'one') }), a.durable.append('b', { message: msg('t/2', 'two') })]);
+    await a.durable.append('b', { message: msg('t/3', 'three') });
     await b.client.xreadgroup('GROUP', 'g', 'b', 'COUNT', 1, 'STREAMS', b.keys.inbox('b'), '>');
     const seen: string[] = [];
     const count = await c.durable.drain('b', (batch) => {
@@ -134,7 +134,7 @@ describe('RedisDurable: node inboxes', () => {
     const a = setup('a', prefix);
     const b = setup('b', prefix);
     await b.client.xgroup('CREATE', b.keys.inbox('b'), 'g', '0', 'MKSTREAM');
-    await a.durable.append('b', msg('t/1', 'left-pending'));
+    await a.durable.append('b', { message: msg('t/1', 'left-pending') });
     await b.client.xreadgroup('GROUP', 'g', 'b', 'COUNT', 10, 'STREAMS', b.keys.inbox('b'), '>');
     const got: string[] = [];
     const stop = await b.durable.consume('b', (batch) => {
@@ -149,12 +149,34 @@ describe('RedisDurable: node inboxes', () => {
     }
   });
 
+  it('a shared target, a client address and a message id survive the inbox', async () => {
+    const prefix = `d${n++}`;
+    const a = setup('a', prefix);
+    const c = setup('c', prefix);
+    await a.client.ping();
+    await Promise.all([
+      a.durable.append('b', { message: msg('t/1', 'shared'), target: { group: 'g', filter: 't/#', hops: 1 } }),
+      a.durable.append('b', { message: msg('t/2', 'client'), forClient: 'cl', id: 'a:7' }),
+      a.durable.append('b', { message: msg('t/3', 'plain'), id: 'a:8' }),
+    ]);
+    const seen: unknown[] = [];
+    await c.durable.drain('b', (batch) => {
+      for (const m of batch) seen.push({ p: m.message.payload.toString(), target: m.target, forClient: m.forClient, id: m.id });
+      return [];
+    });
+    assert.deepEqual(seen, [
+      { p: 'shared', target: { group: 'g', filter: 't/#', hops: 1 }, forClient: undefined, id: undefined },
+      { p: 'client', target: undefined, forClient: 'cl', id: 'a:7' },
+      { p: 'plain', target: undefined, forClient: undefined, id: 'a:8' },
+    ]);
+  });
+
   it('refuses appends while Redis is not connected (0x80), never resolving them', async () => {
     const client = new Redis({ port: 1, lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: () => null });
     clients.push(client);
     const d = new RedisDurable(client, new Keys('x'), { nodeId: 'a' });
     assert.equal(d.available(), false);
-    await assert.rejects(d.append('b', msg('t', 'x')), (e: unknown) => e instanceof DurableAppendError && e.reasonCode === 0x80);
+    await assert.rejects(d.append('b', { message: msg('t', 'x') }), (e: unknown) => e instanceof DurableAppendError && e.reasonCode === 0x80);
   });
 });
 

@@ -35,8 +35,8 @@ function scriptedPort(appendTimeoutMs = 1000): DurablePort & { appends: Append[]
     appends,
     appendTimeoutMs,
     cleanupWaitMs: 0,
-    append(nodeId, message) {
-      return new Promise<void>((resolve, reject) => appends.push({ nodeId, message, resolve, reject }));
+    append(nodeId, dm) {
+      return new Promise<void>((resolve, reject) => appends.push({ nodeId, message: dm.message, resolve, reject }));
     },
     available: () => true,
     consume: async () => async () => {},

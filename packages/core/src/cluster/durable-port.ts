@@ -26,10 +26,17 @@ export interface SharedTarget {
 
 export interface DurableMessage {
   message: StoredMessage;
+  /**
+   * The same for every copy of one publish (`<node>:<seq>`): a node that receives a copy twice
+   * around a takeover (directly and from the old node's stub) delivers it once.
+   */
+  id?: string;
   /** Present for a shared-subscription copy: deliver to one member of this group only. */
   target?: SharedTarget;
   /** Present for a copy caught by a session after its handover: deliver to this session only. */
   forClient?: string;
+  /** For a `forClient` copy: how many times it was passed on because the client had moved again. */
+  hops?: number;
 }
 
 /** A will kept in shared storage while its client is connected (published by a survivor if the node dies). */
@@ -69,7 +76,7 @@ export interface DurablePort {
    * rejects with DurableAppendError when the storage is unavailable (0x80) or the backlog is over
    * its bound (0x97). Appends of one event-loop turn are batched.
    */
-  append(nodeId: string, message: StoredMessage, target?: SharedTarget, forClient?: string): Promise<void>;
+  append(nodeId: string, message: DurableMessage): Promise<void>;
   /** False while the storage is known to be unreachable (appends would fail). */
   available(): boolean;
   /**

@@ -19,6 +19,7 @@
  *   node's clients.
  */
 import type { Will } from '@mqtt-broker/mqtt-codec';
+import { topicMatches } from '@mqtt-broker/topics';
 import type { EngineContext } from '../engine-context.js';
 import type { SessionSnapshot, StoredMessage } from '../ports.js';
 import { beginFeed, endFeed, type Feeder } from '../session/flow-control.js';
@@ -29,6 +30,12 @@ import { deliverToClient, type RouteView, retireStub } from './handover-forward.
 import type { SharedRoutes } from './shared-routes.js';
 
 const registry = new WeakMap<EngineContext, ClusterDurability>();
+/** Ids of messages forwarded or received between nodes (durable-port.ts DurableMessage.id). */
+const messageIds = new WeakMap<Message, string>();
+/** How long a taken-over session is watched for copies that reach it twice (the stub's overlap). */
+const FRESH_MS = 5000;
+/** How long copies that still reach this node for a handed-over session are passed on. */
+const TOMBSTONE_MS = 3000;
 
 /** The durability of an engine, when its ports have a DurablePort. */
 export function durabilityOf(ctx: EngineContext): ClusterDurability | undefined {
@@ -54,7 +61,12 @@ export class ClusterDurability implements Feeder {
   private readonly toSave = new Set<Session>();
   private saveScheduled = false;
   /** Messages appended / batches and messages consumed (metrics, tests). */
-  readonly stats = { appended: 0, appendFailures: 0, batchesConsumed: 0, messagesConsumed: 0, sessionsSaved: 0 };
+  readonly stats = { appended: 0, appendFailures: 0, batchesConsumed: 0, messagesConsumed: 0, sessionsSaved: 0, duplicatesSkipped: 0 };
+  private seq = 0;
+  /** Sessions taken over from another node in the last FRESH_MS: ids of the copies they got. */
+  private readonly fresh = new Map<string, { until: number; seen: Set<string> }>();
+  /** Sessions handed over from here recently: where copies that still arrive for them go. */
+  private readonly tombstones = new Map<string, { filters: string[]; nodeId: string; until: number }>();
 
   constructor(
     readonly ctx: EngineContext,
@@ -111,13 +123,73 @@ export class ClusterDurability implements Feeder {
   }
 
   /** Appends `stored` to each target node's inbox; the publisher's ack waits for all of them. */
-  forward(targets: Iterable<string>, stored: StoredMessage): void {
-    for (const nodeId of targets) this.waitFor(this.port.append(nodeId, stored));
+  forward(targets: Iterable<string>, stored: StoredMessage, message: Message): void {
+    const id = this.idOf(message);
+    for (const nodeId of targets) this.waitFor(this.port.append(nodeId, { message: stored, id }));
+  }
+
+  /** The id shared by every copy of `message` (assigned when first forwarded or read from an inbox). */
+  idOf(message: Message): string {
+    let id = messageIds.get(message);
+    if (id === undefined) {
+      id = `${this.ctx.nodeId}:${++this.seq}`;
+      messageIds.set(message, id);
+    }
+    return id;
+  }
+
+  /** `clientId`'s session was just taken over from another node: copies that reach it twice are delivered once. */
+  noteTakenOver(clientId: string): void {
+    const f = this.fresh.get(clientId);
+    if (f !== undefined) f.until = Date.now() + FRESH_MS; // moved back and forth: keep what it saw
+    else this.fresh.set(clientId, { until: Date.now() + FRESH_MS, seen: new Set() });
+  }
+
+  /** A copy reached this node after a session moved away (a publisher saw the move late): pass it on. */
+  private passToMoved(stored: StoredMessage, id: string | undefined): void {
+    const now = Date.now();
+    for (const [clientId, t] of this.tombstones) {
+      if (t.until < now || this.ctx.sessions.has(clientId)) {
+        this.tombstones.delete(clientId);
+        continue;
+      }
+      if (!t.filters.some((f) => topicMatches(f, stored.topic))) continue;
+      this.port.append(t.nodeId, { message: stored, forClient: clientId, ...(id !== undefined ? { id } : {}) }).catch((e: unknown) => this.ctx.reportPortError(e));
+    }
+  }
+
+  /** A copy for a client that is no longer here (it moved again): pass it to its current owner, a few times at most. */
+  private async passOn(clientId: string, stored: StoredMessage, id: string | undefined, hops: number): Promise<void> {
+    const owner = hops < 3 ? (await this.ctx.ports.registry?.lookup(clientId))?.nodeId : undefined;
+    if (owner === undefined || owner === this.ctx.nodeId) {
+      this.ctx.observer.messageDropped(stored.qos, 'no_subscribers');
+      return;
+    }
+    await this.port.append(owner, { message: stored, forClient: clientId, ...(id !== undefined ? { id } : {}), hops: hops + 1 });
+  }
+
+  /** Records `id` for the freshly taken-over sessions a plain copy of `topic` reaches here. */
+  private noteSeen(topic: string, id: string): void {
+    const now = Date.now();
+    for (const [clientId, f] of this.fresh) {
+      if (f.until < now) {
+        this.fresh.delete(clientId);
+        continue;
+      }
+      const s = this.ctx.sessions.get(clientId);
+      if (s === undefined) continue;
+      for (const entry of s.subscriptions.values()) {
+        if (entry.group === undefined && topicMatches(entry.matchFilter, topic)) {
+          f.seen.add(id);
+          break;
+        }
+      }
+    }
   }
 
   /** A shared-subscription copy for one node; the publisher's ack waits for it when `wait`. */
   appendShared(nodeId: string, stored: StoredMessage, target: SharedTarget, wait: boolean): void {
-    const p = this.port.append(nodeId, stored, target);
+    const p = this.port.append(nodeId, { message: stored, target });
     if (wait) this.waitFor(p);
     else
       p.catch((e: unknown) => {
@@ -153,11 +225,22 @@ export class ClusterDurability implements Feeder {
       const now = ctx.clock.now();
       beginFeed(this);
       try {
-        for (const { message: stored, target, forClient } of batch) {
+        for (const { message: stored, target, forClient, id, hops } of batch) {
           const message = fromStored(stored, now);
+          if (id !== undefined) messageIds.set(message, id);
           if (forClient !== undefined) {
-            if (!deliverToClient(ctx, forClient, stored, message)) ctx.observer.messageDropped(message.qos, 'no_subscribers');
-          } else if (target === undefined) ctx.router.publish(message, message.publisherId);
+            const fresh = this.fresh.get(forClient);
+            if (id !== undefined && fresh?.seen.has(id) === true) {
+              this.stats.duplicatesSkipped++;
+              continue; // reached the session directly already
+            }
+            if (id !== undefined) fresh?.seen.add(id);
+            if (!deliverToClient(ctx, forClient, stored, message)) this.passOn(forClient, stored, id, hops ?? 0).catch((e: unknown) => ctx.reportPortError(e));
+          } else if (target === undefined) {
+            if (id !== undefined && this.fresh.size > 0) this.noteSeen(stored.topic, id);
+            ctx.router.publish(message, message.publisherId);
+            if (this.tombstones.size > 0) this.passToMoved(stored, id);
+          }
           else if (this.shared !== undefined) this.shared.deliver(message, stored, target);
           else ctx.router.publishToGroup(target.filter, target.group, message);
         }
@@ -194,8 +277,11 @@ export class ClusterDurability implements Feeder {
     const view = this.routes;
     if (view === undefined) return false;
     const out = {
-      append: (nodeId: string, stored: StoredMessage, clientId: string): void => {
-        this.port.append(nodeId, stored, undefined, clientId).catch((e: unknown) => this.ctx.reportPortError(e));
+      append: (nodeId: string, message: Message, clientId: string): void => {
+        this.port.append(nodeId, { message: toStored(message), forClient: clientId, id: this.idOf(message) }).catch((e: unknown) => this.ctx.reportPortError(e));
+      },
+      tombstone: (clientId: string, filters: string[], nodeId: string): void => {
+        this.tombstones.set(clientId, { filters, nodeId, until: Date.now() + TOMBSTONE_MS });
       },
     };
     const p: Promise<void> = retireStub(this.ctx, session, newOwner, view, out, caught)

@@ -9,7 +9,9 @@
  * saved snapshot holds, but still subscribed, so that what arrives meanwhile is queued in it.
  * Once A's own route replica shows C's route for every plain filter of the session (or after
  * STUB_MAX_MS), A drops the subscriptions and appends what the stub caught (QoS 1/2) to C's
- * inbox, addressed to that client only.
+ * inbox, addressed to that client only. A publishing node may see C's route later than A did
+ * and still send to A for a moment: for TOMBSTONE_MS a copy that reaches A and matches the
+ * session's filters is passed to C the same way (the client not being here any more).
  *
  * Cost of the overlap: a message published while both routes are visible reaches the session
  * twice (once directly on C, once through the stub); harmless for QoS 1, a duplicate for QoS 2
@@ -19,7 +21,7 @@
 import { topicMatches } from '@mqtt-broker/topics';
 import type { EngineContext } from '../engine-context.js';
 import type { StoredMessage } from '../ports.js';
-import { type Message, toStored } from '../session/message.js';
+import type { Message } from '../session/message.js';
 import type { Session } from '../session/session.js';
 
 /** Longest time a stub waits for the new owner's routes. */
@@ -32,7 +34,9 @@ export interface RouteView {
 }
 
 export interface StubForwarder {
-  append(nodeId: string, message: StoredMessage, clientId: string): void;
+  append(nodeId: string, message: Message, clientId: string): void;
+  /** After the stub is gone: copies that still arrive here for these filters go to `nodeId` too. */
+  tombstone(clientId: string, filters: string[], nodeId: string): void;
 }
 
 /** Keeps `session`'s subscriptions until `newOwner`'s routes are visible, then forwards what it caught. */
@@ -55,7 +59,8 @@ export async function retireStub(
   dropSubscriptions(ctx, session);
   session.clearOutbound();
   if (newOwner === undefined || newOwner === ctx.nodeId) return;
-  for (const m of caught) out.append(newOwner, toStored(m), session.clientId);
+  for (const m of caught) out.append(newOwner, m, session.clientId);
+  out.tombstone(session.clientId, filters, newOwner);
 }
 
 /**

@@ -45,11 +45,14 @@ export async function claimClientId(ctx: EngineContext, clientId: string): Promi
     const asked = bus.takeover(previous.nodeId, clientId, registration.epoch, TAKEOVER_TIMEOUT_MS);
     // a node that died before answering is cleaned up by a survivor: stop waiting for its answer then
     const handedOver = durable === undefined ? await asked : await Promise.race([asked, waitForCleanup(durable, previous.nodeId, TAKEOVER_TIMEOUT_MS).then(() => false)]);
+    if (handedOver) durabilityOf(ctx)?.noteTakenOver(clientId);
     if (handedOver || durable === undefined) return;
     await waitForCleanup(durable, previous.nodeId, durable.cleanupWaitMs);
     // the survivor may hold the session it adopted from the dead node: take it from there
     const holder = await durable.holder(clientId);
-    if (holder !== undefined && holder !== ctx.nodeId) await bus.takeover(holder, clientId, registration.epoch, TAKEOVER_TIMEOUT_MS);
+    if (holder !== undefined && holder !== ctx.nodeId && (await bus.takeover(holder, clientId, registration.epoch, TAKEOVER_TIMEOUT_MS))) {
+      durabilityOf(ctx)?.noteTakenOver(clientId);
+    }
   } catch (e) {
     ctx.reportPortError(e); // the registry is unreachable: serve the client from this node's state
   }
