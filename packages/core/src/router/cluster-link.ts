@@ -153,7 +153,7 @@ export class ClusterLink {
     const stored: StoredMessage = toStored(message);
     const n = targets.size + groups;
     // QoS 1/2 into the nodes' durable inboxes (the publisher's ack waits for them), QoS 0 on pub/sub
-    if (message.qos > 0 && this.durability !== undefined) this.durability.forward(targets, stored);
+    if (message.qos > 0 && this.durability !== undefined) this.durability.forward(targets, stored, message);
     else for (const nodeId of targets) this.bus.send(nodeId, stored);
     targets.clear();
     return n;
