@@ -31,6 +31,18 @@ export function createRedisClient(options: RedisConnectOptions): RedisClient {
   });
 }
 
+/**
+ * Calls `listener` every time the client becomes ready again after having been ready once: Redis
+ * may have restarted empty, so watchers resync and the engine re-writes its state.
+ */
+export function onReconnect(client: RedisClient, listener: () => void): void {
+  let connectedBefore = client.status === 'ready';
+  client.on('ready', () => {
+    if (connectedBefore) listener();
+    connectedBefore = true;
+  });
+}
+
 /** A command refused at once because the connection to Redis is down (not queued until it returns). */
 export class RedisUnavailableError extends Error {
   readonly code = 'REDIS_UNAVAILABLE';

@@ -6,7 +6,7 @@ import { RedisClientRegistry } from './client-registry.js';
 import { Keys } from './keys.js';
 import { RedisMembership } from './membership.js';
 import { RedisNodeBus } from './node-bus.js';
-import { createRedisClient, type RedisClient, type RedisConnectOptions } from './redis-client.js';
+import { createRedisClient, onReconnect, type RedisClient, type RedisConnectOptions } from './redis-client.js';
 import { RedisRetainStore } from './retain-store.js';
 import { RedisRouteTable } from './route-table.js';
 import { RedisSessionStore } from './session-store.js';
@@ -70,14 +70,12 @@ export function createRedisPorts(options: RedisPortsOptions): RedisPorts {
   // Redis may have come back empty (restart without persistence): after every reconnect the node
   // writes again what it holds in memory. Heartbeat first (peers then wait for our takeover
   // replies), then the client registrations; routes are re-written by the route watchers' resync.
-  let readyBefore = client.status === 'ready';
   const restoreAfterReconnect = async (): Promise<void> => {
     if (started) await membership.beat();
     await registry.restore();
   };
-  client.on('ready', () => {
-    if (readyBefore) restoreAfterReconnect().catch((e: unknown) => onError?.(e));
-    readyBefore = true;
+  onReconnect(client, () => {
+    restoreAfterReconnect().catch((e: unknown) => onError?.(e));
   });
   return {
     ports: { sessions, retained, routes, bus, registry },

@@ -7,7 +7,7 @@ import type { RetainChange, RetainStore, StoredMessage } from '@mqtt-broker/core
 import type { Keys } from './keys.js';
 import { DELETE_RETAINED, LAST_ID, SET_RETAINED } from './lua.js';
 import { decodeMessage, encodeMessage } from './message-codec.js';
-import { evalScript, type RedisClient } from './redis-client.js';
+import { evalScript, onReconnect, type RedisClient } from './redis-client.js';
 import { StreamTail } from './stream-tail.js';
 import { type RedisTimer, timed } from './timing.js';
 
@@ -90,10 +90,8 @@ export class RedisRetainStore implements RetainStore {
   private watchReconnects(): void {
     if (this.watchingReconnects) return;
     this.watchingReconnects = true;
-    let connectedBefore = this.client.status === 'ready';
-    this.client.on('ready', () => {
-      if (connectedBefore) for (const t of this.tails) t.requestResync();
-      connectedBefore = true;
+    onReconnect(this.client, () => {
+      for (const t of this.tails) t.requestResync();
     });
   }
 

@@ -16,7 +16,7 @@
 import type { RouteChange, RouteTable } from '@mqtt-broker/core';
 import { type Keys, parseRouteField, routeField } from './keys.js';
 import { ADD_ROUTE, LAST_ID, REMOVE_NODE_ROUTES, REMOVE_ROUTE, SNAPSHOT_FIELDS } from './lua.js';
-import { evalScript, type RedisClient } from './redis-client.js';
+import { evalScript, onReconnect, type RedisClient } from './redis-client.js';
 import { StreamTail } from './stream-tail.js';
 import { type RedisTimer, timed } from './timing.js';
 
@@ -130,10 +130,8 @@ export class RedisRouteTable implements RouteTable {
   private watchReconnects(): void {
     if (this.watchingReconnects) return;
     this.watchingReconnects = true;
-    let connectedBefore = this.client.status === 'ready';
-    this.client.on('ready', () => {
-      if (connectedBefore) for (const reconnected of this.tails.values()) reconnected();
-      connectedBefore = true;
+    onReconnect(this.client, () => {
+      for (const reconnected of this.tails.values()) reconnected();
     });
   }
 
