@@ -1,7 +1,8 @@
 // Enforces the dependency direction of the architecture (docs/architecture.md):
-// codec <- topics <- core <- (store-memory, auth, transport) <- services/broker, and each outside
-// system has one home: sockets only in transport, prom-client/pino only in the service,
-// ioredis only in cluster-redis. Fails lint when a source file imports across the rule.
+//   codec <- topics <- core <- (store-memory, auth, transport, cluster-redis, admin-api) <- broker
+// and gives each outside system one home: sockets only in transport, ioredis only in
+// cluster-redis, gRPC only in admin-api, prom-client/pino only in the service. Fails lint when a
+// package's src/ imports something on its list below.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -13,6 +14,9 @@ const forbidden = {
   'packages/store-memory': ['@mqtt-broker/transport', 'node:net', 'ws', 'ioredis', 'prom-client', 'pino'],
   'packages/auth': ['@mqtt-broker/transport', 'node:net', 'ws', 'ioredis', 'prom-client', 'pino'],
   'packages/transport': ['@mqtt-broker/store-memory', 'ioredis', 'prom-client', 'pino'],
+  'packages/cluster-redis': ['@mqtt-broker/store-memory', '@mqtt-broker/transport', '@mqtt-broker/admin-api', 'ws', '@grpc/grpc-js', 'prom-client', 'pino'],
+  'packages/admin-api': ['@mqtt-broker/store-memory', '@mqtt-broker/transport', '@mqtt-broker/cluster-redis', 'ioredis', 'prom-client', 'pino'],
+  'services/broker': ['ioredis'],
 };
 
 function sources(dir, out) {
