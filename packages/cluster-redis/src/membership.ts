@@ -1,8 +1,14 @@
 /**
  * Cluster membership: every node refreshes a heartbeat key with a TTL (`SET ... PX`) and is
- * listed in a sorted set of members. A member whose heartbeat key expired is dead; the first
- * survivor to win `SET NX` on the dead node's cleanup key removes its routes and runs
- * `onNodeDead` (wills, sessions), then drops it from the member set.
+ * listed in a sorted set of members. A member whose heartbeat key is gone is dead or has left;
+ * the first survivor to win `SET NX` on its cleanup key runs `onNodeDead` (wills, sessions
+ * adopted, their routes written, then the dead node's routes removed and its inbox drained),
+ * removes whatever routes of it are left, then drops it from the member set.
+ *
+ * A node that stops gracefully leaves the same way (docs/cluster.md, "Drain"): it keeps its
+ * routes and member entry, deletes its heartbeat (`leave`) and tells the others (node bus), so
+ * that a survivor's cleanup starts at once instead of a TTL later. A node starting again under
+ * the same id first waits for that cleanup (`awaitOwnCleanup`).
  */
 import type { Keys } from './keys.js';
 import type { RedisClient } from './redis-client.js';
@@ -79,21 +85,63 @@ export class RedisMembership {
       }
       const won = await this.client.set(this.keys.cleanup(nodeId), this.nodeId, 'PX', 30_000, 'NX');
       if (won !== 'OK') continue;
-      await this.options.removeRoutes?.(nodeId);
+      // the routes stay until the adopted sessions' routes are written (onNodeDead removes them
+      // then); removed here too when there is no onNodeDead or it left some
       await this.options.onNodeDead?.(nodeId);
+      await this.options.removeRoutes?.(nodeId);
       await this.client.zrem(this.keys.members, nodeId);
       this.cleanedUp++;
     }
     this.alive = alive;
   }
 
-  /** Leaves the cluster (graceful stop): heartbeat and membership removed. */
-  async stop(): Promise<void> {
+  /** Stops the heartbeat and detection timers (nothing written). */
+  stopTimers(): void {
     if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
     if (this.detectTimer !== undefined) clearInterval(this.detectTimer);
     this.heartbeatTimer = undefined;
     this.detectTimer = undefined;
+  }
+
+  /**
+   * Leaves the cluster (graceful stop) as a dead node would, announced: the heartbeat is deleted,
+   * the member entry stays until a survivor has cleaned up (adopted the sessions, drained the
+   * inbox). Returns the other live members, to be told (node bus) so that they clean up now.
+   */
+  async leave(): Promise<string[]> {
+    this.stopTimers();
+    const others = (await this.liveNodes()).filter((n) => n !== this.nodeId);
     await this.client.del(this.keys.heartbeat(this.nodeId));
-    await this.client.zrem(this.keys.members, this.nodeId);
+    if (others.length === 0) {
+      // nobody to clean up: what this node saved stays in Redis for whoever starts next
+      // (the inbox was drained into the saved sessions by the engine's stop)
+      await this.client.zrem(this.keys.members, this.nodeId);
+    }
+    return others;
+  }
+
+  /** Old name of `leave` (kept for callers that do not announce). */
+  async stop(): Promise<void> {
+    await this.leave();
+  }
+
+  /**
+   * Before this node serves again under the same id: if a previous run left (or died) and a
+   * survivor is cleaning up after it (member entry, no heartbeat, other live nodes), waits until
+   * that cleanup is done (at most `maxMs`), so that it does not remove routes or drain an inbox
+   * this run already uses.
+   */
+  async awaitOwnCleanup(maxMs: number): Promise<void> {
+    const deadline = Date.now() + maxMs;
+    while (Date.now() < deadline) {
+      const [member, alive] = await Promise.all([this.client.zscore(this.keys.members, this.nodeId), this.client.exists(this.keys.heartbeat(this.nodeId))]);
+      if (member === null || alive === 1) return;
+      const others = (await this.liveNodes()).filter((n) => n !== this.nodeId);
+      if (others.length === 0) {
+        await this.client.zrem(this.keys.members, this.nodeId); // nobody will: this run takes over
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 }

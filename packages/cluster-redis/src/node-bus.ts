@@ -22,7 +22,8 @@
  * 5 and 6 (generic request / reply: `request` asks another node, `serveRequests` answers; the
  * admin fan-out in admin-fanout.ts rides on it). A request carries an id and the asker's node id;
  * the reply goes to the asker's own channel. An unanswered request resolves undefined after its
- * timeout (the node is dead, partitioned, or too slow).
+ * timeout (the node is dead, partitioned, or too slow). Kind 7: a node left gracefully (sent to
+ * each live member by the leaving node; the receivers run their dead-node detection at once).
  */
 import type { NodeBus, StoredMessage } from '@mqtt-broker/core';
 import type { Keys } from './keys.js';
@@ -37,6 +38,7 @@ const KIND_TAKEOVER_DONE = 3;
 const KIND_CREDIT = 4;
 const KIND_REQUEST = 5;
 const KIND_REPLY = 6;
+const KIND_LEFT = 7;
 const CREDIT_TIMEOUT_MS = 2000;
 
 interface PeerWindow {
@@ -110,6 +112,13 @@ export class RedisNodeBus implements NodeBus {
   private readonly waiting = new Map<number, () => void>();
   private readonly replies = new Map<number, (body: Buffer) => void>();
   private requestHandler: RequestHandler | undefined = undefined;
+  private leftHandler: ((nodeId: string) => void) | undefined = undefined;
+  /**
+   * Nodes whose takeover service stopped (the node is closing): their requests are not answered,
+   * the asker waits for the survivor's cleanup instead (an answer would say "handed over" for a
+   * session that the survivor is about to adopt).
+   */
+  private readonly takeoversStopped = new Set<string>();
   private nextRequestId = 1;
   private readonly cluster: boolean;
   private readonly maxUnconsumedBytes: number;
@@ -206,8 +215,12 @@ export class RedisNodeBus implements NodeBus {
   async serveTakeovers(nodeId: string, handler: (clientId: string, epoch: number) => Promise<void>): Promise<() => Promise<void>> {
     this.takeoverHandlers.set(nodeId, handler);
     await this.subscribe(nodeId);
+    this.takeoversStopped.delete(nodeId);
     return async () => {
-      if (this.takeoverHandlers.get(nodeId) === handler) this.takeoverHandlers.delete(nodeId);
+      if (this.takeoverHandlers.get(nodeId) === handler) {
+        this.takeoverHandlers.delete(nodeId);
+        this.takeoversStopped.add(nodeId);
+      }
       await this.unsubscribeIfIdle(nodeId);
     };
   }
@@ -244,6 +257,26 @@ export class RedisNodeBus implements NodeBus {
     return () => {
       if (this.requestHandler === handler) this.requestHandler = undefined;
     };
+  }
+
+  /** Tells this node when another node announces that it left (`announceLeft`). */
+  async watchLeaves(handler: (nodeId: string) => void): Promise<void> {
+    this.leftHandler = handler;
+    await this.subscribe(this.options.nodeId);
+  }
+
+  /** Tells each of `nodes` that this node left the cluster (resolves once Redis took the frames). */
+  async announceLeft(nodes: string[]): Promise<void> {
+    const w = new Writer(64);
+    w.u8(KIND_LEFT);
+    w.str(this.options.nodeId);
+    const frame = w.finish();
+    await Promise.all(
+      nodes.map((n) => {
+        const channel = this.keys.nodeChannel(n);
+        return timed(this.options.timer, 'bus', this.cluster ? this.client.spublish(channel, frame) : this.client.publish(channel, frame));
+      }),
+    );
   }
 
   /** Sends `body` to `nodeId`'s request handler; resolves its reply, or undefined after `timeoutMs`. */
@@ -337,7 +370,9 @@ export class RedisNodeBus implements NodeBus {
           w.u32(id);
           this.publish(replyTo, w.finish());
         };
-        if (handler === undefined) done();
+        if (handler === undefined) {
+          if (!this.takeoversStopped.has(nodeId)) done();
+        }
         else
           handler(clientId, epoch).then(
             () => {
@@ -367,6 +402,9 @@ export class RedisNodeBus implements NodeBus {
       } else if (kind === KIND_REPLY) {
         const id = r.u32();
         this.replies.get(id)?.(r.bytes());
+      } else if (kind === KIND_LEFT) {
+        const left = r.str();
+        if (nodeId === this.options.nodeId && left !== this.options.nodeId) this.leftHandler?.(left);
       } else if (kind === KIND_CREDIT) {
         const peer = r.str();
         const bytes = r.f64();

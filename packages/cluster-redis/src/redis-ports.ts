@@ -17,7 +17,10 @@ export interface RedisPortsOptions extends RedisConnectOptions {
   /** Key prefix (several clusters may share one Redis). */
   prefix?: string;
   heartbeatTtlMs?: number;
-  /** Run after a dead node's routes were removed (publish its wills, adopt its sessions). */
+  /**
+   * Cleanup after a dead (or departed) node: publish its wills, adopt its sessions, remove its
+   * routes once the adopted ones are written, drain its inbox. Its remaining routes are removed after.
+   */
   onNodeDead?: (nodeId: string) => Promise<void>;
   onError?: (error: unknown) => void;
   /** Use this client instead of connecting (it is closed by close()). */
@@ -38,7 +41,10 @@ export interface RedisPorts {
   membership: RedisMembership;
   /** Starts the heartbeat (call once the node serves). */
   start(): Promise<void>;
-  /** Stops tails, subscriber and heartbeat, then disconnects. */
+  /**
+   * Stops tails and subscriber, leaves the cluster (heartbeat deleted, the other nodes told: one
+   * of them adopts what this node saved; the routes stay for it), then disconnects.
+   */
   close(): Promise<void>;
 }
 
@@ -90,12 +96,21 @@ export function createRedisPorts(options: RedisPortsOptions): RedisPorts {
     async start() {
       started = true;
       await membership.start();
+      await bus.watchLeaves(() => {
+        membership.detect().catch((e: unknown) => onError?.(e));
+      });
     },
     async close() {
       await routes.close();
       await retained.close();
+      if (started) {
+        try {
+          await bus.announceLeft(await membership.leave());
+        } catch (e) {
+          onError?.(e);
+        }
+      }
       await bus.close();
-      if (started) await membership.stop().catch(() => {});
       client.disconnect();
     },
   };

@@ -371,6 +371,15 @@ export class RedisDurable implements DurablePort {
     this.stats.sessionsAdopted += r.adopted;
   }
 
+  /**
+   * Graceful stop, before the node leaves the cluster: the wills still stored for this node are
+   * deleted (the engine has published or discarded each one itself; a drain does not publish
+   * them, docs/cluster.md "Drain"), so the survivor that cleans up after it publishes none.
+   */
+  async leave(): Promise<void> {
+    await this.client.del(this.keys.wills(this.options.nodeId));
+  }
+
   async close(): Promise<void> {
     if (this.flushScheduled) this.flush();
     for (const r of this.readers) r.disconnect();

@@ -173,7 +173,7 @@ describe('RedisMembership', () => {
       // "kill" c: stop heartbeating without leaving
       await nodes[2].client.quit();
       const c = nodes.pop();
-      void c;
+      await c?.bus.close(); // its subscriber connection (left notices), as a killed process's would go
       await until(() => dead.length > 0, 3000);
       await new Promise((r) => setTimeout(r, 400));
       assert.equal(dead.length, 1);

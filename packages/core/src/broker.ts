@@ -222,7 +222,8 @@ export class Engine implements Broker, EngineContext {
     await this.flushSessions();
     this.stopRetainedSync?.();
     await this.stopTakeovers?.().catch((e: unknown) => this.reportPortError(e));
-    if (this.cluster !== undefined) await this.cluster.stop().catch((e: unknown) => this.reportPortError(e));
+    // with durable inboxes the routes stay: a survivor adopts the saved sessions, then removes them
+    if (this.cluster !== undefined) await this.cluster.stop(this.durability !== undefined).catch((e: unknown) => this.reportPortError(e));
     await this.durability?.stop().catch((e: unknown) => this.reportPortError(e));
   }
 

@@ -25,6 +25,11 @@ export interface ClusterMode {
    * other nodes' admin requests with `local` (started here, whether or not GRPC_PORT is on).
    */
   adminFacade(local: AdminFacade): AdminFacade;
+  /**
+   * Before serving: when a previous run under this node id left or died and a survivor is still
+   * cleaning up after it, waits for that (bounded), so this run starts from a clean slate.
+   */
+  awaitPreviousRun(): Promise<void>;
   close(): Promise<void>;
   readonly redis: RedisPorts;
 }
@@ -124,8 +129,12 @@ export function createClusterMode(config: BrokerConfig, log: Logger, registry: R
       serving.serve().catch((err: unknown) => log.error({ err }, 'admin fan-out: cannot serve requests'));
       return serving;
     },
+    awaitPreviousRun: () => redis.membership.awaitOwnCleanup(heartbeatTtlMs * 2 + 5000),
     close: async () => {
       admin?.stop();
+      // leave as a dead node would, announced (docs/cluster.md, "Drain"): no wills left to
+      // publish, routes and saved sessions kept for the survivor that adopts them
+      await durablePort.leave().catch((err: unknown) => log.warn({ err }, 'could not delete the stored wills'));
       await durablePort.close();
       await redis.close();
     },

@@ -63,6 +63,8 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
   const authSettings: AuthSettings = { allowAnonymous: config.allowAnonymous, passwordFile: config.passwordFile, aclFile: config.aclFile };
   const auth = await loadAuth(authSettings);
   const cluster: ClusterMode | undefined = clusterConfigured(config) ? createClusterMode(config, log, metrics.registry) : undefined;
+  // [cluster] a previous run of this node id that left (drain) is adopted by a survivor first
+  await cluster?.awaitPreviousRun().catch((err: unknown) => log.warn({ err }, 'could not check for a previous run of this node id'));
   const broker = createBroker({
     ...(cluster !== undefined ? { ports: cluster.ports, durable: cluster.durable, onPortError: (err: unknown) => log.debug({ err }, 'cluster port error') } : {}),
     nodeId: config.nodeId,

@@ -1,6 +1,8 @@
 /**
- * After another node died (docs/cluster.md, "Node failure"): run by the one survivor that won the
- * dead node's cleanup lock, after the dead node's routes were removed.
+ * After another node died or left (docs/cluster.md, "Node failure", "Drain"): run by the one
+ * survivor that won the node's cleanup lock. The dead node's routes are still there (publishers
+ * keep appending to its inbox); they are removed once the adopted sessions' routes are written,
+ * so that a message published meanwhile matches one or the other.
  *
  * 1. Wills: every will the dead node's clients left in shared storage is published now (a Will
  *    Delay Interval is not waited for: the connection is gone already).
@@ -11,10 +13,14 @@
  *    here as usual. When the client is already reconnecting on another node, that node is
  *    waiting for this cleanup (takeover.ts): a short-lived holder hint tells it to take the
  *    session over from here once the cleanup is done.
- * 3. Inbox: every batch left in the dead node's inbox (appended, not yet acknowledged into the
- *    sessions' saved state) is delivered to the adopted sessions whose subscriptions match and
- *    saved with them; then the inbox is deleted.
- * 4. The membership then drops the dead node, which tells connecting clients waiting for it that its
+ * 3. Routes: the dead node's routes are removed (after the adopted sessions' route writes, on
+ *    the same connection: every replica sees the new routes first).
+ * 4. Inbox: after a grace for appends on their way, every batch left in the dead node's inbox
+ *    (appended, not yet acknowledged into the sessions' saved state) is delivered to the adopted
+ *    sessions whose subscriptions match and saved with them; then the inbox is deleted. A copy
+ *    that already reached an adopted session directly (same message id, published while both
+ *    routes existed) is not delivered again.
+ * 5. The membership then drops the dead node, which tells connecting clients waiting for it that its
  *    state is where it will stay (DurablePort.isCleaned).
  */
 import { topicMatches } from '@mqtt-broker/topics';
@@ -60,11 +66,14 @@ export async function adoptDeadNode(d: ClusterDurability, deadNodeId: string): P
       result.claimed++;
     }
     ctx.sessionOffline(session); // expiry armed, snapshot saved
+    d.noteTakenOver(clientId); // copies reaching it directly are not delivered again from the inbox
     await port.indexSession(ctx.nodeId, clientId);
     adopted.push(session);
   }
   result.adopted = adopted.length;
 
+  // the adopted sessions' routes were written above (same connection, so applied first)
+  await ctx.ports.routes?.removeNode(deadNodeId);
   await new Promise((resolve) => setTimeout(resolve, INBOX_GRACE_MS));
   result.messages = await port.drain(deadNodeId, (batch) => deliverToAdopted(d, batch, adopted));
   for (const clientId of await port.indexedSessions(deadNodeId)) await port.unindexSession(deadNodeId, clientId);
@@ -75,11 +84,15 @@ function deliverToAdopted(d: ClusterDurability, batch: DurableMessage[], adopted
   const now = d.ctx.clock.now();
   const live = adopted.filter((s) => !s.ended && d.ctx.sessions.get(s.clientId) === s);
   return d.savingTouched(() => {
-    for (const { message: stored, target } of batch) {
+    for (const { message: stored, target, id } of batch) {
       const message = fromStored(stored, now);
       for (const s of live) {
         const sub = bestMatch(s, stored, target);
         if (sub === undefined) continue;
+        if (target === undefined && d.seenBefore(s.clientId, id)) {
+          d.stats.duplicatesSkipped++;
+          continue;
+        }
         s.deliver(message, Math.min(sub.qos, stored.qos) as 0 | 1 | 2, sub.retainAsPublished && stored.retain, sub.subscriptionIds, undefined);
         if (target !== undefined) break; // a shared copy goes to one member
       }

@@ -36,6 +36,8 @@ const messageIds = new WeakMap<Message, string>();
 const FRESH_MS = 5000;
 /** How long copies that still reach this node for a handed-over session are passed on. */
 const TOMBSTONE_MS = 3000;
+/** How long an addressed copy waits for its client's session to finish arriving here. */
+const ARRIVAL_WAIT_MS = 2000;
 
 /** The durability of an engine, when its ports have a DurablePort. */
 export function durabilityOf(ctx: EngineContext): ClusterDurability | undefined {
@@ -109,23 +111,40 @@ export class ClusterDurability implements Feeder {
   }
 
   /**
-   * Graceful stop (after this node's routes were removed): stops reading, then takes what was
-   * appended meanwhile into the local sessions (saved with each entry), so that nothing waits in
-   * an inbox nobody reads (a node that left gracefully is not cleaned up by a survivor).
+   * Graceful stop (the sessions are offline and saved; the routes stay): stops reading, then takes
+   * what is in the inbox now into the local sessions (saved with each entry). What publishers
+   * append after that is drained by the survivor that adopts these sessions once this node has
+   * left (docs/cluster.md, "Drain"); a last node leaving gets no more appends.
    */
   async stop(): Promise<void> {
     await Promise.all([...this.stubs]);
     if (this.stopConsuming === undefined) return;
     await this.stopConsuming();
     this.stopConsuming = undefined;
-    await new Promise((resolve) => setTimeout(resolve, 300)); // appends already on their way
     await this.port.drain(this.ctx.nodeId, (batch) => this.deliverBatch(batch));
+  }
+
+  /**
+   * True when a copy with `id` already reached `clientId`'s session directly since it was taken
+   * over or adopted here (a dead node's inbox holds another copy of it); records it otherwise.
+   */
+  seenBefore(clientId: string, id: string | undefined): boolean {
+    if (id === undefined) return false;
+    const f = this.fresh.get(clientId);
+    if (f === undefined) return false;
+    if (f.seen.has(id)) return true;
+    f.seen.add(id);
+    return false;
   }
 
   /** Appends `stored` to each target node's inbox; the publisher's ack waits for all of them. */
   forward(targets: Iterable<string>, stored: StoredMessage, message: Message): void {
     const id = this.idOf(message);
+    // routed locally already: a freshly adopted session got this copy (another may be in a dead node's inbox)
+    if (this.fresh.size > 0) this.noteSeen(stored.topic, id);
     for (const nodeId of targets) this.waitFor(this.port.append(nodeId, { message: stored, id }));
+    // published here for a client that just moved away: its new node may not have its session yet
+    if (this.tombstones.size > 0) this.passToMoved(stored, id);
   }
 
   /** The id shared by every copy of `message` (assigned when first forwarded or read from an inbox). */
@@ -161,11 +180,26 @@ export class ClusterDurability implements Feeder {
   /** A copy for a client that is no longer here (it moved again): pass it to its current owner, a few times at most. */
   private async passOn(clientId: string, stored: StoredMessage, id: string | undefined, hops: number): Promise<void> {
     const owner = hops < 3 ? (await this.ctx.ports.registry?.lookup(clientId))?.nodeId : undefined;
+    if (owner === this.ctx.nodeId && (await this.deliverOnceHere(clientId, stored))) return;
     if (owner === undefined || owner === this.ctx.nodeId) {
       this.ctx.observer.messageDropped(stored.qos, 'no_subscribers');
       return;
     }
     await this.port.append(owner, { message: stored, forClient: clientId, ...(id !== undefined ? { id } : {}), hops: hops + 1 });
+  }
+
+  /**
+   * A copy addressed to a client this node owns but whose session is not here yet: its takeover
+   * is still loading the session (the old node's stub forwarded the copy before that finished).
+   * Waits for the session (at most ARRIVAL_WAIT_MS), delivers and saves it.
+   */
+  private async deliverOnceHere(clientId: string, stored: StoredMessage): Promise<boolean> {
+    const deadline = Date.now() + ARRIVAL_WAIT_MS;
+    while (!this.ctx.sessions.has(clientId) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    if (!deliverToClient(this.ctx, clientId, stored, fromStored(stored, this.ctx.clock.now()))) return false;
+    const session = this.ctx.sessions.get(clientId);
+    if (session !== undefined) this.sessionChanged(session);
+    return true;
   }
 
   /** Records `id` for the freshly taken-over sessions a plain copy of `topic` reaches here. */

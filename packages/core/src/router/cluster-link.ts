@@ -97,12 +97,16 @@ export class ClusterLink {
     await Promise.all([...[...this.refs.keys()].map((filter) => this.routes.addRoute(filter, this.nodeId)), ...(this.shared?.republish() ?? [])]);
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops watching and listening. The node's routes are removed, except when `keepRoutes`: a node
+   * with durable inboxes leaves them for the survivor that adopts its sessions (docs/cluster.md, "Drain").
+   */
+  async stop(keepRoutes = false): Promise<void> {
     this.unwatch?.();
     this.unwatch = undefined;
     await this.stopListening?.();
     this.stopListening = undefined;
-    await this.routes.removeNode(this.nodeId);
+    if (!keepRoutes) await this.routes.removeNode(this.nodeId);
   }
 
   /** True when this node's replica has the route (filter, nodeId). */
