@@ -90,7 +90,11 @@ export async function startRedis(): Promise<RunningRedis> {
   // Redis logs each client it closes for passing its output buffer limit (INFO has no counter in 7.0)
   let cut = 0;
   const p = run('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], process.env, port, undefined, (text) => {
-    cut += text.split('overcoming of output buffer limits').length - 1;
+    for (const line of text.split('\n')) {
+      if (!line.includes('overcoming of output buffer limits')) continue;
+      cut++;
+      process.stderr.write(`redis: ${line.trim()}\n`); // which connection (name, addr, cmd, omem)
+    }
   });
   const deadline = Date.now() + 5_000;
   for (;;) {

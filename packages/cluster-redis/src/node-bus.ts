@@ -15,8 +15,13 @@
  * lost. So the receiver reports the bytes it has consumed from each sender (a credit frame after
  * every `creditEveryBytes`), and the sender drops QoS 0 messages to a node while more than
  * `maxUnconsumedBytes` sent to it are unconsumed: the link survives a flood and sheds the excess
- * at the sender. A credit that never comes (lost in a reconnect, a stuck node) does not wedge the
- * link: after 2 s over the window without a credit, the sender assumes the backlog gone.
+ * at the sender. Before dropping, the engine is told the node is congested (half the window
+ * unconsumed, `congested`) and holds back the local publishers feeding it until `onDrain`
+ * (quarter of the window): cross-node forwarding slows the publishers instead of shedding.
+ * A credit that never comes (lost in a reconnect, a stuck node) does not wedge the link: after
+ * 2 s over the window without a credit, the sender sends a sync probe (kind 8) that the receiver
+ * answers (kind 9) once it has read everything sent before it; the window never reopens blindly
+ * (peer-windows.ts says why).
  *
  * Control frames share the channel: kind byte 2 and 3 (takeover request / reply), 4 (credit),
  * 5 and 6 (generic request / reply: `request` asks another node, `serveRequests` answers; the
@@ -29,6 +34,7 @@ import type { NodeBus, StoredMessage } from '@mqtt-broker/core';
 import type { Keys } from './keys.js';
 import { readMessage, writeMessage } from './message-codec.js';
 import { Reader, Writer } from './pack.js';
+import { PeerWindows } from './peer-windows.js';
 import { isCluster, type RedisClient } from './redis-client.js';
 import { type RedisTimer, timed } from './timing.js';
 
@@ -39,24 +45,17 @@ const KIND_CREDIT = 4;
 const KIND_REQUEST = 5;
 const KIND_REPLY = 6;
 const KIND_LEFT = 7;
-const CREDIT_TIMEOUT_MS = 2000;
-
-interface PeerWindow {
-  /** Bytes of batch frames sent to the peer. */
-  sent: number;
-  /** Bytes the peer reported consumed (cumulative). */
-  consumed: number;
-  /** When the last credit arrived (or the window opened). */
-  creditAt: number;
-  /** The peer's last reported cumulative count (it restarts from 0 when the peer restarts). */
-  lastCredit: number;
-}
+const KIND_SYNC = 8;
+const KIND_SYNC_ACK = 9;
 
 export interface NodeBusOptions {
   /** This node: replies to its control requests come to its channel. */
   nodeId: string;
   maxInflightBytes?: number;
-  /** Bytes sent to one node and not yet consumed by it, past which QoS 0 messages to it are dropped (default 4 MiB). */
+  /**
+   * Bytes sent to one node and not yet consumed by it, past which QoS 0 messages to it are dropped
+   * (default 4 MiB); past half of it the node is reported congested (publishers held back).
+   */
   maxUnconsumedBytes?: number;
   /** The receiver reports consumption after this many bytes from a sender (default 256 KiB). */
   creditEveryBytes?: number;
@@ -121,9 +120,8 @@ export class RedisNodeBus implements NodeBus {
   private readonly takeoversStopped = new Set<string>();
   private nextRequestId = 1;
   private readonly cluster: boolean;
-  private readonly maxUnconsumedBytes: number;
   private readonly creditEveryBytes: number;
-  private readonly windows = new Map<string, PeerWindow>();
+  private readonly peers: PeerWindows;
   /** Per sender: bytes consumed, and the value last reported to it. */
   private readonly consumedFrom = new Map<string, { bytes: number; reported: number }>();
 
@@ -134,27 +132,18 @@ export class RedisNodeBus implements NodeBus {
   ) {
     this.maxInflightBytes = options.maxInflightBytes ?? 64 * 1024 * 1024;
     this.cluster = isCluster(client);
-    this.maxUnconsumedBytes = options.maxUnconsumedBytes ?? 4 * 1024 * 1024;
+    this.peers = new PeerWindows({ maxUnconsumed: options.maxUnconsumedBytes ?? 4 * 1024 * 1024 });
     this.creditEveryBytes = options.creditEveryBytes ?? 256 * 1024;
   }
 
-  /** False while the peer's consumption window is full (a credit older than the timeout reopens it). */
-  private windowOpen(nodeId: string): boolean {
-    const w = this.windows.get(nodeId);
-    if (w === undefined || w.sent - w.consumed <= this.maxUnconsumedBytes) return true;
-    const now = Date.now();
-    if (now - w.creditAt < CREDIT_TIMEOUT_MS) return false;
-    w.consumed = w.sent; // no credit for too long: assume the backlog was consumed or lost
-    w.creditAt = now;
-    return true;
-  }
-
   send(nodeId: string, message: StoredMessage): void {
-    if (this.inflightBytes > this.maxInflightBytes || !this.windowOpen(nodeId)) {
+    let batch = this.pending.get(nodeId);
+    const admitted = this.inflightBytes > this.maxInflightBytes ? false : this.peers.admits(nodeId, batch?.writer.pos ?? 0);
+    if (admitted !== true) {
+      if (admitted === 'sync') this.sendSync(nodeId);
       this.stats.messagesDropped++;
       return;
     }
-    let batch = this.pending.get(nodeId);
     if (batch === undefined) {
       batch = { writer: new Writer(1024), count: 0 };
       batch.writer.u8(KIND_BATCH);
@@ -178,12 +167,29 @@ export class RedisNodeBus implements NodeBus {
       frame.writeUInt32BE(batch.count, 1);
       this.stats.messagesSent += batch.count;
       this.stats.sentByPeer.set(nodeId, (this.stats.sentByPeer.get(nodeId) ?? 0) + batch.count);
-      let w = this.windows.get(nodeId);
-      if (w === undefined) this.windows.set(nodeId, (w = { sent: 0, consumed: 0, creditAt: Date.now(), lastCredit: 0 }));
-      w.sent += frame.length;
+      this.peers.sent(nodeId, frame.length);
       this.publish(nodeId, frame);
     }
     this.pending.clear();
+  }
+
+  /** True while more than half the window sent to `nodeId` is unconsumed (until the drain handler runs). */
+  congested(nodeId: string): boolean {
+    return this.peers.congested(nodeId, this.pending.get(nodeId)?.writer.pos ?? 0);
+  }
+
+  onDrain(handler: (nodeId: string) => void): void {
+    this.peers.onDrain = handler;
+  }
+
+  /** Asks `nodeId` to confirm it read everything sent so far (its window had no credit for too long). */
+  private sendSync(nodeId: string): void {
+    if (this.pending.has(nodeId)) this.flush(); // the mark covers the batch being collected
+    const w = new Writer(64);
+    w.u8(KIND_SYNC);
+    w.str(this.options.nodeId);
+    w.f64(this.peers.syncMark(nodeId));
+    this.publish(nodeId, w.finish());
   }
 
   private publish(nodeId: string, frame: Buffer): void {
@@ -408,13 +414,21 @@ export class RedisNodeBus implements NodeBus {
       } else if (kind === KIND_CREDIT) {
         const peer = r.str();
         const bytes = r.f64();
-        const w = this.windows.get(peer);
-        if (w !== undefined) {
-          const delta = bytes >= w.lastCredit ? bytes - w.lastCredit : bytes; // smaller: the peer restarted
-          w.lastCredit = bytes;
-          w.consumed = Math.min(w.consumed + delta, w.sent);
-          w.creditAt = Date.now();
-        }
+        this.peers.credit(peer, bytes);
+      } else if (kind === KIND_SYNC) {
+        // everything `from` sent before this frame has been read: answer with what was counted
+        const from = r.str();
+        const mark = r.f64();
+        const w = new Writer(64);
+        w.u8(KIND_SYNC_ACK);
+        w.str(this.options.nodeId);
+        w.f64(mark);
+        w.f64(this.consumedFrom.get(from)?.bytes ?? 0);
+        this.publish(from, w.finish());
+      } else if (kind === KIND_SYNC_ACK) {
+        const peer = r.str();
+        const mark = r.f64();
+        this.peers.syncAck(peer, mark, r.f64());
       }
     } catch (e) {
       this.options.onError?.(e);

@@ -145,6 +145,14 @@ export interface NodeBus {
   takeover?(nodeId: string, clientId: string, epoch: number, timeoutMs: number): Promise<boolean>;
   /** Optional: serves takeover requests addressed to `nodeId`. Resolves once listening; returns a function that stops. */
   serveTakeovers?(nodeId: string, handler: (clientId: string, epoch: number) => Promise<void>): Promise<() => Promise<void>>;
+  /**
+   * Optional backpressure: true while too much sent to `nodeId` is still unconsumed by it. The
+   * engine then holds back the local publishers whose messages went there (like a congested
+   * session, session/flow-control.ts) until `onDrain`'s handler is called for that node.
+   */
+  congested?(nodeId: string): boolean;
+  /** Optional: sets the handler told when a node reported congested has room again (one per bus). */
+  onDrain?(handler: (nodeId: string) => void): void;
 }
 
 export interface ClientRegistration {

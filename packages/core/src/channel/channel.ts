@@ -29,7 +29,7 @@ import type { TimerHandle } from '../clock.js';
 import { sendPubrelWhenSaved } from '../cluster/durable-ack.js';
 import type { EngineContext } from '../engine-context.js';
 import type { Message } from '../session/message.js';
-import { type Feeder, releaseFeeders } from '../session/flow-control.js';
+import { type Feeder, type FlowBlocker, releaseFeeders } from '../session/flow-control.js';
 import type { Outlet, Session } from '../session/session.js';
 import { scheduleWill } from '../session/will.js';
 import { handleReauth } from './auth.js';
@@ -85,7 +85,7 @@ export class Channel implements ConnectionHandler, Outlet, Feeder {
   private firstChunk: Buffer | undefined = undefined;
   private unattributedBytes = 0;
   // Feeder (session/flow-control.ts): held back while a session this client publishes to is congested.
-  flowBlockers: Set<Session> | undefined = undefined;
+  flowBlockers: Set<FlowBlocker> | undefined = undefined;
   flowBlockedAt = 0;
   flowExemptUntil = 0;
   private flowHeld: Packet[] | undefined = undefined;

@@ -23,6 +23,7 @@ import { parseSharedRoute, type SharedRoute, SharedRoutes } from '../cluster/sha
 import type { EngineContext } from '../engine-context.js';
 import type { NodeBus, RouteChange, RouteTable, StoredMessage } from '../ports.js';
 import { fromStored, type Message, toStored } from '../session/message.js';
+import { PeerFlow } from './peer-flow.js';
 
 export class ClusterLink {
   private replica = new SubscriptionTrie<string, true>();
@@ -34,6 +35,8 @@ export class ClusterLink {
   private unwatch: (() => void) | undefined = undefined;
   private stopListening: (() => Promise<void>) | undefined = undefined;
   private readonly nodeId: string;
+  /** Holds local publishers back while a node they forward to is congested. */
+  private readonly flow: PeerFlow;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -42,6 +45,7 @@ export class ClusterLink {
     private readonly durability: ClusterDurability | undefined = undefined,
   ) {
     this.nodeId = ctx.nodeId;
+    this.flow = new PeerFlow(ctx, bus);
     if (durability !== undefined) {
       this.shared = new SharedRoutes(ctx, routes, durability);
       durability.shared = this.shared;
@@ -158,7 +162,11 @@ export class ClusterLink {
     const n = targets.size + groups;
     // QoS 1/2 into the nodes' durable inboxes (the publisher's ack waits for them), QoS 0 on pub/sub
     if (message.qos > 0 && this.durability !== undefined) this.durability.forward(targets, stored, message);
-    else for (const nodeId of targets) this.bus.send(nodeId, stored);
+    else
+      for (const nodeId of targets) {
+        this.bus.send(nodeId, stored);
+        this.flow.sent(nodeId);
+      }
     targets.clear();
     return n;
   }

@@ -15,6 +15,10 @@
  * is released and exempt from blocking for as long again, so the queue limit (and its overflow
  * policy) applies in that window: bounded memory always wins over lossless delivery.
  * One timer per broker, armed only while some feeder is held; nothing per connection.
+ *
+ * A blocker is anything with a `feeders` set: a session, or the link to another node whose
+ * consumption window is full (router/peer-flow.ts), so cross-node forwarding slows the local
+ * publishers the same way.
  */
 import type { TimerHandle } from '../clock.js';
 import type { EngineContext } from '../engine-context.js';
@@ -25,8 +29,8 @@ export const FLOW_MAX_HOLD_MS = 2000;
 
 /** A connection that publishes into sessions (implemented by the channel). */
 export interface Feeder {
-  /** The sessions currently holding this feeder back; undefined when none. */
-  flowBlockers: Set<Session> | undefined;
+  /** The sessions (or node links) currently holding this feeder back; undefined when none. */
+  flowBlockers: Set<FlowBlocker> | undefined;
   flowBlockedAt: number;
   /** Until this time (clock ms) the feeder is not held back again. */
   flowExemptUntil: number;
@@ -34,6 +38,13 @@ export interface Feeder {
   onFlowBlocked(): void;
   /** Replay held packets; resume reading. */
   onFlowReleased(): void;
+}
+
+/** Something that holds feeders back: a congested session, or a congested link to another node. */
+export interface FlowBlocker {
+  /** The feeders it holds back; undefined when none. */
+  feeders: Set<Feeder> | undefined;
+  readonly ctx: EngineContext;
 }
 
 interface Watchdog {
@@ -63,8 +74,11 @@ export function endFeed(): void {
   active = undefined;
 }
 
-/** A connected session's queue is at or above the high-water mark: hold the active feeder back. */
-export function noteCongested(session: Session): void {
+/**
+ * A connected session's queue is at or above the high-water mark (or a node link's window is
+ * full): hold the active feeder back.
+ */
+export function noteCongested(session: FlowBlocker): void {
   const f = active;
   if (f === undefined) return;
   const ctx = session.ctx;
@@ -84,7 +98,7 @@ export function noteCongested(session: Session): void {
 }
 
 /** Lets every feeder held back by `session` go (its queue drained, or it went offline). */
-export function releaseFeeders(session: Session): void {
+export function releaseFeeders(session: FlowBlocker): void {
   const feeders = session.feeders;
   if (feeders === undefined) return;
   session.feeders = undefined;
