@@ -73,6 +73,11 @@ export class Keys {
     return `${this.prefix}:{n:${nodeId}}:inbox`;
   }
 
+  /** String (JSON, short TTL): the tombstones a leaving node left for the survivor (MovedClient[]). */
+  moved(nodeId: string): string {
+    return `${this.prefix}:{n:${nodeId}}:moved`;
+  }
+
   /** Hash clientId -> packed will: wills of the clients connected to a node. */
   wills(nodeId: string): string {
     return `${this.prefix}:{n:${nodeId}}:wills`;

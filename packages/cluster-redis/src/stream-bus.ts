@@ -25,6 +25,7 @@ import {
   type DurableBatchHandler,
   type DurableMessage,
   type DurablePort,
+  type MovedClient,
   type NodeCleanup,
   type SessionSnapshot,
   type SharedTarget,
@@ -284,7 +285,7 @@ export class RedisDurable implements DurablePort {
     if (failed !== undefined) throw failed[0];
   }
 
-  async drain(deadNodeId: string, handler: DurableBatchHandler): Promise<number> {
+  async drain(deadNodeId: string, handler: DurableBatchHandler, keep = false): Promise<number> {
     const key = this.keys.inbox(deadNodeId);
     let from = '-';
     let messages = 0;
@@ -298,7 +299,8 @@ export class RedisDurable implements DurablePort {
       }
       from = `(${entries[entries.length - 1][0].toString()}`;
     }
-    await this.client.del(key);
+    // (a DEL here would lose what was appended since the last XRANGE when the routes still exist)
+    if (!keep) await this.client.del(key);
     this.stats.messagesClaimed += messages;
     return messages;
   }
@@ -342,6 +344,17 @@ export class RedisDurable implements DurablePort {
   async adoptClient(clientId: string, deadNodeId: string, nodeId: string): Promise<{ nodeId: string; epoch: number } | undefined> {
     const r = await this.client.eval(ADOPT_CLIENT, 2, this.keys.owner(clientId), this.keys.epoch(clientId), deadNodeId, nodeId);
     return r === null || r === undefined ? undefined : { nodeId, epoch: Number(r) };
+  }
+
+  async setMoved(nodeId: string, moved: MovedClient[]): Promise<void> {
+    if (moved.length > 0) await this.client.set(this.keys.moved(nodeId), JSON.stringify(moved), 'PX', 60_000);
+  }
+
+  async takeMoved(nodeId: string): Promise<MovedClient[]> {
+    const raw = await this.client.get(this.keys.moved(nodeId));
+    if (raw === null) return [];
+    await this.client.del(this.keys.moved(nodeId));
+    return JSON.parse(raw) as MovedClient[];
   }
 
   async setHolder(clientId: string, nodeId: string): Promise<void> {

@@ -31,7 +31,7 @@ import { restoreSession } from '../session/restore.js';
 import type { Session } from '../session/session.js';
 import { firePendingWill } from '../session/will.js';
 import type { ClusterDurability } from './durable.js';
-import type { DurableMessage, NodeCleanup, SharedTarget } from './durable-port.js';
+import type { DurableMessage, MovedClient, NodeCleanup, SharedTarget } from './durable-port.js';
 import { noteOwned } from './takeover.js';
 
 /** Grace for appends already on their way to the dead node's inbox when its routes were removed. */
@@ -75,17 +75,27 @@ export async function adoptDeadNode(d: ClusterDurability, deadNodeId: string): P
   // the adopted sessions' routes were written above (same connection, so applied first)
   await ctx.ports.routes?.removeNode(deadNodeId);
   await new Promise((resolve) => setTimeout(resolve, INBOX_GRACE_MS));
-  result.messages = await port.drain(deadNodeId, (batch) => deliverToAdopted(d, batch, adopted));
+  const moved = (await port.takeMoved?.(deadNodeId)) ?? [];
+  const passed: Array<Promise<void>> = [];
+  result.messages = await port.drain(deadNodeId, (batch) => deliverToAdopted(d, batch, adopted, moved, passed));
+  await Promise.allSettled(passed);
   for (const clientId of await port.indexedSessions(deadNodeId)) await port.unindexSession(deadNodeId, clientId);
   return result;
 }
 
-function deliverToAdopted(d: ClusterDurability, batch: DurableMessage[], adopted: Session[]): SessionSnapshot[] {
+function deliverToAdopted(d: ClusterDurability, batch: DurableMessage[], adopted: Session[], moved: MovedClient[], passed: Array<Promise<void>>): SessionSnapshot[] {
   const now = d.ctx.clock.now();
   const live = adopted.filter((s) => !s.ended && d.ctx.sessions.get(s.clientId) === s);
   return d.savingTouched(() => {
     for (const { message: stored, target, id } of batch) {
       const message = fromStored(stored, now);
+      // a client the dead node handed over in its last seconds: the copy follows it (its new node drops a copy it already got)
+      if (target === undefined) {
+        for (const m of moved) {
+          if (m.until < Date.now() || !m.filters.some((f) => topicMatches(f, stored.topic))) continue;
+          passed.push(d.port.append(m.nodeId, { message: stored, forClient: m.clientId, ...(id !== undefined ? { id } : {}) }).catch((e: unknown) => d.ctx.reportPortError(e)));
+        }
+      }
       for (const s of live) {
         const sub = bestMatch(s, stored, target);
         if (sub === undefined) continue;

@@ -70,6 +70,14 @@ export class DurableAppendError extends Error {
   }
 }
 
+/** A session handed over from a node to `nodeId` shortly before it left: its plain filters, valid until `until` (ms). */
+export interface MovedClient {
+  clientId: string;
+  nodeId: string;
+  filters: string[];
+  until: number;
+}
+
 export interface DurablePort {
   /**
    * Appends a message to `nodeId`'s inbox. Resolves once the storage acknowledged the write;
@@ -85,8 +93,12 @@ export interface DurablePort {
    * awaited before each batch (backpressure from slow local subscribers). Returns a function that stops.
    */
   consume(nodeId: string, handler: DurableBatchHandler, gate?: () => Promise<void>): Promise<() => Promise<void>>;
-  /** Takes every batch left in a dead node's inbox (read or not), in order, then deletes the inbox; returns the message count. */
-  drain(deadNodeId: string, handler: DurableBatchHandler): Promise<number>;
+  /**
+   * Takes every batch left in a dead node's inbox (read or not), in order, then deletes the inbox
+   * (kept with `keep`: a node draining its own inbox while publishers may still append to it);
+   * returns the message count.
+   */
+  drain(deadNodeId: string, handler: DurableBatchHandler, keep?: boolean): Promise<number>;
   /** The will of a client connected to `nodeId`; replaced on reconnect, deleted by deleteWill. */
   setWill(nodeId: string, will: StoredWill): Promise<void>;
   deleteWill(nodeId: string, clientId: string): Promise<void>;
@@ -103,6 +115,13 @@ export interface DurablePort {
    * cleanup (short-lived hint; that node then takes the session over from `nodeId`).
    */
   setHolder(clientId: string, nodeId: string): Promise<void>;
+  /**
+   * A leaving node's tombstones (sessions it handed over in its last seconds): the survivor that
+   * drains its inbox passes matching copies on to the client's new node. Optional.
+   */
+  setMoved?(nodeId: string, moved: MovedClient[]): Promise<void>;
+  /** Removes and returns the tombstones `setMoved` stored for `nodeId`. */
+  takeMoved?(nodeId: string): Promise<MovedClient[]>;
   holder(clientId: string): Promise<string | undefined>;
   /**
    * True once nothing of `nodeId` is left to clean up: it left the cluster gracefully, or it died

@@ -121,7 +121,13 @@ export class ClusterDurability implements Feeder {
     if (this.stopConsuming === undefined) return;
     await this.stopConsuming();
     this.stopConsuming = undefined;
-    await this.port.drain(this.ctx.nodeId, (batch) => this.deliverBatch(batch));
+    // the inbox is kept: publishers may append until the survivor removed this node's routes
+    await this.port.drain(this.ctx.nodeId, (batch) => this.deliverBatch(batch), true);
+    // copies appended from now on are drained by a survivor: it passes those for clients that
+    // moved away in the last seconds on to their new node, as the tombstones here would have
+    const now = Date.now();
+    const moved = [...this.tombstones].filter(([, t]) => t.until > now).map(([clientId, t]) => ({ clientId, nodeId: t.nodeId, filters: t.filters, until: t.until }));
+    if (moved.length > 0) await this.port.setMoved?.(this.ctx.nodeId, moved);
   }
 
   /**
