@@ -191,8 +191,27 @@ async function allocatePorts(tls: boolean): Promise<BrokerPorts> {
   return ports;
 }
 
+/**
+ * Ports are picked by binding port 0 and closing it, so a test running beside this one may take
+ * one of them before the broker binds it: a start that fails with "address already in use" is
+ * retried on fresh ports (a start given explicit ports fails the same way each time and throws).
+ */
+async function withPortRetry(start: () => Promise<RunningBroker>): Promise<RunningBroker> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      if (attempt >= 3 || !/address already in use/i.test(String(error))) throw error;
+    }
+  }
+}
+
 /** Our broker: `node services/broker/dist/src/main.js`, ready when GET /readyz answers 200. */
-export async function startBroker(options: TargetOptions = {}): Promise<RunningBroker> {
+export function startBroker(options: TargetOptions = {}): Promise<RunningBroker> {
+  return withPortRetry(() => launchBroker(options));
+}
+
+async function launchBroker(options: TargetOptions): Promise<RunningBroker> {
   const ports = await allocatePorts(options.tls !== undefined);
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
@@ -218,7 +237,11 @@ export async function startBroker(options: TargetOptions = {}): Promise<RunningB
 }
 
 /** Debian's mosquitto with a generated conf; ready when every listener accepts TCP. */
-export async function startMosquitto(conf: string[] = [], options: { tls?: { cert: string; key: string }; listener?: string[] } = {}): Promise<RunningBroker> {
+export function startMosquitto(conf: string[] = [], options: { tls?: { cert: string; key: string }; listener?: string[] } = {}): Promise<RunningBroker> {
+  return withPortRetry(() => launchMosquitto(conf, options));
+}
+
+async function launchMosquitto(conf: string[], options: { tls?: { cert: string; key: string }; listener?: string[] }): Promise<RunningBroker> {
   const ports = await allocatePorts(options.tls !== undefined);
   const dir = mkdtempSync(join(tmpdir(), 'e2e-mosquitto-'));
   const lines = [
