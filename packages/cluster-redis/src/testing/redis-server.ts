@@ -77,11 +77,30 @@ async function killChild(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/**
+ * A free port is picked by binding port 0 and closing it, so a process started beside this one may
+ * take it before redis-server binds it: redis-server then exits, and the start is retried on a
+ * fresh port.
+ */
 async function startOne(extra: string[] = []): Promise<RunningRedis & { dir: string }> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'redis-test-'));
-  let child = spawnRedis(port, extra, dir);
-  await waitPing(port, 5000);
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'redis-test-'));
+    const child = spawnRedis(port, extra, dir);
+    try {
+      await waitPing(port, 5000);
+      return handleOf(port, dir, child, extra);
+    } catch (error) {
+      const exited = child.exitCode !== null || child.signalCode !== null;
+      await killChild(child);
+      rmSync(dir, { recursive: true, force: true });
+      if (!exited || attempt >= 3) throw error;
+    }
+  }
+}
+
+function handleOf(port: number, dir: string, first: ChildProcess, extra: string[]): RunningRedis & { dir: string } {
+  let child = first;
   return {
     port,
     dir,
