@@ -13,10 +13,10 @@ import { BenchClient } from './bench-client.js';
 import { publishPayloadOffset } from './frame-scanner.js';
 import { encodePublish, encodePublishRing } from './packets.js';
 import { cpuSeconds } from './proc-stats.js';
+import { summarizeLatency } from './scenarios/latency.js';
 import { drain, measure } from './scenarios/monitor.js';
 import { fillMeasured } from './scenarios/throughput.js';
 import { emptyResult, type ScenarioResult } from './scenarios/types.js';
-import { percentile } from './stats.js';
 
 export interface CrossOptions {
   pubPort: number;
@@ -239,13 +239,6 @@ export async function crossLatency(o: CrossOptions): Promise<ScenarioResult> {
   }
   if (m.failure !== undefined) result.errors.unshift(m.failure);
   fillMeasured(result, m, published, delivered);
-  const sorted = Float64Array.from(samples).sort();
-  result.latency = {
-    p50: percentile(sorted, 50),
-    p90: percentile(sorted, 90),
-    p99: percentile(sorted, 99),
-    max: sorted.length > 0 ? sorted[sorted.length - 1] : Number.NaN,
-    samples: sorted.length,
-  };
+  result.latency = summarizeLatency(samples);
   return result;
 }

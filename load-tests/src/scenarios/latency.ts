@@ -10,7 +10,7 @@ import { encodePublish } from '../packets.js';
 import { percentile } from '../stats.js';
 import { drain, measure } from './monitor.js';
 import { fillMeasured } from './throughput.js';
-import { emptyResult, type ScenarioOptions, type ScenarioResult } from './types.js';
+import { emptyResult, type LatencySummary, type ScenarioOptions, type ScenarioResult } from './types.js';
 
 export async function runLatency(o: ScenarioOptions): Promise<ScenarioResult> {
   const result = emptyResult('latency', null);
@@ -87,13 +87,18 @@ export async function runLatency(o: ScenarioOptions): Promise<ScenarioResult> {
   }
   if (m.failure !== undefined) result.errors.unshift(m.failure);
   fillMeasured(result, m, published, delivered);
+  result.latency = summarizeLatency(samples);
+  return result;
+}
+
+/** p50/p90/p99/max of end-to-end delays (nearest rank), as every latency result reports them. */
+export function summarizeLatency(samples: ArrayLike<number>): LatencySummary {
   const sorted = Float64Array.from(samples).sort();
-  result.latency = {
+  return {
     p50: percentile(sorted, 50),
     p90: percentile(sorted, 90),
     p99: percentile(sorted, 99),
     max: sorted.length > 0 ? sorted[sorted.length - 1] : Number.NaN,
     samples: sorted.length,
   };
-  return result;
 }
