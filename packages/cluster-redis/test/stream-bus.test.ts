@@ -23,9 +23,11 @@ after(async () => {
   await redis.stop();
 });
 
-function setup(nodeId: string, prefix = `d${n++}`): { durable: RedisDurable; client: Redis; keys: Keys } {
+/** A node's durable layer on a connected client: RedisDurable refuses appends (0x80) before Redis is ready. */
+async function setup(nodeId: string, prefix = `d${n++}`): Promise<{ durable: RedisDurable; client: Redis; keys: Keys }> {
   const client = new Redis(redis.url, { maxRetriesPerRequest: null });
   clients.push(client);
+  await client.ping();
   const keys = new Keys(prefix);
   return { durable: new RedisDurable(client, keys, { nodeId, blockMs: 200 }), client, keys };
 }
@@ -69,9 +71,8 @@ function until(check: () => boolean, ms = 3000): Promise<void> {
 describe('RedisDurable: node inboxes', () => {
   it('appends of one turn are one XADD per 100 messages; the consumer gets them in order; entries are gone once committed', async () => {
     const prefix = `d${n++}`;
-    const a = setup('a', prefix);
-    const b = setup('b', prefix);
-    await a.client.ping();
+    const a = await setup('a', prefix);
+    const b = await setup('b', prefix);
     const got: string[] = [];
     const saved: SessionSnapshot[] = [];
     const stop = await b.durable.consume('b', (batch) => {
@@ -111,9 +112,9 @@ describe('RedisDurable: node inboxes', () => {
 
   it('an entry read but not committed (node killed) is read again by the same node id, or drained by a survivor', async () => {
     const prefix = `d${n++}`;
-    const a = setup('a', prefix);
-    const b = setup('b', prefix);
-    const c = setup('c', prefix);
+    const a = await setup('a', prefix);
+    const b = await setup('b', prefix);
+    const c = await setup('c', prefix);
     // b reads without committing: simulate with a raw XREADGROUP (a node that died after reading)
     await b.client.xgroup('CREATE', b.keys.inbox('b'), 'g', '0', 'MKSTREAM');
     await Promise.all([a.durable.append('b', { message: msg('t/1', 'one') }), a.durable.append('b', { message: msg('t/2', 'two') })]);
@@ -131,8 +132,8 @@ describe('RedisDurable: node inboxes', () => {
 
   it('a restarted node reads its own pending entries first', async () => {
     const prefix = `d${n++}`;
-    const a = setup('a', prefix);
-    const b = setup('b', prefix);
+    const a = await setup('a', prefix);
+    const b = await setup('b', prefix);
     await b.client.xgroup('CREATE', b.keys.inbox('b'), 'g', '0', 'MKSTREAM');
     await a.durable.append('b', { message: msg('t/1', 'left-pending') });
     await b.client.xreadgroup('GROUP', 'g', 'b', 'COUNT', 10, 'STREAMS', b.keys.inbox('b'), '>');
@@ -151,9 +152,8 @@ describe('RedisDurable: node inboxes', () => {
 
   it('a shared target, a client address and a message id survive the inbox', async () => {
     const prefix = `d${n++}`;
-    const a = setup('a', prefix);
-    const c = setup('c', prefix);
-    await a.client.ping();
+    const a = await setup('a', prefix);
+    const c = await setup('c', prefix);
     await Promise.all([
       a.durable.append('b', { message: msg('t/1', 'shared'), target: { group: 'g', filter: 't/#', hops: 1 } }),
       a.durable.append('b', { message: msg('t/2', 'client'), forClient: 'cl', id: 'a:7' }),
@@ -182,7 +182,7 @@ describe('RedisDurable: node inboxes', () => {
 
 describe('RedisDurable: wills, session index, adoption', () => {
   it('wills are stored per node and taken once', async () => {
-    const { durable } = setup('a');
+    const { durable } = await setup('a');
     await durable.setWill('a', { clientId: 'c1', delaySeconds: 0, message: msg('w/c1', 'gone') });
     await durable.setWill('a', { clientId: 'c2', delaySeconds: 5, message: msg('w/c2', 'gone too') });
     await durable.deleteWill('a', 'c2');
@@ -195,9 +195,8 @@ describe('RedisDurable: wills, session index, adoption', () => {
   });
 
   it('adoptClient moves a client id only while the dead node owns it', async () => {
-    const { durable, client, keys } = setup('s');
+    const { durable, client, keys } = await setup('s');
     const registry = new RedisClientRegistry(client, keys);
-    await client.ping();
     await registry.register('x', 'dead');
     await registry.register('y', 'dead');
     await registry.register('y', 'c'); // already reconnected elsewhere
@@ -213,7 +212,7 @@ describe('RedisDurable: wills, session index, adoption', () => {
   });
 
   it('isCleaned: true once the node is no longer a member and has no heartbeat', async () => {
-    const { durable, client, keys } = setup('s');
+    const { durable, client, keys } = await setup('s');
     await client.zadd(keys.members, Date.now(), 'n1');
     assert.equal(await durable.isCleaned('n1'), false);
     await client.zrem(keys.members, 'n1');
