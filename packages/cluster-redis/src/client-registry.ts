@@ -62,6 +62,11 @@ export class RedisClientRegistry implements ClientRegistry {
     if (mine !== undefined && mine.epoch < epoch) this.held.delete(clientId);
   }
 
+  /** The epoch this node registered `clientId` at, while it holds that registration (session fencing). */
+  epochOf(clientId: string): number | undefined {
+    return this.held.get(clientId)?.epoch;
+  }
+
   /** How many registrations this node holds (for tests and metrics). */
   get heldCount(): number {
     return this.held.size;

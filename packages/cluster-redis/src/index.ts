@@ -10,6 +10,6 @@ export { assertReady, createRedisClient, isCluster, type RedisClient, type Redis
 export { createRedisPorts, type RedisPorts, type RedisPortsOptions } from './redis-ports.js';
 export { RedisRetainStore, type RetainStoreOptions } from './retain-store.js';
 export { RedisRouteTable, type RouteTableOptions } from './route-table.js';
-export { RedisSessionStore } from './session-store.js';
+export { type FencedWrite, RedisSessionStore, type SessionStoreOptions } from './session-store.js';
 export { type RedisDurableOptions, type RedisDurableStats, RedisDurable } from './stream-bus.js';
 export { REDIS_OPS, type RedisOp, type RedisTimer, timed } from './timing.js';

@@ -1,5 +1,6 @@
 /**
- * The Lua scripts (run with EVAL; Redis caches them by SHA). Each touches keys of one hash tag
+ * The Lua scripts (run with EVAL; Redis caches them by SHA; the session scripts below are defined
+ * as ioredis commands, sent as EVALSHA once loaded on a connection). Each touches keys of one hash tag
  * only, so they also run on Redis Cluster. A table write and its change-stream entry are one
  * atomic step: a watcher never sees a change that is not in the table, nor misses one that is.
  */
@@ -62,11 +63,21 @@ if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then
 end
 return 0`;
 
-/** KEYS: owner hash, epoch counter. ARGV: node. Returns {previous node or '', previous epoch or '', new epoch}. */
+/**
+ * KEYS: owner hash, epoch counter. ARGV: node. Returns {previous node or '', previous epoch or '',
+ * new epoch}. When another node owned the id, it is recorded as `from` (with the new epoch in
+ * `fromEpoch`): it may still write the session it hands over, until the new owner loads it
+ * (LOAD_SESSION) or the owner changes again (session fencing, FENCE below).
+ */
 export const REGISTER_CLIENT = `
 local prev = redis.call('HMGET', KEYS[1], 'node', 'epoch')
 local e = redis.call('INCR', KEYS[2])
-redis.call('HSET', KEYS[1], 'node', ARGV[1], 'epoch', e)
+if prev[1] and prev[1] ~= ARGV[1] then
+  redis.call('HSET', KEYS[1], 'node', ARGV[1], 'epoch', e, 'from', prev[1], 'fromEpoch', e)
+else
+  redis.call('HSET', KEYS[1], 'node', ARGV[1], 'epoch', e)
+  redis.call('HDEL', KEYS[1], 'from', 'fromEpoch')
+end
 return {prev[1] or '', prev[2] or '', e}`;
 
 /**
@@ -99,3 +110,92 @@ if c < mine then redis.call('SET', KEYS[2], ARGV[2]) end
 redis.call('PERSIST', KEYS[2])
 redis.call('HSET', KEYS[1], 'node', ARGV[1], 'epoch', ARGV[2])
 return 1`;
+
+
+/**
+ * Session fencing (docs/cluster.md, "Fencing"): may `node` write the session of a client? A Lua
+ * function over the client's owner hash (node, epoch, from, fromEpoch), holder key and epoch
+ * counter, all under the `{c:<id>}` hash tag with the session key (one Redis Cluster slot).
+ * Allowed when the owner is `node`; or `node` is the previous owner handing the session over
+ * (`from`, valid while the owner's epoch is still the one that recorded it and the new owner has
+ * not loaded the session); or `node` is the survivor holding an adopted session for the owner
+ * (`holder`). With no owner at all (Redis restarted empty, a CONNECT served while Redis was down,
+ * no registry in use) the write lands unless the writer says which epoch it registered and the
+ * counter shows a newer registration since (that owner came and went). Node ids, not epochs,
+ * decide when there is an owner: a node re-registering its own client gets a new epoch but its
+ * writes are ordered on one connection, and epochs restart with an empty Redis while node ids do not.
+ * Returns true, or false, owner node, owner epoch.
+ */
+const FENCE = `
+local function fence(owner, holder, counter, node, epoch)
+  local o = redis.call('HMGET', owner, 'node', 'epoch', 'from', 'fromEpoch')
+  if o[1] then
+    if o[1] == node then return true end
+    if o[3] == node and o[4] == o[2] then return true end
+    if redis.call('GET', holder) == node then return true end
+    return false, o[1], o[2]
+  end
+  if epoch ~= '' and tonumber(redis.call('GET', counter) or '0') > tonumber(epoch) then return false, '', '' end
+  return true
+end
+`;
+
+/**
+ * KEYS: owner hash, holder, epoch counter, session, [session index: standalone Redis only, another
+ * slot]. ARGV: node, writer epoch or '', client id, packed snapshot. Returns {1} when written,
+ * {0, owner node, owner epoch} when refused.
+ */
+export const FENCED_SAVE = `${FENCE}
+local ok, owner, epoch = fence(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2])
+if not ok then return {0, owner, epoch} end
+redis.call('SET', KEYS[4], ARGV[4])
+if KEYS[5] then redis.call('SADD', KEYS[5], ARGV[3]) end
+return {1}`;
+
+/** KEYS and ARGV as FENCED_SAVE without the snapshot: deletes the session (and its index entry) if allowed. */
+export const FENCED_DELETE = `${FENCE}
+local ok, owner, epoch = fence(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2])
+if not ok then return {0, owner, epoch} end
+redis.call('DEL', KEYS[4])
+if KEYS[5] then redis.call('SREM', KEYS[5], ARGV[3]) end
+return {1}`;
+
+/**
+ * KEYS: owner hash, holder, session. ARGV: node. Returns the packed snapshot (or nil). When `node`
+ * owns the client the handover window closes: the previous owner's `from` permit and another
+ * node's `holder` hint are removed, so a late write by either is refused from now on.
+ */
+export const LOAD_SESSION = `
+if redis.call('HGET', KEYS[1], 'node') == ARGV[1] then
+  redis.call('HDEL', KEYS[1], 'from', 'fromEpoch')
+  local h = redis.call('GET', KEYS[2])
+  if h and h ~= ARGV[1] then redis.call('DEL', KEYS[2]) end
+end
+return redis.call('GET', KEYS[3])`;
+
+/**
+ * An inbox entry's save-and-acknowledge on a single Redis, in one script (atomic, as the MULTI it
+ * replaces): each snapshot is written only if FENCE allows it, then the entry is XACKed (when
+ * `ack` is 1) and XDELed. KEYS: inbox, session index, then per snapshot owner hash, holder, epoch
+ * counter, session. ARGV: group, entry id, ack, node, then per snapshot writer epoch or '',
+ * client id, packed snapshot. Returns the refused ones, flat: {client id, owner node, owner epoch, ...}.
+ */
+export const COMMIT_ENTRY = `${FENCE}
+local node = ARGV[4]
+local refused = {}
+for i = 0, (#KEYS - 2) / 4 - 1 do
+  local k = 2 + i * 4
+  local a = 4 + i * 3
+  local ok, owner, epoch = fence(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], node, ARGV[a + 1])
+  if ok then
+    redis.call('SET', KEYS[k + 4], ARGV[a + 3])
+    redis.call('SADD', KEYS[2], ARGV[a + 2])
+  else
+    refused[#refused + 1] = ARGV[a + 2]
+    refused[#refused + 1] = owner
+    refused[#refused + 1] = epoch
+  end
+end
+if ARGV[3] == '1' then redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) end
+redis.call('XDEL', KEYS[1], ARGV[2])
+return refused`;

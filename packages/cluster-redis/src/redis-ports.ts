@@ -56,8 +56,9 @@ export function createRedisPorts(options: RedisPortsOptions): RedisPorts {
   const keys = new Keys(options.prefix);
   const routes = new RedisRouteTable(client, keys, { onError, timer });
   const retained = new RedisRetainStore(client, keys, options.nodeId, { onError, timer });
-  const sessions = new RedisSessionStore(client, keys, timer);
   const registry = new RedisClientRegistry(client, keys, timer);
+  // session writes are fenced by this node's ownership of the client id (docs/cluster.md, "Fencing")
+  const sessions = new RedisSessionStore(client, keys, { timer, nodeId: options.nodeId, epochOf: (clientId) => registry.epochOf(clientId) });
   const membership = new RedisMembership(client, keys, options.nodeId, {
     ttlMs: options.heartbeatTtlMs,
     removeRoutes: (nodeId) => routes.removeNode(nodeId),

@@ -7,10 +7,11 @@
  * caller's promise resolves when its entry's XADD is acknowledged. The owner reads with
  * XREADGROUP BLOCK on a dedicated connection (first its own pending entries, left by a
  * previous run of the same node id, then new ones). When the engine has delivered an entry it
- * returns the snapshots of the persistent sessions that now hold a copy, and one MULTI saves them
- * and XACK+XDELs the entry: on a single Redis the entry is either still in the inbox or in
- * the saved sessions. On Redis Cluster the keys live in different slots and the same commands
- * run without MULTI (a kill between them can repeat a QoS 2 message after a failover).
+ * returns the snapshots of the persistent sessions that now hold a copy, and one Lua script saves
+ * them (each fenced by this node's ownership of the client, session-store.ts) and XACK+XDELs the
+ * entry: on a single Redis the entry is either still in the inbox or in the saved sessions. On
+ * Redis Cluster the keys live in different slots and the same steps run one by one (a kill
+ * between them can repeat a QoS 2 message after a failover).
  *
  * Acknowledged entries are deleted, so everything left in a dead node's inbox is exactly what
  * it had not secured yet: the survivor reads it all with XRANGE (no XAUTOCLAIM needed), hands
@@ -35,6 +36,7 @@ import type { Keys } from './keys.js';
 import { readMessage, writeMessage } from './message-codec.js';
 import { pack, Reader, Writer } from './pack.js';
 import { isCluster, type RedisClient, sleep } from './redis-client.js';
+import { RedisSessionStore, sessionCommands } from './session-store.js';
 import { type RedisTimer, timed } from './timing.js';
 
 const GROUP = 'g';
@@ -60,6 +62,12 @@ export interface RedisDurableOptions {
   onError?: (error: unknown) => void;
   /** Told how long each XADD and save-and-ack took (Redis latency metric, op 'stream'). */
   timer?: RedisTimer;
+  /**
+   * The node's fenced session store (RedisPorts.sessions): the saves of an entry's
+   * save-and-acknowledge are fenced like its own and refusals reported through it. Unset: a store
+   * fenced by `nodeId` alone (no registration epochs, nobody told).
+   */
+  sessions?: RedisSessionStore;
 }
 
 export interface RedisDurableStats {
@@ -121,6 +129,7 @@ export class RedisDurable implements DurablePort {
   private readonly cluster: boolean;
   private deadHandler: ((deadNodeId: string) => Promise<NodeCleanup>) | undefined = undefined;
   private readers: RedisClient[] = [];
+  private readonly sessions: RedisSessionStore;
 
   constructor(
     private readonly client: RedisClient,
@@ -131,6 +140,7 @@ export class RedisDurable implements DurablePort {
     this.appendTimeoutMs = options.appendTimeoutMs ?? 5000;
     this.cleanupWaitMs = options.cleanupWaitMs ?? 20_000;
     this.cluster = isCluster(client);
+    this.sessions = options.sessions ?? new RedisSessionStore(client, keys, { nodeId: options.nodeId });
   }
 
   available(): boolean {
@@ -262,27 +272,39 @@ export class RedisDurable implements DurablePort {
     }
   }
 
-  /** Saves the snapshots and acknowledges + deletes the entry, in one MULTI where Redis allows it. */
+  /**
+   * Saves the snapshots and acknowledges + deletes the entry. A single Redis: one script
+   * (COMMIT_ENTRY, atomic like the MULTI it replaced), each save fenced by this node's ownership of
+   * the client (session-store.ts); a refused save is reported there and the entry is still
+   * acknowledged (the copy belongs to the session's owner, which got it too or from the dead
+   * node's drain). Redis Cluster: other slots, the fenced saves then XACK and XDEL, not atomic.
+   */
   private async commit(key: string, id: string, snapshots: SessionSnapshot[], ack: boolean): Promise<void> {
     this.stats.commits++;
     this.stats.sessionsSaved += snapshots.length;
+    const store = this.sessions;
     if (this.cluster) {
-      for (const s of snapshots) await this.client.set(this.keys.session(s.clientId), pack(s));
-      for (const s of snapshots) await this.client.sadd(this.keys.sessionIndex, s.clientId);
+      for (const s of snapshots) await store.save(s);
       if (ack) await this.client.xack(key, GROUP, id);
       await this.client.xdel(key, id);
       return;
     }
-    const multi = this.client.multi();
+    const k = this.keys;
+    const keys: Array<string | number> = [2 + 4 * snapshots.length, key, k.sessionIndex];
+    const args: Array<string | Buffer> = [GROUP, id, ack ? '1' : '0', this.options.nodeId];
     for (const s of snapshots) {
-      multi.set(this.keys.session(s.clientId), pack(s));
-      multi.sadd(this.keys.sessionIndex, s.clientId);
+      const c = s.clientId;
+      keys.push(k.owner(c), k.holder(c), k.epoch(c), k.session(c));
+      args.push(store.fenceArgs(c)[1], c, pack(s));
     }
-    if (ack) multi.xack(key, GROUP, id);
-    multi.xdel(key, id);
-    const results = await timed(this.options.timer, 'stream', multi.exec());
-    const failed = results?.find(([err]) => err !== null);
-    if (failed !== undefined) throw failed[0];
+    const refused = await timed(this.options.timer, 'stream', sessionCommands(this.client).commitEntry(...keys, ...args));
+    const denied = new Set<string>();
+    for (let i = 0; i + 2 < refused.length; i += 3) {
+      const c = String(refused[i]);
+      denied.add(c);
+      store.refused(c, 'save', refused[i + 1], refused[i + 2]);
+    }
+    for (const s of snapshots) if (!denied.has(s.clientId)) store.written(s.clientId);
   }
 
   async drain(deadNodeId: string, handler: DurableBatchHandler, keep = false): Promise<number> {

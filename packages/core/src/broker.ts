@@ -3,6 +3,7 @@
  * implements the Broker interface of api.ts. The engine context object is shared by every part;
  * session lifecycle (end, offline/expiry, persistence through the SessionStore port) lives here.
  */
+import { ReasonCode } from '@mqtt-broker/mqtt-codec';
 import type { Authenticator, Authorizer, Broker, BrokerLimits, BrokerOptions, BrokerStats, ClientConnection, ConnectionHandler } from './api.js';
 import { Channel, ChannelState } from './channel/channel.js';
 import { type Clock, type TimerHandle, systemClock } from './clock.js';
@@ -10,7 +11,7 @@ import type { EngineContext, EngineCounters } from './engine-context.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { noopObserver } from './observer.js';
 import { adoptDeadNode } from './cluster/adoption.js';
-import { ClusterDurability } from './cluster/durable.js';
+import { ClusterDurability, durabilityOf } from './cluster/durable.js';
 import type { DurablePort } from './cluster/durable-port.js';
 import { startRetainedSync } from './cluster/retained-sync.js';
 import { handOver, releaseClientId } from './cluster/takeover.js';
@@ -128,6 +129,7 @@ export class Engine implements Broker, EngineContext {
       );
     }
     if (this.durability !== undefined) loading.push(this.durability.start().catch((e: unknown) => this.reportPortError(e)));
+    this.ports.sessions?.onFenced?.((clientId) => dropFenced(this, clientId));
     this.ready = Promise.all(loading).then(() => {});
     const interval = options.sysIntervalSeconds ?? 0;
     if (interval > 0) this.scheduleSys(interval * 1000);
@@ -259,7 +261,7 @@ export class Engine implements Broker, EngineContext {
 
   sessionOffline(session: Session): void {
     this.durability?.disconnected(session.clientId);
-    if (this.closed) return;
+    if (this.closed || session.ended) return; // (ended: dropped by dropFenced, nothing to keep)
     const expiry = session.expiryInterval;
     if (expiry !== 0xffffffff) {
       session.expiryTimer = this.clock.setTimer(expiry * 1000, () => {
@@ -269,6 +271,27 @@ export class Engine implements Broker, EngineContext {
     }
     if (this.ports.sessions !== undefined) this.track(this.ports.sessions.save(session.snapshot()));
   }
+}
+
+/**
+ * The session store refused to write `clientId`'s session: another node owns the client id now
+ * (this node was paused or cut off while the client moved; docs/cluster.md, "Fencing"). Does what
+ * a takeover does here (cluster/takeover.ts handOver), without the save: the connection is closed
+ * (5.0: DISCONNECT 0x8E), no will, the session forgotten with its subscriptions and queue.
+ */
+function dropFenced(engine: Engine, clientId: string): void {
+  const session = engine.sessions.get(clientId);
+  if (session === undefined || session.ended) return;
+  if (session.expiryTimer !== undefined) engine.clock.clearTimer(session.expiryTimer);
+  session.expiryTimer = undefined;
+  cancelWill(engine, session);
+  session.ended = true; // before the disconnect: its sessionOffline must not save again
+  engine.sessions.delete(clientId);
+  (session.outlet as Channel | undefined)?.disconnect('session_taken_over', ReasonCode.SessionTakenOver, false);
+  engine.router.unsubscribeAll(session);
+  session.clearOutbound();
+  durabilityOf(engine)?.sessionGone(clientId);
+  releaseClientId(engine, clientId);
 }
 
 export function createBroker(options: EngineOptions): Broker {

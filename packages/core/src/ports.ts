@@ -79,6 +79,13 @@ export interface SessionStore {
   /** Removing a missing session is not an error. */
   delete(clientId: string): Promise<void>;
   clientIds(): Promise<string[]>;
+  /**
+   * Optional (a clustered store that fences writes by client ownership, docs/cluster.md
+   * "Fencing"): `listener` is told each client id whose save or delete was refused because
+   * another node owns it now. The refused call still resolves; the engine drops its copy of the
+   * session as on a takeover, without saving it.
+   */
+  onFenced?(listener: (clientId: string) => void): void;
 }
 
 /** Retained messages (topic -> message). The engine keeps its own index for wildcard lookups. */

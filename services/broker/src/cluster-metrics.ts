@@ -133,6 +133,12 @@ export function registerClusterMetrics(registry: Registry, nodeId: string, redis
     'appends refused (Redis unavailable or backlog over its bound): no publisher was acknowledged for them',
     () => durableStats.appendsRefused,
   );
+  tally(
+    registry,
+    'mqtt_cluster_fenced_writes_total',
+    'session saves and deletes refused because another node owns the client id now (this node was stale; its copy was dropped)',
+    () => redis.sessions.fencedWrites,
+  );
   tally(registry, 'mqtt_sessions_adopted_total', 'persistent sessions of dead nodes adopted by this node', () => durableStats.sessionsAdopted);
   tally(registry, 'mqtt_cluster_dead_node_wills_total', 'wills of dead nodes clients published by this node', () => durableStats.willsPublished);
   new Counter({

@@ -82,9 +82,15 @@ export function createClusterMode(config: BrokerConfig, log: Logger, registry: R
       log.warn({ event: 'redis_error', err }, 'Redis error');
     },
   });
+  // a stale node's refused session write (docs/cluster.md, "Fencing"): logged once per client
+  redis.sessions.onFenced((clientId, write) => {
+    if (write.first) log.warn({ event: 'session_write_fenced', clientId, op: write.op, owner: write.owner }, 'session write refused: another node owns the client now');
+  });
   durable = new RedisDurable(redis.client, redis.keys, {
     nodeId: config.nodeId,
+    sessions: redis.sessions,
     cleanupWaitMs: heartbeatTtlMs * 2 + 10_000,
+    drainWillGraceMs: config.drainWillGraceSeconds * 1000,
     onError: (err) => log.debug({ err }, 'durable inbox error'),
     timer: latency.observe,
   });
@@ -121,7 +127,7 @@ export function createClusterMode(config: BrokerConfig, log: Logger, registry: R
         local,
         bus: redis.bus,
         membership: redis.membership,
-        sessions: redis.sessions,
+        sessions: redis.sessions.unfenced(), // an operator's discard of a session no node holds
         timeoutMs: adminFanoutTimeoutFromEnv(),
         onError: (err) => log.warn({ event: 'admin_fanout_error', err }, 'admin fan-out: a node failed to answer'),
       });
