@@ -169,6 +169,8 @@ app.kubernetes.io/part-of: mqtt-broker
   value: {{ .Values.broker.allowAnonymous | quote }}
 - name: DRAIN_SECONDS
   value: {{ .Values.broker.drainSeconds | quote }}
+- name: DRAIN_WILL_GRACE_SECONDS
+  value: {{ .Values.broker.drainWillGraceSeconds | quote }}
 - name: SYS_INTERVAL_SECONDS
   value: {{ .Values.broker.sysIntervalSeconds | quote }}
 - name: PROXY_PROTOCOL

@@ -58,6 +58,8 @@ export interface RedisDurableOptions {
   maxBacklogBytes?: number;
   appendTimeoutMs?: number;
   cleanupWaitMs?: number;
+  /** Grace of a will whose connection a drain closed (DurablePort.drainWillGraceMs); default 30 s. */
+  drainWillGraceMs?: number;
   blockMs?: number;
   onError?: (error: unknown) => void;
   /** Told how long each XADD and save-and-ack took (Redis latency metric, op 'stream'). */
@@ -120,6 +122,7 @@ export class RedisDurable implements DurablePort {
   };
   readonly appendTimeoutMs: number;
   readonly cleanupWaitMs: number;
+  readonly drainWillGraceMs: number | undefined;
   private readonly pending = new Map<string, PendingEntry>();
   /** Full entries of this turn, sent before the open ones. */
   private readonly full: Array<[string, PendingEntry]> = [];
@@ -139,6 +142,7 @@ export class RedisDurable implements DurablePort {
     this.maxBacklogBytes = options.maxBacklogBytes ?? 64 * 1024 * 1024;
     this.appendTimeoutMs = options.appendTimeoutMs ?? 5000;
     this.cleanupWaitMs = options.cleanupWaitMs ?? 20_000;
+    this.drainWillGraceMs = options.drainWillGraceMs;
     this.cluster = isCluster(client);
     this.sessions = options.sessions ?? new RedisSessionStore(client, keys, { nodeId: options.nodeId });
   }
@@ -327,11 +331,15 @@ export class RedisDurable implements DurablePort {
     return messages;
   }
 
+  /** Packed: client id, delay, message, then (added later, so older values still read) due time and user name. */
   async setWill(nodeId: string, will: StoredWill): Promise<void> {
-    const w = new Writer(64 + will.message.payload.length);
+    const w = new Writer(96 + will.message.payload.length);
     w.str(will.clientId);
     w.f64(will.delaySeconds);
     writeMessage(w, will.message);
+    w.f64(will.dueAt ?? 0);
+    w.u8(will.username !== undefined ? 1 : 0);
+    if (will.username !== undefined) w.str(will.username);
     await this.client.hset(this.keys.wills(nodeId), will.clientId, w.finish());
   }
 
@@ -341,14 +349,11 @@ export class RedisDurable implements DurablePort {
 
   async takeWills(nodeId: string): Promise<StoredWill[]> {
     const key = this.keys.wills(nodeId);
-    const all = await this.client.hgetallBuffer(key);
-    await this.client.del(key);
-    return Object.values(all).map((raw) => {
-      const r = new Reader(raw);
-      const clientId = r.str();
-      const delaySeconds = r.f64();
-      return { clientId, delaySeconds, message: readMessage(r) };
-    });
+    // one transaction (one key): a will set meanwhile is either taken here or left in the hash
+    const replies = await this.client.multi().hgetallBuffer(key).del(key).exec();
+    const [err, all] = replies?.[0] ?? [null, {}];
+    if (err !== null) throw err;
+    return Object.values(all as Record<string, Buffer>).map(readWill);
   }
 
   async indexSession(nodeId: string, clientId: string): Promise<void> {
@@ -407,12 +412,18 @@ export class RedisDurable implements DurablePort {
   }
 
   /**
-   * Graceful stop, before the node leaves the cluster: the wills still stored for this node are
-   * deleted (the engine has published or discarded each one itself; a drain does not publish
-   * them, docs/cluster.md "Drain"), so the survivor that cleans up after it publishes none.
+   * Graceful stop, before the node leaves the cluster: the wills still waiting (Will Delay
+   * Interval, drain grace: a due time) stay for the survivor that cleans up after this node,
+   * which publishes each when due unless its client came back (docs/cluster.md "Drain"); a will
+   * without one (its connection was alive: there should be none after the drain) is deleted.
    */
   async leave(): Promise<void> {
-    await this.client.del(this.keys.wills(this.options.nodeId));
+    const key = this.keys.wills(this.options.nodeId);
+    const all = await this.client.hgetallBuffer(key);
+    const stale = Object.entries(all)
+      .filter(([, raw]) => (readWill(raw).dueAt ?? 0) === 0)
+      .map(([clientId]) => clientId);
+    if (stale.length > 0) await this.client.hdel(key, ...stale);
   }
 
   async close(): Promise<void> {
@@ -420,6 +431,17 @@ export class RedisDurable implements DurablePort {
     for (const r of this.readers) r.disconnect();
     this.readers = [];
   }
+}
+
+function readWill(raw: Buffer): StoredWill {
+  const r = new Reader(raw);
+  const clientId = r.str();
+  const delaySeconds = r.f64();
+  const will: StoredWill = { clientId, delaySeconds, message: readMessage(r) };
+  if (r.done) return will; // stored by a version without due time and user name
+  will.dueAt = r.f64();
+  if (r.u8() === 1) will.username = r.str();
+  return will;
 }
 
 function senderOf(fields: Buffer[]): string {

@@ -194,6 +194,25 @@ describe('RedisDurable: wills, session index, adoption', () => {
     assert.deepEqual(await durable.takeWills('a'), []);
   });
 
+  it('a waiting will keeps its due time and user name; leave() keeps it and drops live ones', async () => {
+    const { durable, client, keys } = await setup('a');
+    const due = Date.now() + 30_000;
+    await durable.setWill('a', { clientId: 'live', delaySeconds: 0, message: msg('w/live', 'x'), dueAt: 0, username: 'u1' });
+    await durable.setWill('a', { clientId: 'waits', delaySeconds: 3, message: msg('w/waits', 'y'), dueAt: due, username: 'alice' });
+    await durable.setWill('a', { clientId: 'anon', delaySeconds: 0, message: msg('w/anon', 'z'), dueAt: due });
+    await durable.leave();
+    assert.deepEqual((await client.hkeys(keys.wills('a'))).sort(), ['anon', 'waits']);
+    const wills = (await durable.takeWills('a')).sort((x, y) => x.clientId.localeCompare(y.clientId));
+    assert.deepEqual(
+      wills.map((w) => [w.clientId, w.delaySeconds, w.dueAt, w.username, w.message.topic]),
+      [
+        ['anon', 0, due, undefined, 'w/anon'],
+        ['waits', 3, due, 'alice', 'w/waits'],
+      ],
+    );
+    assert.equal(await client.exists(keys.wills('a')), 0);
+  });
+
   it('adoptClient moves a client id only while the dead node owns it', async () => {
     const { durable, client, keys } = await setup('s');
     const registry = new RedisClientRegistry(client, keys);

@@ -46,6 +46,8 @@ export interface BrokerConfig {
   aclFile: string | undefined;
   logLevel: LogLevel;
   drainSeconds: number;
+  /** Cluster: how long the will of a client disconnected by a drain waits for the client to come back. */
+  drainWillGraceSeconds: number;
   /** Server Reference sent with DISCONNECT 0x9C on drain (5.0); undefined: 0x8B. */
   serverReference: string | undefined;
   sysIntervalSeconds: number;
@@ -271,6 +273,7 @@ export function resolveConfig(env: Record<string, string | undefined>, flags: Re
     aclFile: str('ACL_FILE'),
     logLevel: (str('LOG_LEVEL') ?? 'info') as LogLevel,
     drainSeconds: num('DRAIN_SECONDS') ?? 10,
+    drainWillGraceSeconds: num('DRAIN_WILL_GRACE_SECONDS') ?? 30,
     serverReference: str('SERVER_REFERENCE'),
     sysIntervalSeconds: num('SYS_INTERVAL_SECONDS') ?? 10,
     limits: limits as Partial<BrokerLimits>,

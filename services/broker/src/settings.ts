@@ -88,6 +88,12 @@ export const SETTINGS: readonly SettingSpec[] = [
   },
   { env: 'DRAIN_SECONDS', default: '10', description: 'graceful shutdown window: clients are disconnected over this time on SIGTERM', kind: int(0, 3600) },
   {
+    env: 'DRAIN_WILL_GRACE_SECONDS',
+    default: '30',
+    description: 'cluster: the will of a client disconnected by a drain is published only if the client has not reconnected within max(this, its Will Delay Interval)',
+    kind: int(0, 86400),
+  },
+  {
     env: 'SERVER_REFERENCE',
     default: undefined,
     description: 'on drain, 5.0 clients get DISCONNECT 0x9C (use another server) with this Server Reference instead of 0x8B',

@@ -31,7 +31,7 @@ import type { EngineContext } from '../engine-context.js';
 import type { Message } from '../session/message.js';
 import { type Feeder, type FlowBlocker, releaseFeeders } from '../session/flow-control.js';
 import type { Outlet, Session } from '../session/session.js';
-import { scheduleWill } from '../session/will.js';
+import { holdWillOnShutdown, scheduleWill } from '../session/will.js';
 import { handleReauth } from './auth.js';
 import { handleConnect, rejectUnparsableConnect } from './connect.js';
 import { ackFrame, PINGRESP_FRAME } from './frames.js';
@@ -414,6 +414,7 @@ export class Channel implements ConnectionHandler, Outlet, Feeder {
     const will = this.will;
     this.will = undefined;
     if (will !== undefined && publishWill) scheduleWill(ctx, session, will, this.protocolVersion);
+    else if (will !== undefined && cause === 'server_shutdown') holdWillOnShutdown(ctx, session, will, this.protocolVersion); // drain: docs/cluster.md
     ctx.router.redistributeShared(session);
     session.disconnectedAt = ctx.clock.now();
     if (session.expiryInterval === 0) ctx.endSession(session);

@@ -4,8 +4,10 @@
  * keep appending to its inbox); they are removed once the adopted sessions' routes are written,
  * so that a message published meanwhile matches one or the other.
  *
- * 1. Wills: every will the dead node's clients left in shared storage is published now (a Will
- *    Delay Interval is not waited for: the connection is gone already).
+ * 1. Wills: every will the dead node's clients left in shared storage is taken: a live
+ *    connection's will (and one already due) is published now, one still waiting (Will Delay
+ *    Interval, drain grace) waits here and is published when due unless its client came back
+ *    (wills.ts).
  * 2. Sessions: each persistent session the dead node held is restored here from its last saved
  *    snapshot as an offline session, with its subscriptions (so routes now point to this node)
  *    and its expiry. When the dead node still owns the client id it moves to this node (registry
@@ -24,12 +26,10 @@
  *    state is where it will stay (DurablePort.isCleaned).
  */
 import { topicMatches } from '@mqtt-broker/topics';
-import type { EngineContext } from '../engine-context.js';
 import type { SessionSnapshot, StoredMessage } from '../ports.js';
 import { fromStored } from '../session/message.js';
 import { restoreSession } from '../session/restore.js';
 import type { Session } from '../session/session.js';
-import { firePendingWill } from '../session/will.js';
 import type { ClusterDurability } from './durable.js';
 import type { DurableMessage, MovedClient, NodeCleanup, SharedTarget } from './durable-port.js';
 import { noteOwned } from './takeover.js';
@@ -42,10 +42,7 @@ export async function adoptDeadNode(d: ClusterDurability, deadNodeId: string): P
   const port = d.port;
   const result: NodeCleanup = { wills: 0, adopted: 0, claimed: 0, messages: 0 };
 
-  for (const will of await port.takeWills(deadNodeId)) {
-    publishWill(ctx, will.clientId, will.message);
-    result.wills++;
-  }
+  result.wills = await d.wills.adopt(deadNodeId);
 
   const adopted: Session[] = [];
   const store = ctx.ports.sessions;
@@ -60,8 +57,10 @@ export async function adoptDeadNode(d: ClusterDurability, deadNodeId: string): P
     if (snapshot === undefined || ctx.sessions.has(clientId)) continue;
     const session = restoreSession(ctx, snapshot);
     session.disconnectedAt = snapshot.disconnectedAt ?? ctx.clock.now();
-    if (registration !== undefined) noteOwned(ctx, clientId, registration);
-    else {
+    if (registration !== undefined) {
+      noteOwned(ctx, clientId, registration);
+      d.wills.adoptedClient(clientId, registration.epoch); // its waiting will: adopted, not reconnected
+    } else {
       await port.setHolder(clientId, ctx.nodeId);
       result.claimed++;
     }
@@ -120,11 +119,4 @@ function bestMatch(s: Session, stored: StoredMessage, target: SharedTarget | und
     if (best === undefined || entry.qos > best.qos) best = { qos: entry.qos, retainAsPublished: entry.retainAsPublished, subscriptionIds: entry.subscriptionIds };
   }
   return best;
-}
-
-function publishWill(ctx: EngineContext, clientId: string, stored: StoredMessage): void {
-  const message = fromStored(stored, ctx.clock.now());
-  // the will path applies the authorizer and the $SYS rule, as for a local will [MQTT-3.1.2-8]
-  const session = { clientId, identity: { clientId, username: undefined }, pendingWill: { message, timer: undefined } } as unknown as Session;
-  firePendingWill(ctx, session);
 }

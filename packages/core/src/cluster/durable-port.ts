@@ -39,12 +39,23 @@ export interface DurableMessage {
   hops?: number;
 }
 
-/** A will kept in shared storage while its client is connected (published by a survivor if the node dies). */
+/**
+ * A will kept in shared storage while its client is connected, and while it waits after the
+ * connection ended (published by a survivor if the node dies; cluster/wills.ts).
+ */
 export interface StoredWill {
   clientId: string;
   message: StoredMessage;
   /** Will Delay Interval, seconds (5.0); 0 otherwise. */
   delaySeconds: number;
+  /**
+   * Epoch ms when the will is due: undefined or 0 while its connection is alive (a survivor
+   * publishes it at once); set once the connection ended and the will waits (Will Delay Interval,
+   * or a drain's grace), published then unless the client reconnected meanwhile.
+   */
+  dueAt?: number;
+  /** The client's user name: the authorizer's publish check of the will uses it [MQTT-3.1.2-8]. */
+  username?: string;
 }
 
 /** What a survivor did after a node died. */
@@ -102,7 +113,7 @@ export interface DurablePort {
   /** The will of a client connected to `nodeId`; replaced on reconnect, deleted by deleteWill. */
   setWill(nodeId: string, will: StoredWill): Promise<void>;
   deleteWill(nodeId: string, clientId: string): Promise<void>;
-  /** Removes and returns every will stored for `nodeId`. */
+  /** Removes and returns every will stored for `nodeId` (atomically: a will set meanwhile is either taken or kept). */
   takeWills(nodeId: string): Promise<StoredWill[]>;
   /** Index of the persistent sessions a node holds (adoption after its death). */
   indexSession(nodeId: string, clientId: string): Promise<void>;
@@ -133,6 +144,11 @@ export interface DurablePort {
   readonly appendTimeoutMs: number;
   /** How long a connecting client waits for a dead previous owner node to be cleaned up. */
   readonly cleanupWaitMs: number;
+  /**
+   * How long the will of a client disconnected by a server shutdown (drain) waits for the client
+   * to come back before it is published (at least its Will Delay Interval). Default 30 s.
+   */
+  readonly drainWillGraceMs?: number;
   /** Registers the engine's work after another node died (called by whichever survivor won the cleanup). */
   onNodeDead(handler: (deadNodeId: string) => Promise<NodeCleanup>): void;
 }

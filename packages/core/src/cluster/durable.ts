@@ -14,20 +14,20 @@
  * - Persistent sessions are also saved on every SUBSCRIBE/UNSUBSCRIBE (coalesced per turn), at
  *   CONNECT, and before every PUBREL (so that a QoS 2 message past PUBREC is never sent again
  *   after a failover [MQTT-4.3.3-5]).
- * - Wills are written to the port at CONNECT and deleted when the connection ends on this node
- *   (the node then handles the will itself), so a survivor publishes only the wills of a dead
- *   node's clients.
+ * - Wills are kept in the port while their connection is alive and while they wait after it
+ *   ended (Will Delay Interval, drain grace), so that a survivor publishes them: wills.ts.
  */
 import type { Will } from '@mqtt-broker/mqtt-codec';
 import { topicMatches } from '@mqtt-broker/topics';
 import type { EngineContext } from '../engine-context.js';
 import type { SessionSnapshot, StoredMessage } from '../ports.js';
 import { beginFeed, endFeed, type Feeder } from '../session/flow-control.js';
-import { createMessage, fromStored, type Message, toStored } from '../session/message.js';
+import { fromStored, type Message, toStored } from '../session/message.js';
 import type { Session } from '../session/session.js';
 import type { DurableMessage, DurablePort, SharedTarget } from './durable-port.js';
 import { deliverToClient, type RouteView, retireStub } from './handover-forward.js';
 import type { SharedRoutes } from './shared-routes.js';
+import { ClusterWills } from './wills.js';
 
 const registry = new WeakMap<EngineContext, ClusterDurability>();
 /** Ids of messages forwarded or received between nodes (durable-port.ts DurableMessage.id). */
@@ -59,7 +59,8 @@ export class ClusterDurability implements Feeder {
   routes: RouteView | undefined = undefined;
   private readonly stubs = new Set<Promise<void>>();
   private stopConsuming: (() => Promise<void>) | undefined = undefined;
-  private readonly willsStored = new Set<string>();
+  /** Wills of this node's clients in shared storage, and wills waiting here (wills.ts). */
+  readonly wills: ClusterWills;
   private readonly toSave = new Set<Session>();
   private saveScheduled = false;
   /** Messages appended / batches and messages consumed (metrics, tests). */
@@ -75,14 +76,18 @@ export class ClusterDurability implements Feeder {
     readonly port: DurablePort,
   ) {
     registry.set(ctx, this);
+    this.wills = new ClusterWills(ctx, port);
   }
 
   async start(): Promise<void> {
+    // first on the connection: a previous run's wills are taken before any CONNECT stores one
+    const wills = this.wills.start().catch((e: unknown) => this.ctx.reportPortError(e));
     this.stopConsuming = await this.port.consume(
       this.ctx.nodeId,
       (batch) => this.deliverBatch(batch),
       () => this.flowGate(),
     );
+    await wills;
   }
 
   // ---- Feeder: the inbox consumer is held back by congested local sessions (flow-control.ts) ----
@@ -117,6 +122,7 @@ export class ClusterDurability implements Feeder {
    * left (docs/cluster.md, "Drain"); a last node leaving gets no more appends.
    */
   async stop(): Promise<void> {
+    this.wills.stop();
     await Promise.all([...this.stubs]);
     if (this.stopConsuming === undefined) return;
     await this.stopConsuming();
@@ -357,34 +363,21 @@ export class ClusterDurability implements Feeder {
   connected(session: Session, will: Will | undefined): void {
     const ctx = this.ctx;
     const clientId = session.clientId;
-    if (will !== undefined) {
-      const delaySeconds = session.protocolVersion === 5 ? (will.properties?.willDelayInterval ?? 0) : 0;
-      let properties = will.properties;
-      if (properties?.willDelayInterval !== undefined) {
-        const { willDelayInterval: _d, ...rest } = properties;
-        properties = Object.keys(rest).length > 0 ? rest : undefined;
-      }
-      const message = toStored(createMessage(will.topic, Buffer.from(will.payload), will.qos, will.retain, properties, clientId, ctx.clock.now()));
-      this.willsStored.add(clientId);
-      this.port.setWill(ctx.nodeId, { clientId, message, delaySeconds }).catch((e: unknown) => ctx.reportPortError(e));
-    } else if (this.willsStored.delete(clientId)) {
-      this.port.deleteWill(ctx.nodeId, clientId).catch((e: unknown) => ctx.reportPortError(e));
-    }
+    this.wills.connected(session, will);
     if (session.persistent) {
       this.port.indexSession(ctx.nodeId, clientId).catch((e: unknown) => ctx.reportPortError(e));
       this.sessionChanged(session);
     }
   }
 
-  /** The connection ended on this node: this node handles (or discarded) the will. */
+  /** The connection ended on this node: its will is published, discarded or waiting (wills.ts). */
   disconnected(clientId: string): void {
-    if (!this.willsStored.delete(clientId)) return;
-    this.port.deleteWill(this.ctx.nodeId, clientId).catch((e: unknown) => this.ctx.reportPortError(e));
+    this.wills.disconnected(clientId);
   }
 
   /** The session ended or moved to another node: no longer this node's to adopt. */
   sessionGone(clientId: string): void {
-    this.disconnected(clientId);
+    this.wills.sessionGone(clientId);
     this.port.unindexSession(this.ctx.nodeId, clientId).catch((e: unknown) => this.ctx.reportPortError(e));
   }
 }
