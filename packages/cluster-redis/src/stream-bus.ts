@@ -166,9 +166,9 @@ export class RedisDurable implements DurablePort {
       entry.writer.u32(0);
       this.pending.set(nodeId, entry);
     }
-    const { target, forClient, id, hops } = dm;
+    const { target, forClient, id, hops, local } = dm;
     const w = entry.writer;
-    w.u8((target !== undefined ? 1 : 0) | (forClient !== undefined ? 2 : 0) | (id !== undefined ? 4 : 0) | (hops !== undefined ? 8 : 0));
+    w.u8((target !== undefined ? 1 : 0) | (forClient !== undefined ? 2 : 0) | (id !== undefined ? 4 : 0) | (hops !== undefined ? 8 : 0) | (local === true ? 16 : 0));
     if (target !== undefined) {
       w.str(target.group);
       w.str(target.filter);
@@ -451,7 +451,8 @@ function senderOf(fields: Buffer[]): string {
 
 /**
  * Entry field `b`: u32 count, then per message u8 flags (1: shared target group, filter, u8 hops;
- * 2: for one client, client id; 4: message id; 8: u8 hops), those fields, and the packed message.
+ * 2: for one client, client id; 4: message id; 8: u8 hops; 16: local copy, no field), those
+ * fields, and the packed message.
  */
 function decodeEntry(fields: Buffer[]): DurableMessage[] {
   for (let i = 0; i + 1 < fields.length; i += 2) {
@@ -470,6 +471,7 @@ function decodeEntry(fields: Buffer[]): DurableMessage[] {
       if (target !== undefined) dm.target = target;
       if (forClient !== undefined) dm.forClient = forClient;
       if (id !== undefined) dm.id = id;
+      if ((flags & 16) !== 0) dm.local = true;
       out[k] = dm;
     }
     return out;

@@ -37,6 +37,11 @@ export interface DurableMessage {
   forClient?: string;
   /** For a `forClient` copy: how many times it was passed on because the client had moved again. */
   hops?: number;
+  /**
+   * A copy the publishing node appended to its OWN inbox for its persistent sessions (its other
+   * local subscribers got the message at once): delivered to persistent QoS 1/2 subscriptions only.
+   */
+  local?: boolean;
 }
 
 /**

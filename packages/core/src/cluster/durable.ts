@@ -5,6 +5,10 @@
  *   DurablePort (batched per event-loop turn by the port). The appends of one publish are kept in
  *   `lastWait` until the publisher's acknowledgement takes them (durable-ack.ts), so a PUBACK or
  *   PUBREC goes out only once the message is safe.
+ * - Local copies: a QoS 1/2 copy for a persistent session of this node made by a local publish
+ *   takes the same path through this node's own inbox (flagged `local`: only the persistent
+ *   sessions get it from there, the others got theirs at once), so that its publisher's ack also
+ *   means it survives a kill of this node (router.ts, durableLocal).
  * - Receiving: each inbox batch is routed to the local sessions synchronously; clean sessions are
  *   done then (their state dies with the node anyway), and the snapshots of the persistent sessions
  *   that now hold a copy are returned to the port, which saves them and acknowledges the batch in
@@ -154,7 +158,8 @@ export class ClusterDurability implements Feeder {
     const id = this.idOf(message);
     // routed locally already: a freshly adopted session got this copy (another may be in a dead node's inbox)
     if (this.fresh.size > 0) this.noteSeen(stored.topic, id);
-    for (const nodeId of targets) this.waitFor(this.port.append(nodeId, { message: stored, id }));
+    // this node's own inbox: the copies for its persistent sessions (router.ts, durableLocal)
+    for (const nodeId of targets) this.waitFor(this.port.append(nodeId, nodeId === this.ctx.nodeId ? { message: stored, id, local: true } : { message: stored, id }));
     // published here for a client that just moved away: its new node may not have its session yet
     if (this.tombstones.size > 0) this.passToMoved(stored, id);
   }
@@ -271,7 +276,8 @@ export class ClusterDurability implements Feeder {
       const now = ctx.clock.now();
       beginFeed(this);
       try {
-        for (const { message: stored, target, forClient, id, hops } of batch) {
+        ctx.router.enterInbox(); // delivered here, never diverted to the inbox again
+        for (const { message: stored, target, forClient, id, hops, local } of batch) {
           const message = fromStored(stored, now);
           if (id !== undefined) messageIds.set(message, id);
           if (forClient !== undefined) {
@@ -284,13 +290,14 @@ export class ClusterDurability implements Feeder {
             if (!deliverToClient(ctx, forClient, stored, message)) this.passOn(forClient, stored, id, hops ?? 0).catch((e: unknown) => ctx.reportPortError(e));
           } else if (target === undefined) {
             if (id !== undefined && this.fresh.size > 0) this.noteSeen(stored.topic, id);
-            ctx.router.publish(message, message.publisherId);
+            ctx.router.publish(message, message.publisherId, local === true ? 'persistent' : undefined);
             if (this.tombstones.size > 0) this.passToMoved(stored, id);
           }
           else if (this.shared !== undefined) this.shared.deliver(message, stored, target);
           else ctx.router.publishToGroup(target.filter, target.group, message);
         }
       } finally {
+        ctx.router.leaveInbox();
         endFeed();
       }
     });

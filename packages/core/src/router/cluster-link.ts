@@ -8,7 +8,10 @@
  *   change feed), so the publish path matches remote nodes synchronously and never awaits.
  * - Forwarding: a message published by a local client is sent once to each other node that has
  *   a matching route; a message received from the bus is delivered locally only (no loops).
- *   With a DurablePort, QoS 1/2 copies go to the nodes' durable inboxes instead (../cluster/durable.ts).
+ *   With a DurablePort, QoS 1/2 copies go to the nodes' durable inboxes instead (../cluster/durable.ts),
+ *   and so do the QoS 1/2 copies for this node's own persistent sessions: the router diverts them
+ *   (router.ts, `durableLocal`) and forward() appends the message once to this node's own inbox,
+ *   so that the publisher's ack means they survive a kill of this node too.
  *
  * - The replica's entries for this node follow the local reference counts only (the feed's echo
  *   of our own changes is ignored, so a quick add/remove cannot be undone by a late echo).
@@ -50,6 +53,7 @@ export class ClusterLink {
       this.shared = new SharedRoutes(ctx, routes, durability);
       durability.shared = this.shared;
       durability.routes = this;
+      ctx.router.durableLocal = durability.port;
     }
   }
 
@@ -152,14 +156,26 @@ export class ClusterLink {
 
   /** Sends a locally published message to every other node with a matching route; returns how many. */
   forward(message: Message): number {
-    if (message.topic.charCodeAt(0) === 0x24 && message.topic.startsWith('$SYS/')) return 0; // per-node statistics
+    const router = this.ctx.router;
+    // copies for local persistent sessions the router held back: into this node's own inbox
+    const local = router.takeDiverted();
+    if (message.topic.charCodeAt(0) === 0x24 && message.topic.startsWith('$SYS/')) {
+      if (local) this.durability?.forward([this.nodeId], toStored(message), message);
+      return 0; // per-node statistics
+    }
     const groups = this.shared === undefined ? 0 : this.shared.publish(message, () => toStored(message));
-    if (this.replica.size === 0) return groups;
+    const localGroups = router.takeDivertedGroups();
+    if (localGroups !== undefined && this.durability !== undefined) {
+      const stored = toStored(message);
+      for (const g of localGroups) this.durability.appendShared(this.nodeId, stored, { group: g.group, filter: g.filter, hops: 0 }, true);
+    }
+    if (this.replica.size === 0 && !local) return groups;
     const targets = this.targets;
     this.replica.match(message.topic, this.collect);
+    const n = targets.size + groups;
+    if (local) targets.add(this.nodeId);
     if (targets.size === 0) return groups;
     const stored: StoredMessage = toStored(message);
-    const n = targets.size + groups;
     // QoS 1/2 into the nodes' durable inboxes (the publisher's ack waits for them), QoS 0 on pub/sub
     if (message.qos > 0 && this.durability !== undefined) this.durability.forward(targets, stored, message);
     else
@@ -171,6 +187,7 @@ export class ClusterLink {
     return n;
   }
 
+  /** A QoS 0 copy from the bus (QoS 1/2 come through the inbox when there is one): delivered here only. */
   private onRemote(stored: StoredMessage): void {
     const message = fromStored(stored, this.ctx.clock.now());
     this.ctx.router.publish(message, message.publisherId);

@@ -11,6 +11,15 @@
  * [MQTT-3.3.5-1], carrying every matching Subscription Identifier [MQTT-3.3.4-3]).
  * Shared groups get one copy per group, to one member chosen round robin among connected
  * members (an offline member only when none is connected) [MQTT-4.8.2-?].
+ *
+ * Durable local copies (cluster mode with durable inboxes, docs/cluster.md "Durable QoS 1/2"):
+ * when `durableLocal` is set, a QoS 1/2 copy for a *persistent* session made by a local publish
+ * is not delivered here but counted as diverted; the cluster link appends the message once to this
+ * node's own inbox (the publisher's ack waits for it) and the inbox consumer delivers it to the
+ * persistent sessions only (`publish(..., 'persistent')`), saving them with the entry's
+ * acknowledgement, as for copies from other nodes. Copies read from an inbox or the bus are
+ * delivered between `enterInbox()` and `leaveInbox()` and never diverted again. Clean sessions and QoS 0 copies are
+ * delivered at once as before (their state dies with the node anyway).
  */
 import type { QoS } from '@mqtt-broker/mqtt-codec';
 import { SubscriptionTrie } from '@mqtt-broker/topics';
@@ -30,6 +39,14 @@ export class Router {
   private readonly hits: Session[] = [];
   private readonly visitPlain = (entry: SubEntry): void => this.onPlain(entry);
   private readonly visitShared = (group: SharedGroup): void => this.onShared(group);
+  /** Set by the cluster link with durable inboxes: local QoS 1/2 copies for persistent sessions go through this node's inbox. */
+  durableLocal: { available(): boolean } | undefined = undefined;
+  /** > 0 while delivering copies read from an inbox or the bus: nothing is diverted. */
+  private inboxDepth = 0;
+  /** The last publish() diverted copies for persistent sessions (taken by the cluster link). */
+  private divertedPlain = false;
+  /** Shared groups whose chosen local member is persistent (taken by the cluster link). */
+  private readonly divertedGroups: Array<{ group: string; filter: string }> = [];
 
   /** Told when a filter gains its first / loses its last local subscription (cluster routes). */
   onFilterAdded: ((filter: string) => void) | undefined = undefined;
@@ -50,8 +67,14 @@ export class Router {
     return this.sharedMembers;
   }
 
-  /** Routes one message to every matching local session; returns the number of sessions reached. */
-  publish(message: Message, senderId: string | undefined): number {
+  /**
+   * Routes one message to every matching local session; returns the number of sessions reached
+   * (diverted copies included). `only = 'persistent'`: an entry of this node's own inbox, whose
+   * other copies were delivered when it was published: only the persistent QoS 1/2 copies now.
+   */
+  publish(message: Message, senderId: string | undefined, only?: 'persistent'): number {
+    const divert = message.qos > 0 && this.inboxDepth === 0 && this.durableLocal?.available() === true;
+    this.divertedPlain = false;
     this.gen = (this.gen + 1) | 0;
     this.current = message;
     this.senderId = senderId;
@@ -63,6 +86,12 @@ export class Router {
     for (let i = 0; i < hits.length; i++) {
       const s = hits[i];
       hits[i] = undefined as unknown as Session;
+      if (only !== undefined) {
+        if (s.matchQos === 0 || !s.persistent) continue; // delivered when it was published
+      } else if (divert && s.matchQos > 0 && s.persistent) {
+        this.divertedPlain = true; // delivered from this node's inbox (authorization checked then)
+        continue;
+      }
       if (canRead !== undefined && !canRead.call(authorizer, s.identity, message.topic)) {
         this.ctx.observer.messageDropped(message.qos, 'not_authorized');
         continue;
@@ -172,13 +201,48 @@ export class Router {
     return true;
   }
 
-  /** Delivers to one member of the local group `name` on `filter`; false when it has none. */
+  /**
+   * Delivers to one member of the local group `name` on `filter`; false when it has none. On a
+   * local publish with durable local copies, when the member whose turn it is is persistent (and
+   * the copy QoS 1/2), the copy is diverted to this node's inbox instead (the round robin does not
+   * move: the member is picked when the inbox copy is delivered).
+   */
   publishToGroup(filter: string, name: string, message: Message): boolean {
     const group = this.shared.get(filter, name);
-    const member = group === undefined ? undefined : pickMember(group, undefined);
+    if (group === undefined) return false;
+    if (message.qos > 0 && this.inboxDepth === 0 && this.durableLocal?.available() === true) {
+      const next = peekMember(group);
+      if (next !== undefined && next.qos > 0 && next.session.persistent) {
+        this.divertedGroups.push({ group: name, filter });
+        return true;
+      }
+    }
+    const member = pickMember(group, undefined);
     if (member === undefined) return false;
     this.deliverShared(member, message);
     return true;
+  }
+
+  /** Copies read from an inbox are being delivered until leaveInbox(): nothing published meanwhile is diverted. */
+  enterInbox(): void {
+    this.inboxDepth++;
+  }
+
+  leaveInbox(): void {
+    this.inboxDepth--;
+  }
+
+  /** True when the last publish() diverted copies for persistent sessions to this node's inbox. */
+  takeDiverted(): boolean {
+    const d = this.divertedPlain;
+    this.divertedPlain = false;
+    return d;
+  }
+
+  /** The shared groups whose copy was diverted since the last call (cluster link). */
+  takeDivertedGroups(): Array<{ group: string; filter: string }> | undefined {
+    if (this.divertedGroups.length === 0) return undefined;
+    return this.divertedGroups.splice(0);
   }
 
   unsubscribeAll(session: Session): void {
@@ -211,6 +275,19 @@ export class Router {
     });
     for (const m of moved) this.deliverShared(m.member, m.message);
   }
+}
+
+/** The member pickMember(group, undefined) would return, without moving the round robin. */
+function peekMember(group: SharedGroup): SubEntry | undefined {
+  const members = group.members;
+  const n = members.length;
+  let fallback: SubEntry | undefined;
+  for (let i = 0; i < n; i++) {
+    const m = members[(group.next + i) % n];
+    if (m.session.outlet !== undefined) return m;
+    fallback ??= m;
+  }
+  return fallback;
 }
 
 /** Round robin over connected members (not `exclude`); an offline member when none is connected. */
