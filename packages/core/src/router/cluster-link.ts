@@ -26,6 +26,7 @@ import { parseSharedRoute, type SharedRoute, SharedRoutes } from '../cluster/sha
 import type { EngineContext } from '../engine-context.js';
 import type { NodeBus, RouteChange, RouteTable, StoredMessage } from '../ports.js';
 import { fromStored, type Message, toStored } from '../session/message.js';
+import { type FlowBlocker, noteCongested, releaseFeeders } from '../session/flow-control.js';
 import { PeerFlow } from './peer-flow.js';
 
 export class ClusterLink {
@@ -40,6 +41,13 @@ export class ClusterLink {
   private readonly nodeId: string;
   /** Holds local publishers back while a node they forward to is congested. */
   private readonly flow: PeerFlow;
+  /**
+   * Holds local publishers back while this node's inbox consumer is held by a congested local
+   * session: their copies for persistent sessions wait in the inbox then, and the publisher would
+   * otherwise no longer be slowed by its slow subscriber as it was with direct delivery.
+   */
+  private readonly inboxFlow: FlowBlocker;
+  private inboxFlowWaiting = false;
 
   constructor(
     private readonly ctx: EngineContext,
@@ -49,6 +57,7 @@ export class ClusterLink {
   ) {
     this.nodeId = ctx.nodeId;
     this.flow = new PeerFlow(ctx, bus);
+    this.inboxFlow = { feeders: undefined, ctx };
     if (durability !== undefined) {
       this.shared = new SharedRoutes(ctx, routes, durability);
       durability.shared = this.shared;
@@ -168,6 +177,7 @@ export class ClusterLink {
     if (localGroups !== undefined && this.durability !== undefined) {
       const stored = toStored(message);
       for (const g of localGroups) this.durability.appendShared(this.nodeId, stored, { group: g.group, filter: g.filter, hops: 0 }, true);
+      this.holdWhileInboxHeld(this.durability);
     }
     if (this.replica.size === 0 && !local) return groups;
     const targets = this.targets;
@@ -177,14 +187,28 @@ export class ClusterLink {
     if (targets.size === 0) return groups;
     const stored: StoredMessage = toStored(message);
     // QoS 1/2 into the nodes' durable inboxes (the publisher's ack waits for them), QoS 0 on pub/sub
-    if (message.qos > 0 && this.durability !== undefined) this.durability.forward(targets, stored, message);
-    else
+    if (message.qos > 0 && this.durability !== undefined) {
+      this.durability.forward(targets, stored, message);
+      if (local) this.holdWhileInboxHeld(this.durability);
+    } else
       for (const nodeId of targets) {
         this.bus.send(nodeId, stored);
         this.flow.sent(nodeId);
       }
     targets.clear();
     return n;
+  }
+
+  /** The active publisher just diverted copies to this node's inbox: hold it back while the inbox consumer is held. */
+  private holdWhileInboxHeld(durability: ClusterDurability): void {
+    if (durability.flowBlockers === undefined) return;
+    noteCongested(this.inboxFlow);
+    if (this.inboxFlowWaiting) return;
+    this.inboxFlowWaiting = true;
+    durability.flowGate().then(() => {
+      this.inboxFlowWaiting = false;
+      releaseFeeders(this.inboxFlow);
+    });
   }
 
   /** A QoS 0 copy from the bus (QoS 1/2 come through the inbox when there is one): delivered here only. */
