@@ -119,7 +119,9 @@ return 1`;
  * Allowed when the owner is `node`; or `node` is the previous owner handing the session over
  * (`from`, valid while the owner's epoch is still the one that recorded it and the new owner has
  * not loaded the session); or `node` is the survivor holding an adopted session for the owner
- * (`holder`). With no owner at all (Redis restarted empty, a CONNECT served while Redis was down,
+ * (`holder`). Both windows close when the owner loads the session (LOAD_SESSION); the handover
+ * window also when the owner writes it itself (it may have adopted the session as the survivor
+ * and never load it; a holder is then the owner itself). With no owner at all (Redis restarted empty, a CONNECT served while Redis was down,
  * no registry in use) the write lands unless the writer says which epoch it registered and the
  * counter shows a newer registration since (that owner came and went). Node ids, not epochs,
  * decide when there is an owner: a node re-registering its own client gets a new epoch but its
@@ -130,7 +132,11 @@ const FENCE = `
 local function fence(owner, holder, counter, node, epoch)
   local o = redis.call('HMGET', owner, 'node', 'epoch', 'from', 'fromEpoch')
   if o[1] then
-    if o[1] == node then return true end
+    if o[1] == node then
+      -- the owner writes its own state: the handover window is over
+      if o[3] then redis.call('HDEL', owner, 'from', 'fromEpoch') end
+      return true
+    end
     if o[3] == node and o[4] == o[2] then return true end
     if redis.call('GET', holder) == node then return true end
     return false, o[1], o[2]

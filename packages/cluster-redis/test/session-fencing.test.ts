@@ -138,6 +138,20 @@ describe('session fencing: the store', () => {
     assert.equal(a.store.fencedWrites, 2);
   });
 
+  it('the owner writing the session itself closes the handover window (it adopted the session as the survivor)', async () => {
+    const prefix = `f${n++}`;
+    const a = await node('a', prefix);
+    const b = await node('b', prefix);
+    await a.registry.register('c7', 'a');
+    await a.store.save(snapshot('c7', ['a1']));
+    await b.registry.register('c7', 'b'); // a froze; b waits for a's cleanup and is the survivor
+    await b.client.set(b.keys.holder('c7'), 'b', 'PX', 60_000);
+    await b.store.save(snapshot('c7', ['a1', 'b1'])); // b adopted it in memory: no load follows
+    await a.store.save(snapshot('c7', ['stale'])); // a resumes
+    assert.equal(a.store.fencedWrites, 1);
+    assert.deepEqual(queuedOf(await b.store.load('c7')), ['a1', 'b1']);
+  });
+
   it("a survivor holding an adopted session for the owner may save it until the owner's load", async () => {
     const prefix = `f${n++}`;
     const b = await node('b', prefix);
