@@ -3,6 +3,9 @@
 // and gives each outside system one home: sockets only in transport, ioredis only in
 // cluster-redis, gRPC only in admin-api, prom-client/pino only in the service. Fails lint when a
 // package's src/ imports something on its list below.
+// packages/test-support is a leaf for tests: its src/ imports only node: built-ins and itself, and
+// production code never imports it: only test/, a package's src/testing/ entry point and
+// load-tests may.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -17,7 +20,9 @@ const forbidden = {
   'packages/cluster-redis': ['@mqtt-broker/store-memory', '@mqtt-broker/transport', '@mqtt-broker/admin-api', 'ws', '@grpc/grpc-js', 'prom-client', 'pino'],
   'packages/admin-api': ['@mqtt-broker/store-memory', '@mqtt-broker/transport', '@mqtt-broker/cluster-redis', 'ioredis', 'prom-client', 'pino'],
   'services/broker': ['ioredis'],
+  'load-tests': [],
 };
+const TEST_SUPPORT = '@mqtt-broker/test-support';
 
 function sources(dir, out) {
   let entries;
@@ -39,13 +44,24 @@ let failures = 0;
 for (const [pkg, banned] of Object.entries(forbidden)) {
   for (const file of sources(join(root, pkg, 'src'), [])) {
     const text = readFileSync(file, 'utf8');
+    const testingEntry = file.includes('/src/testing/');
     for (const m of text.matchAll(importRe)) {
       const spec = m[1] ?? m[2];
-      const hit = banned.find((b) => spec === b || spec.startsWith(b.endsWith('/') ? b : `${b}/`));
+      const rules = pkg === 'load-tests' || testingEntry ? banned : [...banned, TEST_SUPPORT];
+      const hit = rules.find((b) => spec === b || spec.startsWith(b.endsWith('/') ? b : `${b}/`));
       if (hit) {
         console.error(`${file.slice(root.length)}: imports '${spec}', which ${pkg} must not depend on`);
         failures++;
       }
+    }
+  }
+}
+for (const file of sources(join(root, 'packages/test-support', 'src'), [])) {
+  for (const m of readFileSync(file, 'utf8').matchAll(importRe)) {
+    const spec = m[1] ?? m[2];
+    if (!spec.startsWith('node:') && !spec.startsWith('./')) {
+      console.error(`${file.slice(root.length)}: imports '${spec}'; test-support may import only node: built-ins and its own files`);
+      failures++;
     }
   }
 }

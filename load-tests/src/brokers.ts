@@ -7,16 +7,17 @@
 // - aedes: load-tests/dist/src/aedes-server.js (aedes 1.x over net.createServer);
 // - echo: load-tests/dist/src/scenarios/echo-server.js, PUBLISH bytes forwarded unchanged to every
 //   subscriber (no matching, no state): the floor set by the generator, Node and the machine.
-// Every started process is remembered and SIGKILLed on process exit as a last resort.
+// Ports, processes, readiness polling and the retry on a port taken meanwhile come from
+// @mqtt-broker/test-support; every started process is SIGKILLed on process exit as a last resort.
 
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePorts, httpStatus, killAllProcesses, onFreshPorts, startProcess, waitReady } from '@mqtt-broker/test-support';
 import { BenchClient } from './bench-client.js';
+
+export { freePort } from '@mqtt-broker/test-support';
 
 export type BrokerName = 'ours' | 'mosquitto' | 'aedes' | 'echo';
 /** The brokers compared by default. */
@@ -56,26 +57,9 @@ export const OURS_MAIN = join(repoRoot, 'services', 'broker', 'dist', 'src', 'ma
 export const AEDES_SERVER = join(here, 'aedes-server.js');
 export const ECHO_SERVER = join(here, 'scenarios', 'echo-server.js');
 
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of live) c.kill('SIGKILL');
-});
-
 /** Kills every broker still running (SIGKILL); for Ctrl-C. */
 export function killAllBrokers(): void {
-  for (const c of live) c.kill('SIGKILL');
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port from listen(0)');
-  return address.port;
+  killAllProcesses();
 }
 
 export function brokerAvailable(name: BrokerName): boolean {
@@ -101,22 +85,6 @@ export function mosquittoConf(port: number, c: BrokerConfig): string {
   ].join('\n');
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function httpStatus(port: number, path: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = get({ host: '127.0.0.1', port, path, timeout: 1_000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('error', () => resolve(0));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(0);
-    });
-  });
-}
-
 async function mqttReady(port: number): Promise<boolean> {
   try {
     const c = await BenchClient.connect(
@@ -130,13 +98,19 @@ async function mqttReady(port: number): Promise<boolean> {
   }
 }
 
-/** Starts `name` on fresh free ports and resolves once it accepts MQTT connections. */
-export async function startBroker(name: BrokerName, config: BrokerConfig = DEFAULT_BROKER_CONFIG): Promise<RunningBroker> {
-  const port = await freePort();
+/**
+ * Starts `name` on fresh free ports and resolves once it accepts MQTT connections (and, ours,
+ * GET /readyz answers 200); a start whose port was taken meanwhile is retried on fresh ports.
+ */
+export function startBroker(name: BrokerName, config: BrokerConfig = DEFAULT_BROKER_CONFIG): Promise<RunningBroker> {
+  return onFreshPorts(() => launch(name, config));
+}
+
+async function launch(name: BrokerName, config: BrokerConfig): Promise<RunningBroker> {
+  const [port, httpPort, grpcPort] = await freePorts(3);
   let cmd: string;
   let args: string[];
   let env: NodeJS.ProcessEnv = process.env;
-  let httpPort: number | undefined;
   let tmp: string | undefined;
   if (name === 'mosquitto') {
     tmp = mkdtempSync(join(tmpdir(), 'bench-mosquitto-'));
@@ -148,7 +122,6 @@ export async function startBroker(name: BrokerName, config: BrokerConfig = DEFAU
     cmd = process.execPath;
     args = [name === 'aedes' ? AEDES_SERVER : ECHO_SERVER, '--port', String(port)];
   } else {
-    httpPort = await freePort();
     cmd = process.execPath;
     args = [OURS_MAIN];
     env = {
@@ -156,7 +129,7 @@ export async function startBroker(name: BrokerName, config: BrokerConfig = DEFAU
       MQTT_PORT: String(port),
       MQTT_WS_PORT: 'off',
       HTTP_PORT: String(httpPort),
-      GRPC_PORT: String(await freePort()),
+      GRPC_PORT: String(grpcPort),
       LOG_LEVEL: 'warn',
       SYS_INTERVAL_SECONDS: '0',
       DRAIN_SECONDS: '0',
@@ -168,53 +141,22 @@ export async function startBroker(name: BrokerName, config: BrokerConfig = DEFAU
     args = ['-c', config.cpu, cmd, ...args];
     cmd = 'taskset';
   }
-  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  let out = '';
-  const keep = (b: Buffer) => {
-    out = (out + b.toString('utf8')).slice(-4_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  let exited = false;
-  let status: string | null = null;
-  const gone = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exited = true;
-      status = signal ?? `exit ${code}`;
-      live.delete(child);
-      if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true });
-      resolve();
-    });
-  });
-  child.once('error', (err) => {
-    keep(Buffer.from(`spawn error: ${err.message}\n`));
-  });
-
+  const dir = tmp;
+  const proc = startProcess(cmd, args, { env, keepChars: 100_000, ...(dir !== undefined ? { onExit: () => rmSync(dir, { recursive: true, force: true }) } : {}) });
   const broker: RunningBroker = {
     name,
-    pid: child.pid ?? -1,
+    pid: proc.pid,
     port,
     get exited() {
-      return exited;
+      return proc.exited;
     },
-    exitStatus: () => status,
-    output: () => out,
+    exitStatus: () => (proc.exited ? (typeof proc.exitValue === 'number' ? `exit ${proc.exitValue}` : proc.exitValue) : null),
+    output: () => proc.output().slice(-4_000),
     async stop(graceMs = 3_000) {
-      if (exited) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await gone;
-      clearTimeout(timer);
+      await proc.stop(graceMs);
     },
   };
-
-  const deadline = Date.now() + (config.readyTimeoutMs ?? 15_000);
-  while (Date.now() < deadline && !exited) {
-    const httpOk = httpPort === undefined || (await httpStatus(httpPort, '/readyz')) === 200;
-    if (httpOk && (await mqttReady(port))) return broker;
-    await sleep(50);
-  }
-  await broker.stop(500);
-  throw new Error(`${name} not ready on port ${port} (${status ?? 'timeout'}): ${out.slice(-500)}`);
+  const ready = async () => (name !== 'ours' || (await httpStatus(httpPort, '/readyz')) === 200) && (await mqttReady(port));
+  await waitReady(proc, ready, `${name} on port ${port}`, { timeoutMs: config.readyTimeoutMs ?? 15_000 });
+  return broker;
 }

@@ -1,25 +1,18 @@
 // Processes for `npm run bench:cluster`: a redis-server (no persistence) on a free port, and
 // cluster nodes on it: ours (services/broker/dist/src/main.js with REDIS_URL and NODE_ID) or
 // clustered Aedes (cluster-bench-aedes.js). Each node is ready when it completes an MQTT
-// CONNECT. Redis is read with redis-cli (INFO, CLIENT LIST). Every process is killed on exit.
+// CONNECT. Redis is read with redis-cli (INFO, CLIENT LIST). Processes, ports and readiness come
+// from @mqtt-broker/test-support (every process is killed on exit).
 
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { freePorts, type ManagedProcess, onFreshPorts, redisCli, startProcess, startRedis as startTestRedis, waitReady } from '@mqtt-broker/test-support';
 import { BenchClient } from './bench-client.js';
-import { freePort, OURS_MAIN } from './brokers.js';
+import { OURS_MAIN } from './brokers.js';
 
-const exec = promisify(execFile);
+export { redisCli } from '@mqtt-broker/test-support';
+
 const AEDES_CLUSTER = join(fileURLToPath(new URL('.', import.meta.url)), 'cluster-bench-aedes.js');
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of live) c.kill('SIGKILL');
-});
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export type ClusterKind = 'ours' | 'aedes';
 
@@ -33,46 +26,19 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, port: number, httpPort?: number, onOutput?: (text: string) => void): Proc {
-  const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  let out = '';
-  const keep = (b: Buffer) => {
-    const text = b.toString('utf8');
-    onOutput?.(text);
-    out = (out + text).slice(-4_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  let exited = false;
-  const gone = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      exited = true;
-      live.delete(child);
-      resolve();
-    }),
-  );
+function procOf(p: ManagedProcess, port: number, httpPort?: number): Proc {
   return {
-    pid: child.pid ?? -1,
+    pid: p.pid,
     port,
     ...(httpPort !== undefined ? { httpPort } : {}),
     get exited() {
-      return exited;
+      return p.exited;
     },
-    output: () => out,
+    output: () => p.output().slice(-4_000),
     async stop() {
-      if (exited) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
-      await gone;
-      clearTimeout(timer);
+      await p.stop(3_000);
     },
   };
-}
-
-export async function redisCli(port: number, ...args: string[]): Promise<string> {
-  const { stdout } = await exec('redis-cli', ['-p', String(port), ...args], { timeout: 10_000 });
-  return stdout;
 }
 
 export interface RunningRedis extends Proc {
@@ -85,40 +51,30 @@ export interface RunningRedis extends Proc {
 }
 
 export async function startRedis(): Promise<RunningRedis> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'bench-redis-'));
   // Redis logs each client it closes for passing its output buffer limit (INFO has no counter in 7.0)
   let cut = 0;
-  const p = run('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], process.env, port, undefined, (text) => {
-    for (const line of text.split('\n')) {
-      if (!line.includes('overcoming of output buffer limits')) continue;
-      cut++;
-      process.stderr.write(`redis: ${line.trim()}\n`); // which connection (name, addr, cmd, omem)
-    }
+  const redis = await startTestRedis({
+    onOutput: (text) => {
+      for (const line of text.split('\n')) {
+        if (!line.includes('overcoming of output buffer limits')) continue;
+        cut++;
+        process.stderr.write(`redis: ${line.trim()}\n`); // which connection (name, addr, cmd, omem)
+      }
+    },
   });
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    try {
-      if ((await redisCli(port, 'PING')).trim() === 'PONG') break;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline || p.exited) throw new Error(`redis-server did not start: ${p.output()}`);
-    await sleep(50);
-  }
+  const port = redis.port;
   const stat = async (section: string, field: string) => Number(new RegExp(`^${field}:(\\d+)`, 'm').exec(await redisCli(port, 'INFO', section))?.[1] ?? Number.NaN);
   return {
-    ...p,
+    pid: redis.pid,
+    port,
     get exited() {
-      return p.exited;
+      return redis.exited;
     },
+    output: () => redis.output().slice(-4_000),
     commands: () => stat('stats', 'total_commands_processed'),
     clients: () => stat('clients', 'connected_clients'),
     outputBufferDisconnections: async () => cut,
-    async stop() {
-      await p.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () => redis.stop(),
   };
 }
 
@@ -131,12 +87,16 @@ async function mqttReady(port: number): Promise<boolean> {
   }
 }
 
-/** One cluster node on `redisPort`, ready when it completes a CONNECT. */
-export async function startNode(kind: ClusterKind, nodeId: string, redisPort: number): Promise<Proc> {
-  const port = await freePort();
+/** One cluster node on `redisPort`, ready when it completes a CONNECT (retried on fresh ports on a clash). */
+export function startNode(kind: ClusterKind, nodeId: string, redisPort: number): Promise<Proc> {
+  return onFreshPorts(() => launchNode(kind, nodeId, redisPort));
+}
+
+async function launchNode(kind: ClusterKind, nodeId: string, redisPort: number): Promise<Proc> {
+  const [port, httpPort] = await freePorts(2);
   let p: Proc;
+  let proc: ManagedProcess;
   if (kind === 'ours') {
-    const httpPort = await freePort();
     const env = {
       ...process.env,
       REDIS_URL: `redis://127.0.0.1:${redisPort}`,
@@ -152,17 +112,12 @@ export async function startNode(kind: ClusterKind, nodeId: string, redisPort: nu
       MAX_INFLIGHT: '100',
       MAX_QUEUED_MESSAGES: '100000',
     };
-    p = run(process.execPath, [OURS_MAIN], env, port, httpPort);
+    proc = startProcess(process.execPath, [OURS_MAIN], { env, keepChars: 100_000 });
+    p = procOf(proc, port, httpPort);
   } else {
-    p = run(process.execPath, [AEDES_CLUSTER, '--port', String(port), '--redis-port', String(redisPort), '--id', nodeId], process.env, port);
+    proc = startProcess(process.execPath, [AEDES_CLUSTER, '--port', String(port), '--redis-port', String(redisPort), '--id', nodeId], { keepChars: 100_000 });
+    p = procOf(proc, port);
   }
-  const deadline = Date.now() + 15_000;
-  while (!(await mqttReady(port))) {
-    if (p.exited || Date.now() > deadline) {
-      await p.stop();
-      throw new Error(`${kind} node ${nodeId} not ready: ${p.output()}`);
-    }
-    await sleep(100);
-  }
+  await waitReady(proc, () => mqttReady(port), `${kind} node ${nodeId} on port ${port}`, { timeoutMs: 15_000, intervalMs: 100 });
   return p;
 }

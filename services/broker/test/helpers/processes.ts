@@ -5,19 +5,20 @@
  * can run against both. `startTarget` picks one from E2E_TARGET (`ours`, the default, or
  * `mosquitto`); tests whose expected behaviour is ours only skip themselves under mosquitto.
  *
- * Free ports are found by listening on port 0, reading the port and closing; a tiny race with
- * other processes remains, so readiness is always awaited with a bound and failures name the
- * port. Every process started here is registered and killed at process exit as a last resort;
- * tests still stop their brokers in `after()`.
+ * Ports, processes and readiness come from @mqtt-broker/test-support: free ports are picked by
+ * listening on port 0, a start whose port was taken meanwhile is retried on fresh ports
+ * (onFreshPorts), readiness is always awaited with a bound (waitReady) and failures name the port.
+ * Every process started here is killed at process exit as a last resort; tests still stop their
+ * brokers in `after()`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { get } from 'node:http';
-import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePorts, type ManagedProcess, onFreshPorts, readyStatus, startProcess, tcpOpen, waitReady } from '@mqtt-broker/test-support';
+
+export { freePort, sleep, tcpOpen } from '@mqtt-broker/test-support';
 
 export type TargetKind = 'ours' | 'mosquitto';
 
@@ -76,139 +77,31 @@ export function suiteSkipReason(): string | false {
   return false;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function httpStatus(port: number, path: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = get({ host: '127.0.0.1', port, path, timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('error', () => resolve(0));
-    req.on('timeout', () => {
-      req.destroy();
-      resolve(0);
-    });
-  });
-}
-
-export function tcpOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.connect(port, '127.0.0.1', () => done(true));
-  });
-}
-
-function wrap(kind: TargetKind, child: ChildProcess, ports: BrokerPorts): RunningBroker {
-  let out = '';
-  let err = '';
-  let exited = false;
-  let exitValue: number | string | null = null;
-  const exitPromise = new Promise<number | string | null>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exited = true;
-      exitValue = code ?? signal;
-      running.delete(child);
-      resolve(exitValue);
-    });
-  });
-  child.stdout?.on('data', (d: Buffer) => {
-    if (out.length < 1_000_000) out += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    if (err.length < 1_000_000) err += d.toString();
-  });
-  running.add(child);
+function wrap(kind: TargetKind, proc: ManagedProcess, ports: BrokerPorts): RunningBroker {
   return {
     kind,
-    pid: child.pid ?? -1,
+    pid: proc.pid,
     ports,
     url: `mqtt://127.0.0.1:${ports.mqtt}`,
     wsUrl: `ws://127.0.0.1:${ports.ws}/mqtt`,
-    stdout: () => out,
-    stderr: () => err,
+    stdout: () => proc.stdout(),
+    stderr: () => proc.stderr(),
     get exited() {
-      return exited;
+      return proc.exited;
     },
-    async stop(timeoutMs = 5000) {
-      if (exited) return exitValue;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      const value = await exitPromise;
-      clearTimeout(timer);
-      return value;
-    },
-    kill() {
-      if (!exited) child.kill('SIGKILL');
-    },
+    stop: (timeoutMs = 5000) => proc.stop(timeoutMs),
+    kill: () => proc.kill(),
   };
 }
 
-async function waitReady(broker: RunningBroker, probe: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (broker.exited) {
-      throw new Error(`${broker.kind} exited before ready (${what}); stderr: ${broker.stderr().slice(-2000)}`);
-    }
-    if (await probe()) return;
-    await sleep(50);
-  }
-  broker.kill();
-  throw new Error(`${broker.kind} not ready within 15 s (${what}); stderr: ${broker.stderr().slice(-2000)}`);
-}
-
 async function allocatePorts(tls: boolean): Promise<BrokerPorts> {
-  const ports: BrokerPorts = { mqtt: await freePort(), ws: await freePort(), http: await freePort(), grpc: await freePort() };
-  if (tls) {
-    ports.tls = await freePort();
-    ports.wss = await freePort();
-  }
-  return ports;
-}
-
-/**
- * Ports are picked by binding port 0 and closing it, so a test running beside this one may take
- * one of them before the broker binds it: a start that fails with "address already in use" is
- * retried on fresh ports (a start given explicit ports fails the same way each time and throws).
- */
-async function withPortRetry(start: () => Promise<RunningBroker>): Promise<RunningBroker> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await start();
-    } catch (error) {
-      if (attempt >= 3 || !/address already in use/i.test(String(error))) throw error;
-    }
-  }
+  const [mqtt, ws, http, grpc, tlsPort, wss] = await freePorts(tls ? 6 : 4);
+  return { mqtt, ws, http, grpc, ...(tls ? { tls: tlsPort, wss } : {}) };
 }
 
 /** Our broker: `node services/broker/dist/src/main.js`, ready when GET /readyz answers 200. */
 export function startBroker(options: TargetOptions = {}): Promise<RunningBroker> {
-  return withPortRetry(() => launchBroker(options));
+  return onFreshPorts(() => launchBroker(options));
 }
 
 async function launchBroker(options: TargetOptions): Promise<RunningBroker> {
@@ -230,15 +123,14 @@ async function launchBroker(options: TargetOptions): Promise<RunningBroker> {
     env.TLS_KEY = options.tls.key;
   }
   Object.assign(env, options.env ?? {});
-  const child = spawn(process.execPath, [BROKER_MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const broker = wrap('ours', child, ports);
-  await waitReady(broker, async () => (await httpStatus(ports.http, '/readyz')) === 200, `readyz on ${ports.http}`);
-  return broker;
+  const proc = startProcess(process.execPath, [BROKER_MAIN], { env });
+  await waitReady(proc, async () => (await readyStatus(ports.http)) === 200, `our broker: readyz on ${ports.http}`);
+  return wrap('ours', proc, ports);
 }
 
 /** Debian's mosquitto with a generated conf; ready when every listener accepts TCP. */
 export function startMosquitto(conf: string[] = [], options: { tls?: { cert: string; key: string }; listener?: string[] } = {}): Promise<RunningBroker> {
-  return withPortRetry(() => launchMosquitto(conf, options));
+  return onFreshPorts(() => launchMosquitto(conf, options));
 }
 
 async function launchMosquitto(conf: string[], options: { tls?: { cert: string; key: string }; listener?: string[] }): Promise<RunningBroker> {
@@ -263,11 +155,10 @@ async function launchMosquitto(conf: string[], options: { tls?: { cert: string; 
   }
   const confPath = join(dir, 'mosquitto.conf');
   writeFileSync(confPath, `${lines.join('\n')}\n`);
-  const child = spawn('mosquitto', ['-c', confPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const broker = wrap('mosquitto', child, ports);
+  const proc = startProcess('mosquitto', ['-c', confPath], { onExit: () => rmSync(dir, { recursive: true, force: true }) });
   const all = [ports.mqtt, ports.ws, ...(options.tls ? [ports.tls!, ports.wss!] : [])];
-  await waitReady(broker, async () => (await Promise.all(all.map(tcpOpen))).every(Boolean), `listeners ${all.join(',')}`);
-  return broker;
+  await waitReady(proc, async () => (await Promise.all(all.map((p) => tcpOpen(p)))).every(Boolean), `mosquitto: listeners ${all.join(',')}`);
+  return wrap('mosquitto', proc, ports);
 }
 
 /** The broker selected by E2E_TARGET, configured with the options' env or mosquitto lines. */
