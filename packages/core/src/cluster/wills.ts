@@ -125,8 +125,10 @@ export class ClusterWills {
 
   /**
    * The session ended here (broker.endSession: it was removed from the sessions and its pending
-   * will published), or was handed over to another node (takeover.ts: still registered here):
-   * then its client is connected there, and any will waiting here is discarded [MQTT-3.1.3-9].
+   * will published; a shutdown hold stays), or was handed over to another node (takeover.ts: told
+   * while the session is still registered here): then its client is connected there, and any will
+   * waiting here is discarded [MQTT-3.1.3-9]. (A session dropped because the store fenced it is
+   * removed first, like an ended one: a shutdown hold of it, if any, stays until its due check.)
    */
   sessionGone(clientId: string): void {
     const s = this.ctx.sessions.get(clientId);
