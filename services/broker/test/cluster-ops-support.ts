@@ -3,7 +3,7 @@
  * (re-exported from @mqtt-broker/test-support), and connect with the message listener attached
  * before CONNACK (queued messages of a resumed session follow the CONNACK in the same chunk).
  */
-import mqtt, { type IClientOptions, type IConnackPacket } from 'mqtt';
+import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
 
 export { httpGet, metricsText, metricValue, readyStatus, waitUntil } from '@mqtt-broker/test-support';
 
@@ -13,11 +13,13 @@ export interface CollectedMessage {
   qos: number;
 }
 
+/** Connects and collects n messages; with `accept`, only the accepted ones (route probes left out) count. */
 export function connectAndCollect(
   url: string,
   options: IClientOptions,
   n: number,
   timeoutMs = 5000,
+  accept: (m: CollectedMessage) => boolean = () => true,
 ): Promise<{ connack: IConnackPacket; client: mqtt.MqttClient; messages: Promise<CollectedMessage[]> }> {
   return new Promise((resolve, reject) => {
     const client = mqtt.connect(url, { reconnectPeriod: 0, ...options });
@@ -31,10 +33,51 @@ export function connectAndCollect(
       };
     });
     client.on('message', (topic, payload, packet) => {
-      got.push({ topic, payload: payload.toString(), qos: packet.qos });
+      const m = { topic, payload: payload.toString(), qos: packet.qos };
+      if (!accept(m)) return;
+      got.push(m);
       if (got.length === n) done();
     });
     client.once('connect', (connack) => resolve({ connack, client, messages }));
     client.once('error', reject);
   });
+}
+
+/** Payload prefix of the QoS 0 messages awaitRoute publishes; tests leave them out with notProbe. */
+export const ROUTE_PROBE = 'route-probe:';
+
+/** False for a route probe (see awaitRoute). */
+export function notProbe(m: { payload: Buffer | string }): boolean {
+  return !m.payload.toString().startsWith(ROUTE_PROBE);
+}
+
+/**
+ * Waits (bounded) until a message `pub` publishes on `topic` reaches `sub`, that is until the
+ * route from pub's node to sub's node is visible there: the observable condition a fixed sleep
+ * after SUBSCRIBE used to guess. Publishes QoS 0 probes one at a time and stops when the latest
+ * one arrives; an earlier probe was either dropped (no route yet) or delivered before it (the bus
+ * keeps one publisher's order), so normally none arrives later. Tests still leave probes out
+ * (notProbe): a probe can take another path (a moved client's tombstone). Resolves with the ms taken.
+ */
+export async function awaitRoute(pub: MqttClient, sub: MqttClient, topic: string, timeoutMs = 10_000): Promise<number> {
+  const t0 = Date.now();
+  for (let k = 0; ; k++) {
+    const payload = `${ROUTE_PROBE}${k}`;
+    const arrived = new Promise<boolean>((resolve) => {
+      const onMessage = (t: string, p: Buffer) => {
+        if (t !== topic || p.toString() !== payload) return;
+        clearTimeout(timer);
+        sub.removeListener('message', onMessage);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        sub.removeListener('message', onMessage);
+        resolve(false);
+      }, 250);
+      sub.on('message', onMessage);
+    });
+    pub.publish(topic, payload, { qos: 0 });
+    if (await arrived) return Date.now() - t0;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`route for ${topic}: no probe delivered within ${timeoutMs} ms`);
+  }
 }

@@ -81,12 +81,17 @@ export function connectRefused(url: string, options: IClientOptions = {}, timeou
   });
 }
 
-/** Collect exactly n messages (more may arrive later); rejects after timeoutMs with what came. */
-export function collect(client: MqttClient, n: number, timeoutMs = 5000): Promise<Received[]> {
+/**
+ * Collect exactly n messages (more may arrive later); rejects after timeoutMs with what came.
+ * With `accept`, only the messages it accepts are collected and counted (others are ignored).
+ */
+export function collect(client: MqttClient, n: number, timeoutMs = 5000, accept: (m: Received) => boolean = () => true): Promise<Received[]> {
   return new Promise((resolve, reject) => {
     const got: Received[] = [];
     const onMessage = (topic: string, payload: Buffer, packet: IPublishPacket) => {
-      got.push({ topic, payload, packet });
+      const m = { topic, payload, packet };
+      if (!accept(m)) return;
+      got.push(m);
       if (got.length >= n) finish();
     };
     const finish = () => {
@@ -103,11 +108,14 @@ export function collect(client: MqttClient, n: number, timeoutMs = 5000): Promis
   });
 }
 
-/** Every message received during the next `ms` milliseconds. */
-export function collectFor(client: MqttClient, ms: number): Promise<Received[]> {
+/** Every message received (and accepted by `accept`) during the next `ms` milliseconds. */
+export function collectFor(client: MqttClient, ms: number, accept: (m: Received) => boolean = () => true): Promise<Received[]> {
   return new Promise((resolve) => {
     const got: Received[] = [];
-    const onMessage = (topic: string, payload: Buffer, packet: IPublishPacket) => got.push({ topic, payload, packet });
+    const onMessage = (topic: string, payload: Buffer, packet: IPublishPacket) => {
+      const m = { topic, payload, packet };
+      if (accept(m)) got.push(m);
+    };
     client.on('message', onMessage);
     setTimeout(() => {
       client.removeListener('message', onMessage);
