@@ -89,8 +89,9 @@ async function subscribe(c: TestClient, topicFilter: string, qos: 0 | 1 | 2, ext
   c.expect(PacketType.SUBACK);
 }
 
-function publish(c: TestClient, topic: string, qos: 0 | 1 | 2, packetId: number, retain = false): void {
-  c.send({ type: PacketType.PUBLISH, topic, payload: Buffer.from(String(packetId)), qos, retain, dup: false, packetId } as never);
+function publish(c: TestClient, topic: string, qos: 0 | 1 | 2, packetId: number, retain = false, expirySeconds?: number): void {
+  const properties = expirySeconds === undefined ? {} : { properties: { messageExpiryInterval: expirySeconds } };
+  c.send({ type: PacketType.PUBLISH, topic, payload: Buffer.from(String(packetId)), qos, retain, dup: false, packetId, ...properties } as never);
 }
 
 function publishes(c: TestClient): PublishPacket[] {
@@ -155,6 +156,38 @@ describe('durable local copies for persistent sessions', () => {
     await b.close();
   });
 
+  it("a publisher's QoS 1 and 2 messages reach a persistent session in order; an entry from another node still reaches every session", async () => {
+    const port = loopback();
+    const b = await node(port);
+    const clean = await client(b, 'oc', false);
+    const durable = await client(b, 'od', true);
+    await subscribe(clean, 'o/#', 2);
+    await subscribe(durable, 'o/#', 2);
+    const pub = await client(b, 'op', false);
+    publish(pub, 'o/1', 1, 1);
+    publish(pub, 'o/2', 2, 2);
+    await settle();
+    publish(pub, 'o/3', 1, 3); // a later turn: another entry
+    await settle();
+    // a copy appended by another node, between this node's own entries
+    port.appends.push({ nodeId: 'me', dm: { message: { topic: 'o/remote', payload: Buffer.from('r'), qos: 1, retain: false, expiresAt: 0, publisherId: 'elsewhere' }, id: 'other:1' }, resolve: () => {} });
+    publish(pub, 'o/4', 2, 4);
+    await settle();
+    for (const a of port.appends) a.resolve();
+    port.consumeAll();
+    assert.deepEqual(
+      publishes(durable).map((p) => p.topic),
+      ['o/1', 'o/2', 'o/3', 'o/remote', 'o/4'],
+      'inbox order = publish order',
+    );
+    assert.deepEqual(
+      publishes(clean).map((p) => p.topic),
+      ['o/1', 'o/2', 'o/3', 'o/4', 'o/remote'],
+      'clean: its own copies at once, the remote one from the inbox',
+    );
+    await b.close();
+  });
+
   it('QoS 0 copies (QoS 0 message or QoS 0 subscription) stay direct', async () => {
     const port = loopback();
     const b = await node(port);
@@ -172,7 +205,7 @@ describe('durable local copies for persistent sessions', () => {
     await b.close();
   });
 
-  it('no-local, subscription identifiers and retain-as-published hold for the inbox copy', async () => {
+  it('no-local, subscription identifiers, retain-as-published and message expiry hold for the inbox copy', async () => {
     const port = loopback();
     const b = await node(port);
     const durable = await client(b, 'dn', true);
@@ -183,7 +216,7 @@ describe('durable local copies for persistent sessions', () => {
     assert.equal(port.appends.length, 0, 'no-local: not diverted');
     assert.equal(durable.expect(PacketType.PUBACK).reasonCode, 0x10, 'no matching subscribers');
     const pub = await client(b, 'pr', false);
-    publish(pub, 'r/1', 1, 2, true);
+    publish(pub, 'r/1', 1, 2, true, 60);
     await settle();
     port.appends[0].resolve();
     port.consumeAll();
@@ -191,6 +224,8 @@ describe('durable local copies for persistent sessions', () => {
     assert.equal(p.topic, 'r/1');
     assert.equal(p.retain, true, 'retain as published [MQTT-3.3.1-13]');
     assert.deepEqual(p.properties?.subscriptionIdentifiers, [7]);
+    const expiry = p.properties?.messageExpiryInterval ?? 0;
+    assert.ok(expiry > 0 && expiry <= 60, `Message Expiry Interval carried, minus the wait [MQTT-3.3.2-6] (${expiry})`);
     await b.close();
   });
 
