@@ -133,17 +133,24 @@ describe('RedisRetainStore', () => {
     const a = createRedisPorts({ url: redis.url, nodeId: 'a', prefix });
     const b = createRedisPorts({ url: redis.url, nodeId: 'b', prefix });
     try {
-      const seen: RetainChange[] = [];
-      const stop = b.retained.watch((c) => seen.push(c));
-      // watch() sees changes after its call through the same client; a's writes go through another
-      await new Promise((r) => setTimeout(r, 100));
+      const all: RetainChange[] = [];
+      const stop = b.retained.watch((c) => all.push(c));
+      // watch() sees changes made after its read started, which a (another connection) cannot
+      // know: a writes sentinels until b saw one (bounded poll, not a sleep); they are left out
+      const sentinel = (c: RetainChange) => c.topic.startsWith('sentinel/');
+      for (let k = 0; !all.some(sentinel); k++) {
+        assert.ok(k < 100, 'watch saw none of 100 sentinel writes');
+        await a.retained.set(`sentinel/${k}`, { ...msg(`sentinel/${k}`, Buffer.from('s')), retain: true });
+        await until(() => all.some(sentinel), 100).catch(() => {});
+      }
       await a.retained.set('x/y', { ...msg('x/y', Buffer.from([0, 1, 2])), retain: true });
       await a.retained.delete('x/y');
-      await until(() => seen.length === 2);
-      assert.equal(seen[0].op, 'set');
-      assert.equal(seen[0].nodeId, 'a');
-      assert.deepEqual(seen[0].message?.payload, Buffer.from([0, 1, 2]));
-      assert.deepEqual(seen[1], { op: 'delete', topic: 'x/y', nodeId: 'a' });
+      const seen = () => all.filter((c) => !sentinel(c));
+      await until(() => seen().length === 2);
+      assert.equal(seen()[0].op, 'set');
+      assert.equal(seen()[0].nodeId, 'a');
+      assert.deepEqual(seen()[0].message?.payload, Buffer.from([0, 1, 2]));
+      assert.deepEqual(seen()[1], { op: 'delete', topic: 'x/y', nodeId: 'a' });
       stop();
     } finally {
       await a.close();

@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { type RunningRedis, startRedis } from '@mqtt-broker/cluster-redis/testing';
 import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
+import { awaitRoute } from './cluster-ops-support.js';
 import { closeAllClients, collect, connect, uid } from './helpers/clients.js';
 import { type RunningBroker, startBroker, suiteSkipReason } from './helpers/processes.js';
 
@@ -123,8 +124,8 @@ describe('cluster node failure: kill -9 the node of a persistent subscriber', { 
 
     const sub = await roamingSubscriber(`${base}-sub`, a, c, 5);
     await sub.client.subscribeAsync(topic, { qos: 1 });
-    await sleep(300); // route visible on B
     const pub = (await connect(b.url, { protocolVersion: 5 })).client;
+    await awaitRoute(pub, sub.client, topic); // route visible on B
     const { acked, killedAt } = await publishThroughKill(pub, topic, 1, a);
     assert.ok(acked.size > N / 2, `most messages acknowledged (${acked.size})`);
 
@@ -158,8 +159,8 @@ describe('cluster node failure: kill -9 the node of a persistent subscriber', { 
     const topic = `${base}/data`;
     const sub = await roamingSubscriber(`${base}-sub`, a, c, 5);
     await sub.client.subscribeAsync(topic, { qos: 2 });
-    await sleep(300);
     const pub = (await connect(b.url, { protocolVersion: 4 })).client;
+    await awaitRoute(pub, sub.client, topic); // route visible on B
     const { acked } = await publishThroughKill(pub, topic, 2, a);
     assert.ok(acked.size > N / 2, `most messages acknowledged (${acked.size})`);
     const complete = await until(() => [...acked].every((p) => sub.received.includes(p)), 20_000);

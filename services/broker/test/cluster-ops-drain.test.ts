@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type RunningRedis, startRedis } from '@mqtt-broker/cluster-redis/testing';
-import { connectAndCollect, readyStatus, waitUntil } from './cluster-ops-support.js';
+import { awaitRoute, connectAndCollect, metricsText, metricValue, notProbe, readyStatus, waitUntil } from './cluster-ops-support.js';
 import { closeAllClients, collect, connect, serverDisconnect, uid } from './helpers/clients.js';
 import { type RunningBroker, startBroker, suiteSkipReason } from './helpers/processes.js';
 
@@ -37,16 +37,20 @@ describe('behaviour 11: SIGTERM drains a node; its clients resume elsewhere', { 
     const parked = uid('d11off');
     const optsOf = (clientId: string) => ({ protocolVersion: 5 as const, clientId, clean: false, properties: { sessionExpiryInterval: 300 } });
     // an offline session parked on A with messages queued for it
+    const queued = async () => metricValue(await metricsText(a.ports.http), 'mqtt_queued_messages');
     const p = (await connect(a.url, optsOf(parked))).client;
     await p.subscribeAsync(`${parked}/q`, { qos: 1 });
+    const pub = (await connect(b.url, { protocolVersion: 5 })).client;
+    await awaitRoute(pub, p, `${parked}/q`); // B routes it to A (polled, not slept)
     await p.endAsync();
     // a connected session on A
     const on = (await connect(a.url, optsOf(online))).client;
     await on.subscribeAsync(`${online}/q`, { qos: 2 });
-    await new Promise((r) => setTimeout(r, 300));
-    const pub = (await connect(b.url, { protocolVersion: 5 })).client;
+    await awaitRoute(pub, on, `${online}/q`);
+    const queuedBefore = await queued();
     for (let i = 0; i < 10; i++) await pub.publishAsync(`${parked}/q`, `p${i}`, { qos: 1 });
-    const live = collect(on, 3, 3000);
+    await waitUntil(async () => (await queued()) >= queuedBefore + 10, 10_000, 'the 10 messages queued on A');
+    const live = collect(on, 3, 3000, notProbe);
     for (let i = 0; i < 3; i++) await pub.publishAsync(`${online}/q`, `live${i}`, { qos: 2 });
     assert.deepEqual(
       (await live).map((m) => m.payload.toString()),
@@ -63,17 +67,17 @@ describe('behaviour 11: SIGTERM drains a node; its clients resume elsewhere', { 
     const drainMs = Date.now() - t0;
 
     // the offline session resumes on C: everything A had queued, in order
-    const resumed = await connectAndCollect(c.url, optsOf(parked), 10);
+    const resumed = await connectAndCollect(c.url, optsOf(parked), 10, 5000, notProbe);
     assert.equal(resumed.connack.sessionPresent, true);
     assert.deepEqual(
       (await resumed.messages).map((m) => m.payload),
       Array.from({ length: 10 }, (_, i) => `p${i}`),
     );
     // the connected one resumes on B and its subscription is routed again (published on C)
-    const back = await connectAndCollect(b.url, optsOf(online), 1);
+    const back = await connectAndCollect(b.url, optsOf(online), 1, 5000, notProbe);
     assert.equal(back.connack.sessionPresent, true);
-    await new Promise((r) => setTimeout(r, 200));
     const pubC = (await connect(c.url, { protocolVersion: 5 })).client;
+    await awaitRoute(pubC, back.client, `${online}/q`);
     await pubC.publishAsync(`${online}/q`, 'after', { qos: 2 });
     assert.deepEqual(
       (await back.messages).map((m) => m.payload),
@@ -88,9 +92,10 @@ describe('behaviour 11: SIGTERM drains a node; its clients resume elsewhere', { 
     const topic = `${uid('d11x')}/t`;
     const sub = (await connect(b.url)).client;
     await sub.subscribeAsync(topic, { qos: 1 });
-    await new Promise((r) => setTimeout(r, 200));
-    const got = collect(sub, 1, 3000);
-    await (await connect(c.url)).client.publishAsync(topic, 'x', { qos: 1 });
+    const pub = (await connect(c.url)).client;
+    await awaitRoute(pub, sub, topic);
+    const got = collect(sub, 1, 3000, notProbe);
+    await pub.publishAsync(topic, 'x', { qos: 1 });
     assert.equal((await got)[0].payload.toString(), 'x');
     assert.equal(await readyStatus(a.ports.http), 0, 'the drained node is gone');
   });

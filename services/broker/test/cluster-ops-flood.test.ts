@@ -11,7 +11,7 @@ import { connect as netConnect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type RunningRedis, redisCli, startRedis } from '@mqtt-broker/cluster-redis/testing';
 import mqttPacket from 'mqtt-packet';
-import { metricValue, metricsText, waitUntil } from './cluster-ops-support.js';
+import { awaitRoute, metricValue, metricsText, waitUntil } from './cluster-ops-support.js';
 import { closeAllClients, collect, connect, uid } from './helpers/clients.js';
 import { type RunningBroker, startBroker, suiteSkipReason } from './helpers/processes.js';
 
@@ -48,7 +48,9 @@ describe('flood toward a frozen node: its Redis link survives', { skip, timeout:
     const topic = `${uid('flood')}/t`;
     const sub = (await connect(b.url)).client;
     await sub.subscribeAsync(topic, { qos: 0 });
-    await new Promise((r) => setTimeout(r, 300));
+    const probe = (await connect(a.url)).client;
+    await awaitRoute(probe, sub, topic); // A routes the topic to B
+    probe.end(true);
     const linksBefore = await subscriberIds(redis.port);
     assert.equal(linksBefore.length, 2, 'one subscriber connection per node');
 

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { type RunningRedis, startRedis } from '@mqtt-broker/cluster-redis/testing';
-import { metricValue, metricsText, waitUntil } from './cluster-ops-support.js';
+import { awaitRoute, metricValue, metricsText, notProbe, waitUntil } from './cluster-ops-support.js';
 import { closeAllClients, collect, connect, uid } from './helpers/clients.js';
 import { freePort, type RunningBroker, startBroker, suiteSkipReason, tcpOpen } from './helpers/processes.js';
 
@@ -98,9 +98,10 @@ describe('the docker-compose topology as processes: redis, three nodes, HAProxy 
     assert.deepEqual(await connectedPerNode(), [1, 1, 1], 'one client on each node');
     await subTcp.subscribeAsync(topic, { qos: 1 });
     await subWs.subscribeAsync(topic, { qos: 1 });
-    await new Promise((r) => setTimeout(r, 300));
-    const gotTcp = collect(subTcp, 20, 5000);
-    const gotWs = collect(subWs, 20, 5000);
+    await awaitRoute(pub, subTcp, topic);
+    await awaitRoute(pub, subWs, topic);
+    const gotTcp = collect(subTcp, 20, 5000, notProbe);
+    const gotWs = collect(subWs, 20, 5000, notProbe);
     for (let i = 0; i < 20; i++) await pub.publishAsync(topic, String(i), { qos: 1 });
     const expected = Array.from({ length: 20 }, (_, i) => String(i));
     assert.deepEqual(
@@ -125,8 +126,8 @@ describe('the docker-compose topology as processes: redis, three nodes, HAProxy 
       for (let i = 0; i < 6; i++) clients.push((await connect(mqttUrl, { protocolVersion: 5 }, 3000)).client);
       const sub = clients[0];
       await sub.subscribeAsync(topic, { qos: 1 });
-      await new Promise((r) => setTimeout(r, 300));
-      const got = collect(sub, 5, 3000);
+      for (let i = 1; i < 6; i++) await awaitRoute(clients[i], sub, topic);
+      const got = collect(sub, 5, 3000, notProbe);
       for (let i = 1; i < 6; i++) await clients[i].publishAsync(topic, String(i), { qos: 1 });
       assert.equal((await got).length, 5, 'all served by the two healthy nodes');
       for (const c of clients) c.end(true);
