@@ -31,6 +31,8 @@ describe('config', () => {
     assert.equal(c.proxyProtocol, false);
     assert.equal(c.logLevel, 'info');
     assert.equal(c.drainSeconds, 10);
+    assert.equal(c.drainWillGraceSeconds, 30);
+    assert.equal(resolveConfig({ DRAIN_WILL_GRACE_SECONDS: '0' }).drainWillGraceSeconds, 0);
     assert.equal(c.sysIntervalSeconds, 10);
     assert.deepEqual(c.limits, {});
     assert.match(c.nodeId, /.+-[0-9a-f]{6}$/);
