@@ -3,8 +3,8 @@
  * the bound ports from its startup log line. Every child is killed at exit as a last resort.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { get } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { type HttpAnswer, httpGet as get, sleep, waitUntil } from '@mqtt-broker/test-support';
 
 export const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 
@@ -87,7 +87,7 @@ export async function startBroker(env: Record<string, string> = {}, timeoutMs = 
       s.child.kill('SIGKILL');
       throw new Error(`broker did not start: ${s.stderr()} ${s.stdout()}`);
     }
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   }
   const listeners = started.listeners as Array<{ transport: string; port: number }>;
   const port = (t: string): number | undefined => listeners.find((l) => l.transport === t)?.port;
@@ -108,19 +108,9 @@ export async function startBroker(env: Record<string, string> = {}, timeoutMs = 
   };
 }
 
-export async function httpGet(port: number, path: string): Promise<{ status: number; body: string; type: string | undefined }> {
-  return await new Promise((resolve, reject) => {
-    const req = get({ host: '127.0.0.1', port, path, timeout: 3000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => {
-        body += d;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, type: res.headers['content-type'] }));
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
-  });
+/** GET on 127.0.0.1 (3 s bound): status, body and content type. */
+export function httpGet(port: number, path: string): Promise<HttpAnswer> {
+  return get(port, path, 3000);
 }
 
 /** Value of one sample in Prometheus text, e.g. metric('mqtt_messages_published_total{qos="1"}'). */
@@ -131,10 +121,7 @@ export function metricValue(text: string, sample: string): number | undefined {
   return undefined;
 }
 
+/** Bounded poll (20 ms) of `predicate`; throws naming `what` after timeoutMs. */
 export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitUntil(predicate, timeoutMs, `timed out waiting for ${what}`);
 }
