@@ -13,8 +13,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type RunningRedis, startRedis } from '@mqtt-broker/cluster-redis/testing';
 import mqtt, { type MqttClient } from 'mqtt';
-import { metricsText, metricValue, readyStatus, waitUntil } from './cluster-ops-support.js';
-import { uid } from './helpers/clients.js';
+import { awaitRoute, metricsText, metricValue, readyStatus, waitUntil } from './cluster-ops-support.js';
+import { connect, uid } from './helpers/clients.js';
 import { type RunningBroker, sleep, startBroker, suiteSkipReason } from './helpers/processes.js';
 
 const skip = suiteSkipReason();
@@ -172,7 +172,10 @@ describe('rolling restart of a three-node cluster under QoS 1 load', { skip, tim
     );
     devices.push(...subs);
     for (const s of subs) await s.start();
-    await sleep(300); // routes visible on every node
+    // routes visible on every node: a probe published on each node reaches every subscriber (polled, not slept)
+    const probes = await Promise.all(lb.slots.map(async (slot) => (await connect(slot.broker!.url)).client));
+    for (const probe of probes) for (const s of subs) await awaitRoute(probe, s.client!, `${root}/probe`);
+    for (const probe of probes) probe.end(true);
     const pubs = Array.from({ length: PUBLISHERS }, (_, i) => new Device(`${root}-p${i}`, lb, () => {}, async () => {}));
     devices.push(...pubs);
     for (const p of pubs) await p.start();
