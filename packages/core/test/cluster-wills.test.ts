@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PacketType, type Will } from '@mqtt-broker/mqtt-codec';
+import { waitUntil } from '@mqtt-broker/test-support';
 import {
   type Broker,
   type ClientRegistration,
@@ -108,14 +109,6 @@ function stored(clientId: string, topic: string, dueAt: number, username?: strin
   return { clientId, delaySeconds: 0, dueAt, ...(username !== undefined ? { username } : {}), message: { topic, payload: Buffer.from('w'), qos: 1, retain: true, expiresAt: 0, publisherId: clientId } };
 }
 
-async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 describe('cluster wills: stored while they wait, held on drain, published by a survivor when due', () => {
   it('stored with the user name; a network loss in the Will Delay keeps it with its due time; the reconnect discards it [MQTT-3.1.3-9]', async () => {
     const { port, broker } = await world();
@@ -174,8 +167,8 @@ describe('cluster wills: stored while they wait, held on drain, published by a s
     for (const w of port.hash.get('me')?.values() ?? []) assert.ok((w.dueAt ?? 0) >= t + 150, 'held for the grace');
     assert.equal(retained.size, 0, 'nothing published at the drain');
     owners.set('moved', { nodeId: 'other', epoch: 99 }); // connected to another node meanwhile
-    await waitFor(() => retained.has('w/stay'), 2000, 'the will of the client that did not come back');
-    await waitFor(() => (port.hash.get('me')?.size ?? 0) === 0, 2000, 'both wills gone from the hash');
+    await waitUntil(() => retained.has('w/stay'), 2000, 'the will of the client that did not come back');
+    await waitUntil(() => (port.hash.get('me')?.size ?? 0) === 0, 2000, 'both wills gone from the hash');
     assert.deepEqual([...retained.keys()], ['w/stay']);
     await broker.close();
   });
@@ -198,9 +191,9 @@ describe('cluster wills: stored while they wait, held on drain, published by a s
     assert.deepEqual([...retained.keys()], ['acl/alice'], "alice's will with her user name; the anonymous one refused");
     assert.deepEqual([...(port.hash.get('me')?.keys() ?? [])].sort(), ['back', 'later'], 'the waiting ones moved to this node');
     assert.ok(Date.now() < now + 1000 || !retained.has('acl/bob'), 'not before its due time');
-    await waitFor(() => retained.has('acl/bob'), 3000, "bob's will when due");
+    await waitUntil(() => retained.has('acl/bob'), 3000, "bob's will when due");
     assert.ok(Date.now() >= now + 1000, 'not before its due time');
-    await waitFor(() => (port.hash.get('me')?.size ?? 0) === 0, 2000, 'no will left waiting');
+    await waitUntil(() => (port.hash.get('me')?.size ?? 0) === 0, 2000, 'no will left waiting');
     assert.equal(retained.has('acl/carol'), false, 'carol connected elsewhere: discarded');
     await broker.close();
   });

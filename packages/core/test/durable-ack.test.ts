@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PacketType } from '@mqtt-broker/mqtt-codec';
+import { waitUntil } from '@mqtt-broker/test-support';
 import {
   type Broker,
   createBrokerReady,
@@ -153,7 +154,7 @@ describe('durable forwarding: publisher acknowledgements', () => {
     const pub = new TestClient(b, 5);
     await pub.connect();
     publish(pub, 'remote/a', 1, 7);
-    await new Promise((r) => setTimeout(r, 120));
+    await waitUntil(() => !pub.idle, 5000, 'an answer to the PUBLISH after the 50 ms append bound');
     assert.equal(pub.expect(PacketType.PUBACK).reasonCode, 0x80);
   });
 
@@ -170,8 +171,7 @@ describe('durable forwarding: publisher acknowledgements', () => {
     await settle();
     assert.ok(pub.idle, 'held: no PUBACK for the failed one, none after it either');
     assert.equal(pub.closed, false);
-    await new Promise((r) => setTimeout(r, 100));
-    assert.ok(pub.closed, 'closed after the bound');
+    await waitUntil(() => pub.closed, 5000, 'the connection closed after the 60 ms append bound');
     assert.equal(
       pub.take().filter((p) => p.type === PacketType.PUBACK).length,
       0,

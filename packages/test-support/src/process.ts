@@ -25,6 +25,8 @@ export interface ProcessOptions {
   keepChars?: number;
   /** Called once after exit (cleanup of temporary directories...). */
   onExit?: () => void;
+  /** 'pipe' to write to the child's stdin through `child.stdin` (default 'ignore'). */
+  stdin?: 'ignore' | 'pipe';
 }
 
 export interface ManagedProcess {
@@ -48,7 +50,7 @@ export interface ManagedProcess {
 }
 
 export function startProcess(command: string, args: readonly string[], options: ProcessOptions = {}): ManagedProcess {
-  const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'] });
   live.add(child);
   const keep = options.keepChars ?? 1_000_000;
   let out = '';

@@ -1,20 +1,26 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadPasswordFile } from '@mqtt-broker/auth';
+import { freePort, type ManagedProcess, onFreshPorts, startProcess, tcpOpen, waitReady, waitUntil } from '@mqtt-broker/test-support';
 import mqtt from 'mqtt';
 import { MAIN, startBroker, spawnCli, waitFor } from './service-support.js';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+/** The real mosquitto with a password file, ready once it accepts TCP; retried on a fresh port on a clash. */
+function startMosquitto(dir: string, passwordFile: string): Promise<{ port: number; proc: ManagedProcess }> {
+  return onFreshPorts(async () => {
+    const port = await freePort();
+    const conf = join(dir, `mosquitto-${port}.conf`);
+    // As root, mosquitto switches to user "mosquitto", which cannot read our 0600 file: stay root.
+    const user = process.getuid?.() === 0 ? 'user root\n' : '';
+    writeFileSync(conf, `${user}listener ${port} 127.0.0.1\nallow_anonymous false\npassword_file ${passwordFile}\npersistence false\nlog_dest stderr\n`);
+    const proc = startProcess('mosquitto', ['-c', conf]);
+    await waitReady(proc, () => tcpOpen(port), `mosquitto on port ${port}`);
+    return { port, proc };
+  });
 }
 
 async function run(cmd: string, args: string[], timeoutMs = 5000): Promise<{ code: number | null; output: string }> {
@@ -48,27 +54,18 @@ describe('mqtt-broker passwd', () => {
     assert.equal((await c.exit).code, 0);
     assert.equal(readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('alice:')).length, 1);
 
-    const port = await freePort();
-    const conf = join(dir, 'mosquitto.conf');
-    // As root, mosquitto switches to user "mosquitto", which cannot read our 0600 file: stay root.
-    const user = process.getuid?.() === 0 ? 'user root\n' : '';
-    writeFileSync(conf, `${user}listener ${port} 127.0.0.1\nallow_anonymous false\npassword_file ${file}\npersistence false\nlog_dest stderr\n`);
-    const mosq = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const { port, proc: mosq } = await startMosquitto(dir, file);
     try {
       const pub = (user: string, pass: string) =>
         run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-u', user, '-P', pass, '-t', 't', '-m', 'x', '-q', '1']);
-      let first = await pub('alice', 'n3w');
-      for (let i = 0; i < 50 && first.code !== 0 && /refused|Connection error/i.test(first.output) && !/not auth/i.test(first.output); i++) {
-        await new Promise((r) => setTimeout(r, 100)); // mosquitto still starting
-        first = await pub('alice', 'n3w');
-      }
+      const first = await pub('alice', 'n3w');
       assert.equal(first.code, 0, first.output);
       assert.equal((await pub('bob', 'hunter2')).code, 0);
       const wrong = await pub('alice', 's3cret');
       assert.notEqual(wrong.code, 0, 'old password refused');
       assert.match(wrong.output, /not auth/i);
     } finally {
-      mosq.kill('SIGTERM');
+      await mosq.stop();
     }
 
     // Our broker accepts the same file.
@@ -95,10 +92,22 @@ describe('mqtt-broker passwd', () => {
       return;
     }
     const dir = mkdtempSync(join(tmpdir(), 'passwd-tty-'));
+    // Each answer is typed once its prompt has appeared (bounded waits), not after a fixed sleep:
+    // typed early, the terminal would still echo it and the CLI might not yet be reading.
     const viaTty = async (file: string, first: string, second: string): Promise<{ code: number | null; output: string }> => {
-      const feed = `sleep 0.8; printf '${first}\\r'; sleep 0.3; printf '${second}\\r'; sleep 0.5`;
-      const cmd = `(${feed}) | script -qec "${process.execPath} ${MAIN} passwd ${file} carol" /dev/null`;
-      return await run('sh', ['-c', cmd], 10_000);
+      const proc = startProcess('script', ['-qec', `${process.execPath} ${MAIN} passwd ${file} carol`, '/dev/null'], { stdin: 'pipe' });
+      try {
+        await waitUntil(() => proc.stdout().includes('Password: ') || proc.exited, 10_000, 'first password prompt');
+        proc.child.stdin?.write(`${first}\r`);
+        await waitUntil(() => proc.stdout().includes('Reenter password: ') || proc.exited, 10_000, 'second password prompt');
+        proc.child.stdin?.write(`${second}\r`);
+        await waitUntil(() => proc.exited, 10_000, 'passwd to exit');
+      } finally {
+        proc.child.stdin?.end();
+        proc.kill();
+      }
+      const code = await proc.gone;
+      return { code: typeof code === 'number' ? code : null, output: proc.output() };
     };
     const ok = await viaTty(join(dir, 'a'), 'tty-pass', 'tty-pass');
     assert.equal(ok.code, 0, ok.output);
