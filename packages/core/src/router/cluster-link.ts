@@ -4,8 +4,11 @@
  *
  * - Routes: this node adds (filter, nodeId) when its first local subscription to a filter
  *   appears and removes it with the last one (reference counted here, written through).
- * - Replica: every node keeps a local trie of all routes (snapshot at start, then the table's
- *   change feed), so the publish path matches remote nodes synchronously and never awaits.
+ * - Replica: every node keeps a local RouteReplica (@mqtt-broker/topics: literal filters in one
+ *   exact-match map, wildcard filters in a lean trie, node ids interned) of the other nodes'
+ *   routes (snapshot at start, then the table's change feed), so the publish path matches remote
+ *   nodes synchronously and never awaits. Its own routes are in `refs` only (forward() never
+ *   sends to itself through the replica), which keeps the subscribing node's copy small too.
  * - Forwarding: a message published by a local client is sent once to each other node that has
  *   a matching route; a message received from the bus is delivered locally only (no loops).
  *   With a DurablePort, QoS 1/2 copies go to the nodes' durable inboxes instead (../cluster/durable.ts),
@@ -13,14 +16,14 @@
  *   (router.ts, `durableLocal`) and forward() appends the message once to this node's own inbox,
  *   so that the publisher's ack means they survive a kill of this node too.
  *
- * - The replica's entries for this node follow the local reference counts only (the feed's echo
- *   of our own changes is ignored, so a quick add/remove cannot be undone by a late echo).
+ * - This node's routes follow the local reference counts only (the feed's echo of our own
+ *   changes is ignored, so a quick add/remove cannot be undone by a late echo).
  *
  * Retained replication and cross-node takeover live in ../cluster/. Shared groups: with a
  * DurablePort one member cluster-wide per message (../cluster/shared-routes.ts); without one,
  * they are balanced per node (each node with members of a group delivers one copy).
  */
-import { SubscriptionTrie } from '@mqtt-broker/topics';
+import { RouteReplica } from '@mqtt-broker/topics';
 import type { ClusterDurability } from '../cluster/durable.js';
 import { parseSharedRoute, type SharedRoute, SharedRoutes } from '../cluster/shared-routes.js';
 import type { EngineContext } from '../engine-context.js';
@@ -30,10 +33,11 @@ import { type FlowBlocker, noteCongested, releaseFeeders } from '../session/flow
 import { PeerFlow } from './peer-flow.js';
 
 export class ClusterLink {
-  private replica = new SubscriptionTrie<string, true>();
+  /** The other nodes' routes (never this node's: those are the keys of `refs`). */
+  private replica = new RouteReplica();
   private readonly targets = new Set<string>();
   private readonly refs = new Map<string, number>();
-  private readonly collect = (_value: true, nodeId: string): void => {
+  private readonly collect = (nodeId: string): void => {
     if (nodeId !== this.nodeId) this.targets.add(nodeId);
   };
   private unwatch: (() => void) | undefined = undefined;
@@ -94,13 +98,12 @@ export class ClusterLink {
    * replica of the other nodes' routes from the snapshot and write this node's routes again.
    */
   private resync(routes: Array<{ filter: string; nodeId: string }>): void {
-    this.replica = new SubscriptionTrie<string, true>();
-    for (const filter of this.refs.keys()) this.replica.add(filter, this.nodeId, true);
+    this.replica = new RouteReplica();
     const shared: Array<{ route: SharedRoute; nodeId: string }> = [];
     for (const r of routes) {
       const route = parseSharedRoute(r.filter);
       if (route !== undefined) shared.push({ route, nodeId: r.nodeId });
-      else if (r.nodeId !== this.nodeId) this.replica.add(r.filter, r.nodeId, true);
+      else if (r.nodeId !== this.nodeId) this.replica.add(r.filter, r.nodeId);
     }
     this.shared?.reset(shared);
     this.republish().catch((e: unknown) => this.ctx.reportPortError(e));
@@ -128,7 +131,8 @@ export class ClusterLink {
 
   /** True when this node's replica has the route (filter, nodeId). */
   routeVisible(filter: string, nodeId: string): boolean {
-    return this.replica.get(filter, nodeId) !== undefined;
+    if (nodeId === this.nodeId) return this.refs.has(filter);
+    return this.replica.has(filter, nodeId);
   }
 
   private apply(change: RouteChange): void {
@@ -137,8 +141,8 @@ export class ClusterLink {
       this.shared?.apply(change.op, shared, change.nodeId);
       return;
     }
-    if (change.nodeId === this.nodeId) return; // the local part of the replica follows refs
-    if (change.op === 'add') this.replica.add(change.filter, change.nodeId, true);
+    if (change.nodeId === this.nodeId) return; // this node's routes follow refs
+    if (change.op === 'add') this.replica.add(change.filter, change.nodeId);
     else this.replica.remove(change.filter, change.nodeId);
   }
 
@@ -147,7 +151,6 @@ export class ClusterLink {
     const refs = this.refs.get(filter) ?? 0;
     this.refs.set(filter, refs + 1);
     if (refs > 0) return;
-    this.replica.add(filter, this.nodeId, true);
     this.routes.addRoute(filter, this.nodeId).catch((e: unknown) => this.ctx.reportPortError(e));
   }
 
@@ -159,7 +162,6 @@ export class ClusterLink {
       return;
     }
     this.refs.delete(filter);
-    this.replica.remove(filter, this.nodeId);
     this.routes.removeRoute(filter, this.nodeId).catch((e: unknown) => this.ctx.reportPortError(e));
   }
 
