@@ -6,15 +6,53 @@
 
 import { BenchClient } from '../bench-client.js';
 import { publishPayloadOffset } from '../frame-scanner.js';
-import { encodePublish } from '../packets.js';
+import { encodePublish, type ProtocolVersion } from '../packets.js';
 import { percentile } from '../stats.js';
 import { drain, measure } from './monitor.js';
 import { fillMeasured } from './throughput.js';
 import { emptyResult, type LatencySummary, type ScenarioOptions, type ScenarioResult } from './types.js';
 
-export async function runLatency(o: ScenarioOptions): Promise<ScenarioResult> {
+export function runLatency(o: ScenarioOptions): Promise<ScenarioResult> {
+  return runLatencyBetween({
+    host: o.host,
+    subPort: o.port,
+    pubPort: o.port,
+    subClientId: `${o.clientPrefix}-lat-sub`,
+    pubClientId: `${o.clientPrefix}-lat-pub`,
+    version: o.version,
+    topic: `${o.topicRoot}/latency`,
+    payloadBytes: o.payloadBytes,
+    rate: o.rate,
+    warmupS: o.warmupS,
+    durationS: o.durationS,
+    brokerPid: o.brokerPid,
+  });
+}
+
+export interface LatencyPair {
+  host: string;
+  /** The subscriber's broker (node). */
+  subPort: number;
+  /** The publisher's broker (node): the same as subPort on one broker, another node in a cluster. */
+  pubPort: number;
+  subClientId: string;
+  pubClientId: string;
+  version: ProtocolVersion;
+  topic: string;
+  payloadBytes: number;
+  /** Messages per second. */
+  rate: number;
+  warmupS: number;
+  durationS: number;
+  /** The broker whose CPU (and liveness) measure() watches. */
+  brokerPid?: number;
+  /** Awaited between the SUBSCRIBE's SUBACK and the publisher's start (a route reaching another node). */
+  afterSubscribe?: () => Promise<void>;
+}
+
+/** One publisher at a fixed rate to one subscriber, both in this process (see the header). */
+export async function runLatencyBetween(o: LatencyPair): Promise<ScenarioResult> {
   const result = emptyResult('latency', null);
-  const topic = `${o.topicRoot}/latency`;
   const samples: number[] = [];
   let cutoff = 0n;
   let published = 0;
@@ -25,8 +63,8 @@ export async function runLatency(o: ScenarioOptions): Promise<ScenarioResult> {
   try {
     sub = await BenchClient.connect({
       host: o.host,
-      port: o.port,
-      clientId: `${o.clientPrefix}-lat-sub`,
+      port: o.subPort,
+      clientId: o.subClientId,
       version: o.version,
       onPublish: (header, buf, start, end) => {
         delivered++;
@@ -36,13 +74,9 @@ export async function runLatency(o: ScenarioOptions): Promise<ScenarioResult> {
         if (sent >= cutoff) samples.push(Number(process.hrtime.bigint() - sent) / 1000);
       },
     });
-    await sub.subscribe(topic, 0);
-    pub = await BenchClient.connect({
-      host: o.host,
-      port: o.port,
-      clientId: `${o.clientPrefix}-lat-pub`,
-      version: o.version,
-    });
+    await sub.subscribe(o.topic, 0);
+    await o.afterSubscribe?.();
+    pub = await BenchClient.connect({ host: o.host, port: o.pubPort, clientId: o.pubClientId, version: o.version });
   } catch (err) {
     result.errors.push(`setup: ${(err as Error).message}`);
     sub?.destroy();
@@ -50,12 +84,13 @@ export async function runLatency(o: ScenarioOptions): Promise<ScenarioResult> {
     return result;
   }
 
-  const template = encodePublish(topic, Buffer.alloc(Math.max(8, o.payloadBytes), 0x61), 0, o.version);
+  const template = encodePublish(o.topic, Buffer.alloc(Math.max(8, o.payloadBytes), 0x61), 0, o.version);
   const len = template.frame.length;
   const start = process.hrtime.bigint();
   cutoff = start + BigInt(Math.round(o.warmupS * 1e9));
   const maxPerTick = Math.max(1, Math.ceil(o.rate / 100));
   const publisher = pub;
+  const subscriber = sub;
   const timer = setInterval(() => {
     const elapsedS = Number(process.hrtime.bigint() - start) / 1e9;
     const due = Math.min(maxPerTick, Math.floor(elapsedS * o.rate) - published);
@@ -74,14 +109,14 @@ export async function runLatency(o: ScenarioOptions): Promise<ScenarioResult> {
     {
       brokerPid: o.brokerPid,
       counters,
-      broken: () => (sub.closed || publisher.closed ? 'a client was disconnected' : undefined),
+      broken: () => (subscriber.closed || publisher.closed ? 'a client was disconnected' : undefined),
     },
     o.warmupS,
     o.durationS,
   );
   clearInterval(timer);
   if (!m.crashed) await drain(counters, o.durationS);
-  for (const c of [sub, publisher]) {
+  for (const c of [subscriber, publisher]) {
     if (c.closeReason !== undefined) result.errors.push(`${c.options.clientId}: ${c.closeReason}`);
     c.close();
   }

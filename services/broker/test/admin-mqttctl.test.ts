@@ -3,44 +3,13 @@
  * clients, and the real `mqttctl` command run as a child process against it.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { closeAllClients, collect, connect, serverDisconnect, uid } from './helpers/clients.js';
+import { kickConnected, mqttctl, mqttctlJson, mqttctlSkipReason } from './helpers/mqttctl.js';
 import { type RunningBroker, startBroker } from './helpers/processes.js';
 import { startBroker as startLoggingBroker } from './service-support.js';
 
-const MQTTCTL = fileURLToPath(new URL('./mqttctl.js', import.meta.resolve('@mqtt-broker/admin-api')));
-const skip = !existsSync(MQTTCTL) ? 'packages/admin-api is not built' : false;
-
-interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-}
-
-async function mqttctl(server: string, ...args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, [MQTTCTL, '--server', server, ...args], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.once('exit', (c) => {
-      clearTimeout(timer);
-      resolve(c);
-    });
-  });
-  return { code, out, err };
-}
-
-async function json<T>(server: string, ...args: string[]): Promise<T> {
-  const r = await mqttctl(server, '--json', ...args);
-  assert.equal(r.code, 0, `mqttctl ${args.join(' ')}: ${r.err}`);
-  return JSON.parse(r.out) as T;
-}
+const skip = mqttctlSkipReason();
 
 describe('mqttctl against a running broker', { skip }, () => {
   let broker: RunningBroker;
@@ -65,7 +34,7 @@ describe('mqttctl against a running broker', { skip }, () => {
     const id = uid('adm');
     const { client } = await connect(broker.url, { clientId: id, protocolVersion: 5 });
     await client.subscribeAsync(`${id}/#`, { qos: 1 });
-    const listed = await json<{ clients: Array<{ clientId: string; connected: boolean; protocolVersion: number; address: string; subscriptions: number }> }>(server, 'clients', '--prefix', id);
+    const listed = await mqttctlJson<{ clients: Array<{ clientId: string; connected: boolean; protocolVersion: number; address: string; subscriptions: number }> }>(server, 'clients', '--prefix', id);
     assert.equal(listed.clients.length, 1);
     const c = listed.clients[0];
     assert.equal(c.clientId, id);
@@ -78,24 +47,15 @@ describe('mqttctl against a running broker', { skip }, () => {
     const detail = await mqttctl(server, 'client', id);
     assert.equal(detail.code, 0, detail.err);
     assert.match(detail.out, new RegExp(`${id}/#\\s+${id}\\s+\\S+\\s+1`));
-    const subs = await json<{ subscriptions: Array<{ topicFilter: string; clientId: string }> }>(server, 'subs', '--prefix', `${id}/`);
+    const subs = await mqttctlJson<{ subscriptions: Array<{ topicFilter: string; clientId: string }> }>(server, 'subs', '--prefix', `${id}/`);
     assert.deepEqual(subs.subscriptions.map((s) => [s.topicFilter, s.clientId]), [[`${id}/#`, id]]);
     client.end(true);
   });
 
   it('kick: an MQTT.js 5.0 client receives DISCONNECT 0x98 and is gone from the list', async () => {
     const id = uid('kick');
-    const { client } = await connect(broker.url, { clientId: id, protocolVersion: 5 });
-    const disconnected = serverDisconnect(client);
-    const r = await mqttctl(server, 'kick', id);
-    assert.equal(r.code, 0, r.err);
+    const r = await kickConnected(server, broker.url, id);
     assert.match(r.out, new RegExp(`^disconnected ${id} on `));
-    assert.equal((await disconnected).reasonCode, 0x98);
-    const listed = await json<{ clients: unknown[] }>(server, 'clients', '--prefix', id);
-    assert.deepEqual(listed.clients, []);
-    const again = await mqttctl(server, 'kick', id);
-    assert.equal(again.code, 1);
-    assert.match(again.err, /NOT_FOUND/);
   });
 
   it('kick --discard-session: the persistent session is gone when the client comes back', async () => {
@@ -136,7 +96,7 @@ describe('mqttctl against a running broker', { skip }, () => {
     const one = await mqttctl(server, 'retained', 'get', `${id}/a`);
     assert.equal(one.code, 0, one.err);
     assert.match(one.out, new RegExp(`${id}/a\\s+1\\s+5\\s+-\\s+alpha`));
-    const all = await json<{ messages: Array<{ topic: string; payload: { utf8: string } }> }>(server, 'retained', 'get', `${id}/+`);
+    const all = await mqttctlJson<{ messages: Array<{ topic: string; payload: { utf8: string } }> }>(server, 'retained', 'get', `${id}/+`);
     assert.deepEqual(all.messages.map((m) => [m.topic, m.payload.utf8]), [[`${id}/a`, 'alpha'], [`${id}/b`, 'beta']]);
     const del = await mqttctl(server, 'retained', 'delete', `${id}/a`);
     assert.equal(del.out.trim(), `deleted the retained message on ${id}/a`);
@@ -160,7 +120,7 @@ describe('GRPC_PORT', { skip }, () => {
       const started = on.logs().find((l) => l.event === 'started');
       const port = started?.grpcPort;
       assert.equal(typeof port, 'number');
-      const status = await json<{ nodes: Array<{ id: string }> }>(`127.0.0.1:${port}`, 'status');
+      const status = await mqttctlJson<{ nodes: Array<{ id: string }> }>(`127.0.0.1:${port}`, 'status');
       assert.equal(status.nodes.length, 1);
     } finally {
       await on.stop();

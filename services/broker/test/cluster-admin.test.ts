@@ -7,49 +7,16 @@
  * answer (SIGSTOP) is reported unreachable instead of failing the call.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { AdminClient } from '@mqtt-broker/admin-api';
 import { type RunningRedis, startRedis } from '@mqtt-broker/cluster-redis/testing';
-import { closeAllClients, collect, connect, serverDisconnect, uid } from './helpers/clients.js';
+import { closeAllClients, collect, connect, uid } from './helpers/clients.js';
+import { kickConnected, mqttctl, mqttctlJson, mqttctlSkipReason } from './helpers/mqttctl.js';
 import { type RunningBroker, startBroker, suiteSkipReason } from './helpers/processes.js';
 import { waitUntil } from './cluster-ops-support.js';
 
-const MQTTCTL = fileURLToPath(new URL('./mqttctl.js', import.meta.resolve('@mqtt-broker/admin-api')));
-const skip = suiteSkipReason() || (!existsSync(MQTTCTL) ? 'packages/admin-api is not built' : false);
+const skip = suiteSkipReason() || mqttctlSkipReason();
 const FANOUT_TIMEOUT_MS = 1000;
-
-interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-  ms: number;
-}
-
-async function mqttctl(server: string, ...args: string[]): Promise<Run> {
-  const t0 = Date.now();
-  const child = spawn(process.execPath, [MQTTCTL, '--server', server, ...args], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.once('exit', (c) => {
-      clearTimeout(timer);
-      resolve(c);
-    });
-  });
-  return { code, out, err, ms: Date.now() - t0 };
-}
-
-async function json<T>(server: string, ...args: string[]): Promise<T> {
-  const r = await mqttctl(server, '--json', ...args);
-  assert.equal(r.code, 0, `mqttctl ${args.join(' ')}: ${r.err}`);
-  return JSON.parse(r.out) as T;
-}
 
 interface ListedClient {
   clientId: string;
@@ -87,7 +54,7 @@ describe('admin API in a cluster: mqttctl against node A answers for A, B and C'
     await connect(b.url, { clientId: `${id}-b` });
     await connect(c.url, { clientId: `${id}-c1` });
     await connect(c.url, { clientId: `${id}-c2` });
-    const status = await json<{ nodes: Array<{ id: string; version: string; connections: number; unreachable: boolean }> }>(server, 'status');
+    const status = await mqttctlJson<{ nodes: Array<{ id: string; version: string; connections: number; unreachable: boolean }> }>(server, 'status');
     assert.deepEqual(
       status.nodes.map((n) => n.id),
       ['a', 'b', 'c'],
@@ -124,7 +91,7 @@ describe('admin API in a cluster: mqttctl against node A answers for A, B and C'
     await onC.subscribeAsync(`${id}/c/+`, { qos: 2 });
     await onC.endAsync(); // offline persistent session, held by C
 
-    const listed = await json<{ clients: ListedClient[]; more: boolean }>(server, 'clients', '--prefix', id);
+    const listed = await mqttctlJson<{ clients: ListedClient[]; more: boolean }>(server, 'clients', '--prefix', id);
     assert.deepEqual(
       listed.clients.map((x) => [x.clientId, x.node, x.connected, x.protocolVersion]),
       [
@@ -133,7 +100,7 @@ describe('admin API in a cluster: mqttctl against node A answers for A, B and C'
         [`${id}-3`, 'c', false, 5],
       ],
     );
-    const two = await json<{ clients: ListedClient[]; more: boolean }>(server, 'clients', '--prefix', id, '--limit', '2');
+    const two = await mqttctlJson<{ clients: ListedClient[]; more: boolean }>(server, 'clients', '--prefix', id, '--limit', '2');
     assert.deepEqual([two.clients.length, two.more], [2, true]);
 
     // page size 1: three pages, one client of each node, in order, and an empty token at the end
@@ -152,7 +119,7 @@ describe('admin API in a cluster: mqttctl against node A answers for A, B and C'
       api.close();
     }
 
-    const detail = await json<{ client: ListedClient; subscriptions: Array<{ topicFilter: string; node: string; qos: number }> }>(server, 'client', `${id}-3`);
+    const detail = await mqttctlJson<{ client: ListedClient; subscriptions: Array<{ topicFilter: string; node: string; qos: number }> }>(server, 'client', `${id}-3`);
     assert.equal(detail.client.node, 'c');
     assert.equal(detail.client.connected, false);
     assert.deepEqual(
@@ -166,17 +133,8 @@ describe('admin API in a cluster: mqttctl against node A answers for A, B and C'
 
   it('kick on A of a client connected to B: the MQTT.js 5.0 client gets DISCONNECT 0x98', async () => {
     const id = uid('kick');
-    const { client } = await connect(b.url, { clientId: id, protocolVersion: 5 });
-    const disconnected = serverDisconnect(client);
-    const r = await mqttctl(server, 'kick', id);
-    assert.equal(r.code, 0, r.err);
+    const r = await kickConnected(server, b.url, id);
     assert.equal(r.out.trim(), `disconnected ${id} on b`);
-    assert.equal((await disconnected).reasonCode, 0x98);
-    const listed = await json<{ clients: ListedClient[] }>(server, 'clients', '--prefix', id);
-    assert.deepEqual(listed.clients, []);
-    const again = await mqttctl(server, 'kick', id);
-    assert.equal(again.code, 1);
-    assert.match(again.err, /NOT_FOUND/);
   });
 
   it('kick --discard-session of an offline session held by C: the client comes back without it', async () => {
@@ -201,7 +159,7 @@ describe('admin API in a cluster: mqttctl against node A answers for A, B and C'
     await sa.subscribeAsync(`${id}/x`, { qos: 0 });
     await sb.subscribeAsync(`$share/g/${id}/y`, { qos: 1 });
     await sc.subscribeAsync(`${id}/z/#`, { qos: 2 });
-    const subs = await json<{ subscriptions: Array<{ topicFilter: string; clientId: string; node: string; qos: number; shareGroup: string }> }>(server, 'subs', '--prefix', id);
+    const subs = await mqttctlJson<{ subscriptions: Array<{ topicFilter: string; clientId: string; node: string; qos: number; shareGroup: string }> }>(server, 'subs', '--prefix', id);
     assert.deepEqual(
       subs.subscriptions.map((s) => [s.topicFilter, s.clientId, s.node, s.qos]),
       [
@@ -209,12 +167,12 @@ describe('admin API in a cluster: mqttctl against node A answers for A, B and C'
         [`${id}/z/#`, `${id}-c`, 'c', 2],
       ],
     );
-    const shared = await json<{ subscriptions: Array<{ topicFilter: string; node: string; shareGroup: string }> }>(server, 'subs', '--prefix', '$share/g/');
+    const shared = await mqttctlJson<{ subscriptions: Array<{ topicFilter: string; node: string; shareGroup: string }> }>(server, 'subs', '--prefix', '$share/g/');
     assert.deepEqual(
       shared.subscriptions.filter((s) => s.topicFilter.includes(id)).map((s) => [s.topicFilter, s.node, s.shareGroup]),
       [[`$share/g/${id}/y`, 'b', 'g']],
     );
-    const byClient = await json<{ subscriptions: Array<{ node: string }> }>(server, 'subs', '--client', `${id}-c`);
+    const byClient = await mqttctlJson<{ subscriptions: Array<{ node: string }> }>(server, 'subs', '--client', `${id}-c`);
     assert.deepEqual(
       byClient.subscriptions.map((s) => s.node),
       ['c'],
@@ -236,7 +194,7 @@ describe('admin API in a cluster: mqttctl against node A answers for A, B and C'
     await pub.publishAsync(`${id}/b`, 'beta', { qos: 1, retain: true });
     let all: { messages: Array<{ topic: string; payload: { utf8: string } }> } = { messages: [] };
     await waitUntil(async () => {
-      all = await json(server, 'retained', 'get', `${id}/+`);
+      all = await mqttctlJson(server, 'retained', 'get', `${id}/+`);
       return all.messages.length === 2;
     }, 5000, 'retained messages set on B visible on A');
     assert.deepEqual(
@@ -280,7 +238,7 @@ describe('admin API in a cluster: mqttctl against node A answers for A, B and C'
       t.diagnostic(`mqttctl status with C stopped: ${r.ms} ms (fan-out timeout ${FANOUT_TIMEOUT_MS} ms)`);
       const human = await mqttctl(server, 'status');
       assert.match(human.out, /^c\s+unreachable\s+-/m);
-      const listed = await json<{ clients: ListedClient[] }>(server, 'clients', '--prefix', id);
+      const listed = await mqttctlJson<{ clients: ListedClient[] }>(server, 'clients', '--prefix', id);
       assert.deepEqual(
         listed.clients.map((x) => x.node),
         ['b'],
@@ -288,7 +246,7 @@ describe('admin API in a cluster: mqttctl against node A answers for A, B and C'
     } finally {
       process.kill(c.pid, 'SIGCONT');
     }
-    await waitUntil(async () => (await json<{ clients: ListedClient[] }>(server, 'clients', '--prefix', id)).clients.length === 2, 10_000, 'C answers again');
+    await waitUntil(async () => (await mqttctlJson<{ clients: ListedClient[] }>(server, 'clients', '--prefix', id)).clients.length === 2, 10_000, 'C answers again');
   });
 
   it('a persistent session whose node left (drained) is adopted by a survivor and can be discarded', async () => {
@@ -302,7 +260,7 @@ describe('admin API in a cluster: mqttctl against node A answers for A, B and C'
     let detail: Detail | undefined;
     await waitUntil(
       async () => {
-        detail = await json<Detail>(server, 'client', id);
+        detail = await mqttctlJson<Detail>(server, 'client', id);
         return detail.client.node !== '';
       },
       5000,
@@ -314,7 +272,7 @@ describe('admin API in a cluster: mqttctl against node A answers for A, B and C'
       detail.subscriptions.map((s) => s.topicFilter),
       [`${id}/t`],
     );
-    const status = await json<{ nodes: Array<{ id: string }> }>(server, 'status');
+    const status = await mqttctlJson<{ nodes: Array<{ id: string }> }>(server, 'status');
     assert.deepEqual(
       status.nodes.map((n) => n.id),
       ['a', 'b'],

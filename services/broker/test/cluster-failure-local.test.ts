@@ -77,8 +77,33 @@ function resume(node: RunningBroker, clientId: string, protocolVersion: 4 | 5): 
   });
 }
 
-function summary(acked: string[], r: Resumed): { missing: string[]; duplicated: string[] } {
-  return { missing: acked.filter((p) => !r.counts.has(p)), duplicated: [...r.counts].filter(([, n]) => n > 1).map(([p]) => p) };
+/** A persistent 5.0 session subscribed to `<base>/#` at `qos` on `url`, then offline; resolves with its client id. */
+async function offlineSession(url: string, base: string, qos: 1 | 2): Promise<string> {
+  const clientId = `${base}-sub`;
+  const sub = (await connect(url, { clientId, clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 600 } })).client;
+  await sub.subscribeAsync(`${base}/#`, { qos });
+  await sub.endAsync();
+  return clientId;
+}
+
+/**
+ * `clientId` reconnects to `node` with its session present, and every message of `acked` arrives
+ * (bounded wait). With `watchMs`, it then keeps counting that long for late duplicates (a window
+ * in which nothing more must arrive). Logs the counts under `label`.
+ */
+async function everyAcknowledgedArrives(label: string, node: RunningBroker, clientId: string, protocolVersion: 4 | 5, acked: string[], watchMs = 0): Promise<{ r: Resumed; duplicated: string[] }> {
+  const r = await resume(node, clientId, protocolVersion);
+  assert.equal(r.sessionPresent, true, 'session present on B');
+  const ok = await waitUntil(() => acked.every((p) => r.counts.has(p)), 15_000, 'every acknowledged message').then(
+    () => true,
+    () => false,
+  );
+  if (watchMs > 0) await new Promise((resolve) => setTimeout(resolve, watchMs));
+  const missing = acked.filter((p) => !r.counts.has(p));
+  const duplicated = [...r.counts].filter(([, n]) => n > 1).map(([p]) => p);
+  console.log(`# ${label}: ${acked.length} acknowledged, ${r.counts.size} distinct received on B, missing ${missing.length}, duplicated ${duplicated.length}`);
+  assert.ok(ok, `every acknowledged message delivered; missing ${missing.length}: ${missing.slice(0, 10).join(',')}`);
+  return { r, duplicated };
 }
 
 describe('cluster node failure: acknowledged local copies for persistent sessions survive kill -9 of the publishing node', { skip, timeout: 60_000 }, () => {
@@ -111,22 +136,10 @@ describe('cluster node failure: acknowledged local copies for persistent session
   it('(a) offline persistent QoS 1 session on A, publisher on A: every acknowledged message arrives on B', async () => {
     const a = await victim('a1');
     const base = uid('la');
-    const clientId = `${base}-sub`;
-    const sub = (await connect(a.url, { clientId, clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 600 } })).client;
-    await sub.subscribeAsync(`${base}/#`, { qos: 1 });
-    await sub.endAsync();
-
+    const clientId = await offlineSession(a.url, base, 1);
     const acked = await publishAcknowledged(a.url, `${base}/t`, 1);
     a.kill();
-    const r = await resume(b as RunningBroker, clientId, 5);
-    assert.equal(r.sessionPresent, true, 'session present on B');
-    const ok = await waitUntil(() => acked.every((p) => r.counts.has(p)), 15_000, 'every acknowledged message').then(
-      () => true,
-      () => false,
-    );
-    const { missing } = summary(acked, r);
-    console.log(`# (a) QoS 1 offline: ${acked.length} acknowledged, ${r.counts.size} distinct received on B, missing ${missing.length}`);
-    assert.ok(ok, `every acknowledged message delivered; missing ${missing.length}: ${missing.slice(0, 10).join(',')}`);
+    await everyAcknowledgedArrives('(a) QoS 1 offline', b as RunningBroker, clientId, 5, acked);
   });
 
   it('(b) persistent QoS 1 subscriber online on A that never acknowledges: every acknowledged message arrives on B', async () => {
@@ -146,38 +159,17 @@ describe('cluster node failure: acknowledged local copies for persistent session
     await raw.closedWithin(3000);
     raw.destroy();
 
-    const r = await resume(b as RunningBroker, clientId, 4);
-    assert.equal(r.sessionPresent, true, 'session present on B');
-    const ok = await waitUntil(() => acked.every((p) => r.counts.has(p)), 15_000, 'every acknowledged message').then(
-      () => true,
-      () => false,
-    );
-    const { missing } = summary(acked, r);
-    console.log(`# (b) QoS 1 online, unacknowledged on A: ${acked.length} acknowledged, ${r.counts.size} distinct received on B, missing ${missing.length}`);
-    assert.ok(ok, `every acknowledged message delivered; missing ${missing.length}: ${missing.slice(0, 10).join(',')}`);
+    await everyAcknowledgedArrives('(b) QoS 1 online, unacknowledged on A', b as RunningBroker, clientId, 4, acked);
   });
 
   it('(c) offline persistent QoS 2 session on A, publisher on A: every acknowledged message arrives on B exactly once', async () => {
     const a = await victim('a3');
     const base = uid('lc');
-    const clientId = `${base}-sub`;
-    const sub = (await connect(a.url, { clientId, clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 600 } })).client;
-    await sub.subscribeAsync(`${base}/#`, { qos: 2 });
-    await sub.endAsync();
-
+    const clientId = await offlineSession(a.url, base, 2);
     const acked = await publishAcknowledged(a.url, `${base}/t`, 2);
     a.kill();
-    const r = await resume(b as RunningBroker, clientId, 5);
-    assert.equal(r.sessionPresent, true, 'session present on B');
-    const ok = await waitUntil(() => acked.every((p) => r.counts.has(p)), 15_000, 'every acknowledged message').then(
-      () => true,
-      () => false,
-    );
     // a late duplicate would come right behind the originals: watch a little longer
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const { missing, duplicated } = summary(acked, r);
-    console.log(`# (c) QoS 2 offline: ${acked.length} acknowledged, ${r.counts.size} distinct received on B, missing ${missing.length}, duplicated ${duplicated.length}`);
-    assert.ok(ok, `every acknowledged message delivered; missing ${missing.length}: ${missing.slice(0, 10).join(',')}`);
+    const { r, duplicated } = await everyAcknowledgedArrives('(c) QoS 2 offline', b as RunningBroker, clientId, 5, acked, 500);
     assert.deepEqual(duplicated, [], 'no QoS 2 message delivered twice');
     assert.equal(r.counts.size, acked.length, 'nothing else delivered');
   });
