@@ -219,9 +219,15 @@ export class ClusterDurability implements Feeder {
     return true;
   }
 
-  /** Records `id` for the freshly taken-over sessions a plain copy of `topic` reaches here. */
-  private noteSeen(topic: string, id: string): void {
+  /**
+   * Records `id` for the freshly taken-over sessions a plain copy of `topic` reaches here. With
+   * `copy` (a plain copy about to be routed from the inbox): a session that already got this id
+   * as an addressed copy is marked to skip it and returned (the router then passes it by). The
+   * two copies come from different nodes' appends, so either may be first in the inbox.
+   */
+  private noteSeen(topic: string, id: string, copy?: Message): Session[] | undefined {
     const now = Date.now();
+    let skipping: Session[] | undefined;
     for (const [clientId, f] of this.fresh) {
       if (f.until < now) {
         this.fresh.delete(clientId);
@@ -231,11 +237,17 @@ export class ClusterDurability implements Feeder {
       if (s === undefined) continue;
       for (const entry of s.subscriptions.values()) {
         if (entry.group === undefined && topicMatches(entry.matchFilter, topic)) {
+          if (copy !== undefined && f.seen.has(id)) {
+            s.skipCopy = copy;
+            (skipping ??= []).push(s);
+            this.stats.duplicatesSkipped++;
+          }
           f.seen.add(id);
           break;
         }
       }
     }
+    return skipping;
   }
 
   /** A shared-subscription copy for one node; the publisher's ack waits for it when `wait`. */
@@ -289,8 +301,9 @@ export class ClusterDurability implements Feeder {
             if (id !== undefined) fresh?.seen.add(id);
             if (!deliverToClient(ctx, forClient, stored, message)) this.passOn(forClient, stored, id, hops ?? 0).catch((e: unknown) => ctx.reportPortError(e));
           } else if (target === undefined) {
-            if (id !== undefined && this.fresh.size > 0) this.noteSeen(stored.topic, id);
+            const skipping = id !== undefined && this.fresh.size > 0 ? this.noteSeen(stored.topic, id, message) : undefined;
             ctx.router.publish(message, message.publisherId, local === true ? 'persistent' : undefined);
+            if (skipping !== undefined) for (const s of skipping) s.skipCopy = undefined;
             if (this.tombstones.size > 0) this.passToMoved(stored, id);
           }
           else if (this.shared !== undefined) this.shared.deliver(message, stored, target);
@@ -309,7 +322,7 @@ export class ClusterDurability implements Feeder {
    */
   savingTouched(deliver: () => void, sessions: Iterable<Session> = this.ctx.sessions.values()): SessionSnapshot[] {
     const before = new Map<Session, Signature>();
-    for (const s of sessions) if (s.persistent && !s.ended) before.set(s, { gen: s.matchGen, queued: s.queue.length, inflight: s.inflight.size });
+    for (const s of sessions) if (s.persistent && !s.ended && !s.handingOver) before.set(s, { gen: s.matchGen, queued: s.queue.length, inflight: s.inflight.size });
     deliver();
     const snapshots: SessionSnapshot[] = [];
     for (const [s, sig] of before) {
@@ -360,7 +373,7 @@ export class ClusterDurability implements Feeder {
     this.toSave.clear();
     if (store === undefined) return;
     for (const s of sessions) {
-      if (s.ended || this.ctx.sessions.get(s.clientId) !== s) continue;
+      if (s.ended || s.handingOver || this.ctx.sessions.get(s.clientId) !== s) continue;
       this.stats.sessionsSaved++;
       store.save(s.snapshot()).catch((e: unknown) => this.ctx.reportPortError(e));
     }

@@ -13,10 +13,13 @@
  * and still send to A for a moment: for TOMBSTONE_MS a copy that reaches A and matches the
  * session's filters is passed to C the same way (the client not being here any more).
  *
- * Cost of the overlap: a message published while both routes are visible reaches the session
- * twice (once directly on C, once through the stub); harmless for QoS 1, a duplicate for QoS 2
- * (documented). A stub dies with its node: if A is killed before it forwards, what it caught
- * since the handover is lost.
+ * The overlap: a message published while both routes are visible reaches C twice (directly, and
+ * through the stub or the tombstone). Every copy of a publish carries one id, and for a while
+ * after a takeover C delivers an id once to the session, whichever copy comes first: the two are
+ * appended by different nodes, so their order in C's inbox is not fixed (durable.ts, `fresh`).
+ * The snapshot A hands over is A's last save of the session (`Session.handingOver`): what reaches
+ * the stub after it is taken is forwarded, never also saved. A stub dies with its node: if A is
+ * killed before it forwards, what it caught since the handover is lost.
  */
 import { topicMatches } from '@mqtt-broker/topics';
 import type { EngineContext } from '../engine-context.js';

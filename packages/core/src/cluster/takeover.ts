@@ -102,11 +102,17 @@ export async function handOver(ctx: EngineContext, clientId: string): Promise<vo
   const saved = new Set<Message>();
   const stub = session.persistent && store !== undefined;
   if (stub) {
+    // the last save of this session here: a later one (an inbox batch saved while this one is
+    // written) would also carry what the stub forwards, and the new node would deliver it twice
+    session.handingOver = true;
     const snapshot = session.snapshot();
     for (const m of pendingMessages(session)) saved.add(m);
     await store.save(snapshot);
   }
-  if (ctx.sessions.get(clientId) !== session) return; // reconnected here meanwhile
+  if (ctx.sessions.get(clientId) !== session) {
+    session.handingOver = false; // reconnected here meanwhile
+    return;
+  }
   owned.get(ctx)?.delete(clientId);
   const durability = durabilityOf(ctx);
   durability?.sessionGone(clientId);

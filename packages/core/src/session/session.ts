@@ -76,6 +76,13 @@ export class Session {
   pendingWill: PendingWill | undefined = undefined;
   /** Set once the session has ended; late callbacks must ignore it. */
   ended = false;
+  /**
+   * Set when the snapshot handed over to another node is taken (cluster/takeover.ts): no later
+   * save may overwrite it, and what reaches the session from then on is forwarded by the stub.
+   */
+  handingOver = false;
+  /** A copy the router must pass this session by: it reached the session by another path first (cluster/durable.ts). */
+  skipCopy: Message | undefined = undefined;
   /** Connections held back because this session's queue is above the high-water mark (flow-control.ts). */
   feeders: Set<Feeder> | undefined = undefined;
   private nextPacketId = 1;
@@ -134,6 +141,7 @@ export class Session {
 
   /** Hand one message to this session (already filtered, QoS already downgraded). */
   deliver(message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined, group: SharedGroup | undefined): void {
+    if (message === this.skipCopy) return;
     const out = this.outlet;
     const ctx = this.ctx;
     if (out === undefined) {
