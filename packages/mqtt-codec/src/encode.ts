@@ -11,6 +11,7 @@ import type {
   AuthPacket,
   DisconnectPacket,
   Packet,
+  Properties,
   ProtocolVersion,
   SubackPacket,
   SubscribePacket,
@@ -145,31 +146,44 @@ function measureAck(p: AckPacket, v: ProtocolVersion): number {
   if (v !== 5) return 2;
   const code = p.reasonCode ?? 0;
   checkCode(ackReasonCodes(p.type), code, 'reason code', ackRules[p.type]);
-  props = propertiesSize(p.properties, p.type);
   // spec 3.4.2.1: Success without properties is the 2-byte short form
-  if (props > 0) return 3 + varintSize(props) + props;
-  return code === 0 ? 2 : 3;
+  return 2 + codeAndPropertiesSize(code, p.properties, p.type);
 }
 
 function writeAck(w: Writer, p: AckPacket, v: ProtocolVersion): void {
   w.u16(p.packetId);
-  if (v !== 5) return;
-  const code = p.reasonCode ?? 0;
+  if (v === 5) writeCodeAndProperties(w, p.reasonCode ?? 0, p.properties);
+}
+
+/**
+ * 5.0 acks, DISCONNECT and AUTH end with a reason code and a property block: the block is left out
+ * when empty, and then the code too when it is Success (0). Sets `props`.
+ */
+function codeAndPropertiesSize(code: number, properties: Properties | undefined, scope: number): number {
+  props = propertiesSize(properties, scope);
+  if (props > 0) return 1 + varintSize(props) + props;
+  return code === 0 ? 0 : 1;
+}
+
+function writeCodeAndProperties(w: Writer, code: number, properties: Properties | undefined): void {
   if (props > 0) {
     w.u8(code);
-    writeProperties(w, p.properties, props);
+    writeProperties(w, properties, props);
   } else if (code !== 0) w.u8(code);
+}
+
+/** 5.0: the property block with its length prefix (sets `props`); 3.1.1: nothing. */
+function propertyBlockSize(properties: Properties | undefined, scope: number, v: ProtocolVersion): number {
+  if (v !== 5) return 0;
+  props = propertiesSize(properties, scope);
+  return varintSize(props) + props;
 }
 
 function measureSubscribe(p: SubscribePacket, v: ProtocolVersion): number {
   checkPacketId(p.packetId);
   // [MQTT-3.8.3-2] (5.0) / [MQTT-3.8.3-3] (3.1.1)
   if (p.subscriptions.length === 0) throw protocolError('SUBSCRIBE without subscriptions', 'MQTT-3.8.3-2');
-  let size = 2;
-  if (v === 5) {
-    props = propertiesSize(p.properties, 8);
-    size += varintSize(props) + props;
-  }
+  let size = 2 + propertyBlockSize(p.properties, 8, v);
   for (const s of p.subscriptions) {
     checkQoS(s.qos, 'subscription');
     if (v === 5) {
@@ -200,12 +214,7 @@ function measureSuback(p: SubackPacket, v: ProtocolVersion): number {
   if (p.reasonCodes.length === 0) throw protocolError('SUBACK without reason codes');
   const table = v === 5 ? subackReasonCodes : subackReturnCodesV4;
   for (const c of p.reasonCodes) checkCode(table, c, 'SUBACK code', 'MQTT-3.9.3-1');
-  let size = 2 + p.reasonCodes.length;
-  if (v === 5) {
-    props = propertiesSize(p.properties, 9);
-    size += varintSize(props) + props;
-  }
-  return size;
+  return 2 + p.reasonCodes.length + propertyBlockSize(p.properties, 9, v);
 }
 
 function measureUnsuback(p: UnsubackPacket, v: ProtocolVersion): number {
@@ -213,8 +222,7 @@ function measureUnsuback(p: UnsubackPacket, v: ProtocolVersion): number {
   if (v !== 5) return 2;
   if (p.reasonCodes.length === 0) throw protocolError('UNSUBACK without reason codes');
   for (const c of p.reasonCodes) checkCode(unsubackReasonCodes, c, 'UNSUBACK code', 'MQTT-3.11.3-1');
-  props = propertiesSize(p.properties, 11);
-  return 2 + varintSize(props) + props + p.reasonCodes.length;
+  return 2 + propertyBlockSize(p.properties, 11, v) + p.reasonCodes.length;
 }
 
 function writeCodes(w: Writer, p: SubackPacket | UnsubackPacket, v: ProtocolVersion): void {
@@ -227,11 +235,7 @@ function measureUnsubscribe(p: UnsubscribePacket, v: ProtocolVersion): number {
   checkPacketId(p.packetId);
   // [MQTT-3.10.3-2]
   if (p.topicFilters.length === 0) throw protocolError('UNSUBSCRIBE without topic filters', 'MQTT-3.10.3-2');
-  let size = 2;
-  if (v === 5) {
-    props = propertiesSize(p.properties, 10);
-    size += varintSize(props) + props;
-  }
+  let size = 2 + propertyBlockSize(p.properties, 10, v);
   for (const f of p.topicFilters) size += stringSize(f, 'topic filter');
   return size;
 }
@@ -247,16 +251,9 @@ function measureReasoned(p: DisconnectPacket | AuthPacket, v: ProtocolVersion, t
   if (v !== 5) return 0;
   const code = p.reasonCode ?? 0;
   checkCode(table, code, 'reason code', rule);
-  props = propertiesSize(p.properties, p.type);
-  if (props > 0) return 1 + varintSize(props) + props;
-  return code === 0 ? 0 : 1;
+  return codeAndPropertiesSize(code, p.properties, p.type);
 }
 
 function writeReasoned(w: Writer, p: DisconnectPacket | AuthPacket, v: ProtocolVersion): void {
-  if (v !== 5) return;
-  const code = p.reasonCode ?? 0;
-  if (props > 0) {
-    w.u8(code);
-    writeProperties(w, p.properties, props);
-  } else if (code !== 0) w.u8(code);
+  if (v === 5) writeCodeAndProperties(w, p.reasonCode ?? 0, p.properties);
 }
