@@ -21,6 +21,7 @@ import {
   type StoredWill,
 } from '../src/index.js';
 import { settle, TestClient } from '../src/testing/index.js';
+import { durablePortDefaults } from './durable-stub.js';
 
 interface World {
   port: DurablePort & { hash: Map<string, Map<string, StoredWill>>; dead?: (nodeId: string) => Promise<NodeCleanup> };
@@ -33,13 +34,9 @@ async function world(graceMs = 30_000, allow?: (username: string | undefined, to
   const hash = new Map<string, Map<string, StoredWill>>();
   const of = (nodeId: string) => hash.get(nodeId) ?? hash.set(nodeId, new Map()).get(nodeId)!;
   const port: World['port'] = {
+    ...durablePortDefaults(),
     hash,
-    appendTimeoutMs: 1000,
-    cleanupWaitMs: 0,
     drainWillGraceMs: graceMs,
-    append: async () => {},
-    available: () => true,
-    consume: async () => async () => {},
     drain: async () => 0,
     setWill: async (nodeId, will) => {
       of(nodeId).set(will.clientId, will);
@@ -52,13 +49,7 @@ async function world(graceMs = 30_000, allow?: (username: string | undefined, to
       hash.delete(nodeId);
       return wills;
     },
-    indexSession: async () => {},
-    unindexSession: async () => {},
-    indexedSessions: async () => [],
     adoptClient: async () => undefined,
-    setHolder: async () => {},
-    holder: async () => undefined,
-    isCleaned: async () => true,
     onNodeDead(handler) {
       port.dead = handler;
     },

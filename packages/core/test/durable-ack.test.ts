@@ -18,6 +18,7 @@ import {
   type StoredMessage,
 } from '../src/index.js';
 import { settle, TestClient } from '../src/testing/index.js';
+import { durablePortDefaults, fixedRoutes, quietBus } from './durable-stub.js';
 
 interface Append {
   nodeId: string;
@@ -29,48 +30,20 @@ interface Append {
 /** Every append waits until the test resolves or rejects it. */
 function scriptedPort(appendTimeoutMs = 1000): DurablePort & { appends: Append[] } {
   const appends: Append[] = [];
-  const no = async (): Promise<never> => {
-    throw new Error('not used');
-  };
   return {
+    ...durablePortDefaults(),
     appends,
     appendTimeoutMs,
-    cleanupWaitMs: 0,
     append(nodeId, dm) {
       return new Promise<void>((resolve, reject) => appends.push({ nodeId, message: dm.message, resolve, reject }));
     },
-    available: () => true,
-    consume: async () => async () => {},
-    drain: no,
-    setWill: async () => {},
-    deleteWill: async () => {},
-    takeWills: async () => [],
-    indexSession: async () => {},
-    unindexSession: async () => {},
-    indexedSessions: async () => [],
-    adoptClient: no,
-    setHolder: async () => {},
-    holder: async () => undefined,
-    isCleaned: async () => true,
-    onNodeDead: () => {},
   };
 }
 
 /** Node "other" has a route for `remote/#`; nothing else is remote. */
 function ports(): { routes: RouteTable; bus: NodeBus; sent: StoredMessage[] } {
   const sent: StoredMessage[] = [];
-  const routes: RouteTable = {
-    addRoute: async () => {},
-    removeRoute: async () => {},
-    removeNode: async () => {},
-    routes: async () => [{ filter: 'remote/#', nodeId: 'other' }],
-    watch: () => () => {},
-  };
-  const bus: NodeBus = {
-    send: (_node, m) => sent.push(m),
-    listen: async () => async () => {},
-  };
-  return { routes, bus, sent };
+  return { routes: fixedRoutes([{ filter: 'remote/#', nodeId: 'other' }]), bus: quietBus((_node, m) => sent.push(m)), sent };
 }
 
 async function broker(port: DurablePort): Promise<{ broker: Broker; sent: StoredMessage[] }> {

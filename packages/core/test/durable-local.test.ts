@@ -10,8 +10,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PacketType, type PublishPacket } from '@mqtt-broker/mqtt-codec';
-import { type Broker, createBrokerReady, type DurableBatchHandler, type DurableMessage, type DurablePort, type NodeBus, type RouteTable, type SessionSnapshot } from '../src/index.js';
+import { type Broker, createBrokerReady, type DurableBatchHandler, type DurableMessage, type DurablePort, type SessionSnapshot } from '../src/index.js';
 import { settle, TestClient } from '../src/testing/index.js';
+import { durablePortDefaults, fixedRoutes, quietBus } from './durable-stub.js';
 
 interface Loopback extends DurablePort {
   appends: Array<{ nodeId: string; dm: DurableMessage; resolve: () => void }>;
@@ -23,14 +24,10 @@ interface Loopback extends DurablePort {
 function loopback(): Loopback {
   let handler: DurableBatchHandler | undefined;
   let consumed = 0;
-  const no = async (): Promise<never> => {
-    throw new Error('not used');
-  };
   const port: Loopback = {
+    ...durablePortDefaults(),
     appends: [],
     up: true,
-    appendTimeoutMs: 1000,
-    cleanupWaitMs: 0,
     append(nodeId, dm) {
       return new Promise<void>((resolve) => port.appends.push({ nodeId, dm, resolve }));
     },
@@ -44,32 +41,12 @@ function loopback(): Loopback {
       consumed = port.appends.length;
       return handler === undefined || batch.length === 0 ? [] : handler(batch);
     },
-    drain: no,
-    setWill: async () => {},
-    deleteWill: async () => {},
-    takeWills: async () => [],
-    indexSession: async () => {},
-    unindexSession: async () => {},
-    indexedSessions: async () => [],
-    adoptClient: no,
-    setHolder: async () => {},
-    holder: async () => undefined,
-    isCleaned: async () => true,
-    onNodeDead: () => {},
   };
   return port;
 }
 
 async function node(port: DurablePort): Promise<Broker> {
-  const routes: RouteTable = {
-    addRoute: async () => {},
-    removeRoute: async () => {},
-    removeNode: async () => {},
-    routes: async () => [],
-    watch: () => () => {},
-  };
-  const bus: NodeBus = { send: () => {}, listen: async () => async () => {} };
-  return createBrokerReady({ nodeId: 'me', version: 'test', ports: { routes, bus }, durable: port });
+  return createBrokerReady({ nodeId: 'me', version: 'test', ports: { routes: fixedRoutes(), bus: quietBus() }, durable: port });
 }
 
 async function client(b: Broker, clientId: string, persistent: boolean): Promise<TestClient> {
