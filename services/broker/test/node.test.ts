@@ -68,8 +68,11 @@ describe('broker node over real sockets', () => {
     await waitFor(async () => metricValue(await metrics(b), 'mqtt_connected_clients') === 0, 5000, 'clients gone');
     const afterText = await metrics(b);
     assert.equal(metricValue(afterText, 'mqtt_disconnects_total{cause="client_disconnect"}'), 2);
-    const connects = b.logs().filter((l) => l.event === 'connect');
-    const disconnects = b.logs().filter((l) => l.event === 'disconnect');
+    // log lines reach us through the child's stdout pipe, possibly after /metrics already answered
+    const logged = (event: string) => b.logs().filter((l) => l.event === event);
+    await waitFor(() => logged('connect').length >= 2 && logged('disconnect').length >= 2, 5000, 'connect and disconnect log lines');
+    const connects = logged('connect');
+    const disconnects = logged('disconnect');
     assert.equal(connects.length, 2);
     assert.equal(disconnects.length, 2);
     assert.deepEqual(
