@@ -79,7 +79,10 @@ export function startProcess(command: string, args: readonly string[], options: 
       options.onExit?.();
       resolve(exitValue);
     };
-    child.once('exit', done);
+    // 'close' comes once the output pipes are read to the end too (log assertions after a stop
+    // need the last lines); a pipe held open by someone else must not hang us: 1 s after 'exit'
+    child.once('close', done);
+    child.once('exit', (code, signal) => setTimeout(() => done(code, signal), 1000).unref());
     // spawn failure (ENOENT): 'error' without 'exit'
     child.once('error', () => done(null, null));
   });

@@ -39,7 +39,8 @@ export function spawnCli(args: string[], env: Record<string, string> = {}, input
   if (input !== undefined) child.stdin?.end(input);
   else child.stdin?.end();
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => {
+    // 'close': the output pipes are read to the end too (tests read the last log lines after exit)
+    child.once('close', (code, signal) => {
       children.delete(child);
       resolve({ code, signal });
     });
