@@ -4,9 +4,9 @@
 // the listener, the clients and the broker.
 //   node load-tests/dist/src/aedes-server.js --port 1883 [--host 127.0.0.1]
 
-import { createServer, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Aedes } from 'aedes';
+import { serveTcp } from './serve-tcp.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -16,22 +16,12 @@ async function main(): Promise<void> {
   const port = Number(values.port ?? 1883);
   const host = values.host ?? '127.0.0.1';
   const broker = await Aedes.createBroker();
-  const sockets = new Set<Socket>();
-  const server = createServer({ noDelay: true }, (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    broker.handle(socket);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port, host }, resolve);
-  });
-  process.stdout.write(`ready ${port}\n`);
-  process.once('SIGTERM', () => {
-    server.close();
-    for (const s of sockets) s.destroy();
-    broker.close();
-  });
+  await serveTcp(
+    port,
+    host,
+    (socket) => broker.handle(socket),
+    () => broker.close(),
+  );
 }
 
 await main();

@@ -5,9 +5,9 @@
 //   node load-tests/dist/src/cluster-bench-aedes.js --port 1883 --redis-port 6379
 
 import { createRequire } from 'node:module';
-import { createServer, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Aedes, type AedesOptions } from 'aedes';
+import { serveTcp } from './serve-tcp.js';
 
 const require = createRequire(import.meta.url);
 type Factory = (opts: Record<string, unknown>) => unknown;
@@ -23,22 +23,12 @@ async function main(): Promise<void> {
   const redis = { host: '127.0.0.1', port: Number(values['redis-port'] ?? 6379) };
   const options = { id: values.id, mq: mqemitterRedis(redis), persistence: persistenceRedis(redis) } as unknown as AedesOptions;
   const broker = await Aedes.createBroker(options);
-  const sockets = new Set<Socket>();
-  const server = createServer({ noDelay: true }, (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    broker.handle(socket);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port, host: '127.0.0.1' }, resolve);
-  });
-  process.stdout.write(`ready ${port}\n`);
-  process.once('SIGTERM', () => {
-    server.close();
-    for (const s of sockets) s.destroy();
-    broker.close(); // closes the emitter and the persistence (their Redis connections) too
-  });
+  await serveTcp(
+    port,
+    '127.0.0.1',
+    (socket) => broker.handle(socket),
+    () => broker.close(), // closes the emitter and the persistence (their Redis connections) too
+  );
 }
 
 await main();

@@ -5,10 +5,11 @@
 // cross-core wake-ups); a broker's latency above the echo's is the broker's own.
 //   node load-tests/dist/src/scenarios/echo-server.js --port 1883 [--host 127.0.0.1]
 
-import { createServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { FrameScanner } from '../frame-scanner.js';
 import { varintSize } from '../packets.js';
+import { serveTcp } from '../serve-tcp.js';
 
 const CONNACK_V4 = Buffer.from([0x20, 0x02, 0x00, 0x00]);
 const CONNACK_V5 = Buffer.from([0x20, 0x03, 0x00, 0x00, 0x00]);
@@ -21,10 +22,8 @@ async function main(): Promise<void> {
   });
   const port = Number(values.port ?? 1883);
   const host = values.host ?? '127.0.0.1';
-  const sockets = new Set<Socket>();
   const subscribers = new Set<Socket>();
-  const server = createServer({ noDelay: true }, (socket) => {
-    sockets.add(socket);
+  await serveTcp(port, host, (socket) => {
     let v5 = false;
     const scanner = new FrameScanner((header, buf, start, end) => {
       switch (header >> 4) {
@@ -70,19 +69,7 @@ async function main(): Promise<void> {
       }
     });
     socket.on('error', () => socket.destroy());
-    socket.once('close', () => {
-      sockets.delete(socket);
-      subscribers.delete(socket);
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port, host }, resolve);
-  });
-  process.stdout.write(`ready ${port}\n`);
-  process.once('SIGTERM', () => {
-    server.close();
-    for (const s of sockets) s.destroy();
+    socket.once('close', () => subscribers.delete(socket));
   });
 }
 

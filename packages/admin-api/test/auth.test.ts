@@ -3,13 +3,12 @@
  * refused calls are UNAUTHENTICATED (typed client and mqttctl), TLS needs the right CA.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
 import { createAdminFacade, createBroker } from '@mqtt-broker/core';
+import { makeCertificates, type TestCertificates } from '@mqtt-broker/test-support';
 import { AdminApiError, AdminClient, type AdminServer, loadAdminService, runMqttctl, startAdminServer } from '../src/index.js';
 
 const TOKEN = 'correct-horse-battery-staple-42';
@@ -23,20 +22,6 @@ async function ctl(args: string[], env: Record<string, string | undefined> = {})
   let err = '';
   const code = await runMqttctl(args, { out: (t) => (out += t), err: (t) => (err += t), env });
   return { code, out, err };
-}
-
-/** A CA and a server certificate for localhost / 127.0.0.1, made with the openssl CLI. */
-function makeCerts(): { dir: string; caFile: string; ca: Buffer; cert: Buffer; key: Buffer } {
-  const dir = mkdtempSync(join(tmpdir(), 'admin-tls-'));
-  const sh = (cmd: string): void => {
-    execFileSync('sh', ['-c', cmd], { cwd: dir, stdio: 'pipe' });
-  };
-  const ec = '-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes';
-  sh(`openssl req -x509 ${ec} -keyout ca.key -out ca.crt -days 2 -subj /CN=AdminTestCA`);
-  sh('printf "subjectAltName=DNS:localhost,DNS:admin.example,IP:127.0.0.1\\n" > san.ext');
-  sh(`openssl req ${ec} -keyout server.key -out server.csr -subj /CN=localhost`);
-  sh('openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile san.ext');
-  return { dir, caFile: join(dir, 'ca.crt'), ca: readFileSync(join(dir, 'ca.crt')), cert: readFileSync(join(dir, 'server.crt')), key: readFileSync(join(dir, 'server.key')) };
 }
 
 describe('admin API with a token', () => {
@@ -130,10 +115,10 @@ describe('admin API with a token', () => {
 
 describe('admin API over TLS', () => {
   const broker = createBroker({ nodeId: 'tls-1', version: '1.0.0' });
-  let certs: ReturnType<typeof makeCerts>;
+  let certs: TestCertificates;
   let server: AdminServer;
   before(async () => {
-    certs = makeCerts();
+    certs = makeCertificates({ caName: 'AdminTestCA', san: 'DNS:localhost,DNS:admin.example,IP:127.0.0.1' });
     server = await startAdminServer({ port: 0, token: TOKEN, tls: { cert: certs.cert, key: certs.key }, facade: createAdminFacade(broker) });
   });
   after(async () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RetainChange, RouteChange, StoredMessage } from '@mqtt-broker/core';
+import { waitUntil } from '@mqtt-broker/test-support';
 import { createRedisPorts, decodeMessage, encodeMessage, pack, RedisRouteTable, unpack } from '../src/index.js';
 import { Keys } from '../src/keys.js';
 import { type RunningRedis, redisCli, startRedis } from '../src/testing/index.js';
@@ -13,18 +14,6 @@ before(async () => {
 after(async () => {
   await redis.stop();
 });
-
-function until(check: () => boolean, ms = 3000): Promise<void> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      if (check()) resolve();
-      else if (Date.now() - start > ms) reject(new Error('timed out'));
-      else setTimeout(tick, 5);
-    };
-    tick();
-  });
-}
 
 function msg(topic: string, payload: string | Buffer): StoredMessage {
   return { topic, payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload), qos: 0, retain: false, expiresAt: 0 };
@@ -61,7 +50,7 @@ describe('RedisNodeBus', () => {
       const stop = await b.bus.listen('b', (m) => got.push(m.payload.toString()));
       const before = await commandCount(redis.port, 'publish');
       for (let i = 0; i < 1000; i++) a.bus.send('b', msg('t', String(i)));
-      await until(() => got.length === 1000);
+      await waitUntil(() => got.length === 1000, 3000, 'all 1000 messages');
       const publishes = (await commandCount(redis.port, 'publish')) - before;
       assert.deepEqual(got.slice(0, 3), ['0', '1', '2']);
       assert.equal(got[999], '999');
@@ -117,7 +106,7 @@ describe('RedisRouteTable', () => {
       const writes: Array<Promise<void>> = [];
       for (let i = 0; i < 300; i++) writes.push(table.addRoute(`f/${i}`, 'n1'));
       await Promise.all(writes);
-      await until(() => resynced !== undefined || changes.length === 300);
+      await waitUntil(() => resynced !== undefined || changes.length === 300, 3000, 'a resync or all 300 changes');
       assert.equal(resynced?.length, 300, 'the watcher resynced from a full snapshot');
       stop();
     } finally {
@@ -141,12 +130,12 @@ describe('RedisRetainStore', () => {
       for (let k = 0; !all.some(sentinel); k++) {
         assert.ok(k < 100, 'watch saw none of 100 sentinel writes');
         await a.retained.set(`sentinel/${k}`, { ...msg(`sentinel/${k}`, Buffer.from('s')), retain: true });
-        await until(() => all.some(sentinel), 100).catch(() => {});
+        await waitUntil(() => all.some(sentinel), 100, 'a sentinel').catch(() => {});
       }
       await a.retained.set('x/y', { ...msg('x/y', Buffer.from([0, 1, 2])), retain: true });
       await a.retained.delete('x/y');
       const seen = () => all.filter((c) => !sentinel(c));
-      await until(() => seen().length === 2);
+      await waitUntil(() => seen().length === 2, 3000, 'the set and the delete');
       assert.equal(seen()[0].op, 'set');
       assert.equal(seen()[0].nodeId, 'a');
       assert.deepEqual(seen()[0].message?.payload, Buffer.from([0, 1, 2]));
@@ -181,7 +170,7 @@ describe('RedisMembership', () => {
       await nodes[2].client.quit();
       const c = nodes.pop();
       await c?.bus.close(); // its subscriber connection (left notices), as a killed process's would go
-      await until(() => dead.length > 0, 3000);
+      await waitUntil(() => dead.length > 0, 3000, 'the dead node cleaned up');
       await new Promise((r) => setTimeout(r, 400));
       assert.equal(dead.length, 1);
       assert.ok(dead[0].endsWith(':c'));

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { SessionSnapshot, StoredMessage } from '@mqtt-broker/core';
+import { waitUntil } from '@mqtt-broker/test-support';
 import { Redis } from 'ioredis';
 import { RedisClientRegistry } from '../src/client-registry.js';
 import { Keys } from '../src/keys.js';
@@ -78,14 +79,6 @@ function recordCommands(client: Redis): string[] {
     return send(command as Parameters<typeof send>[0], stream as Parameters<typeof send>[1]);
   }) as typeof client.sendCommand;
   return names;
-}
-
-async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('session fencing: the store', () => {
@@ -219,9 +212,9 @@ describe('session fencing: the inbox save-and-acknowledge', () => {
     try {
       const sent = recordCommands(a.client);
       await sender.append('a', { message: msg('x') });
-      await until(() => durable.stats.commits === 1 && a.fenced.length === 1);
+      await waitUntil(() => durable.stats.commits === 1 && a.fenced.length === 1, 5000, 'the commit and its fenced write');
       const forEntry = [...sent];
-      await until(async () => (await a.client.xlen(a.keys.inbox('a'))) === 0);
+      await waitUntil(async () => (await a.client.xlen(a.keys.inbox('a'))) === 0, 5000, 'the committed inbox empty');
       assert.deepEqual(queuedOf(await b.store.load('gone')), ['b1'], "b's snapshot is unchanged");
       assert.deepEqual(queuedOf(await a.store.load('mine')), ['m1'], "the node's own session in the same entry is saved");
       assert.deepEqual(

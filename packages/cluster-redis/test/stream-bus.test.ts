@@ -57,18 +57,6 @@ async function commandCount(command: string): Promise<number> {
   return m === null ? 0 : Number(m[1]);
 }
 
-function until(check: () => boolean, ms = 3000): Promise<void> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      if (check()) resolve();
-      else if (Date.now() - start > ms) reject(new Error('timed out'));
-      else setTimeout(tick, 5);
-    };
-    tick();
-  });
-}
-
 describe('RedisDurable: node inboxes', () => {
   it('appends of one turn are one XADD per 100 messages; the consumer gets them in order; entries are gone once committed', async () => {
     const prefix = `d${n++}`;
@@ -90,12 +78,12 @@ describe('RedisDurable: node inboxes', () => {
       const acks = Array.from({ length: 500 }, (_, i) => a.durable.append('b', { message: msg('t/x', String(i)) }));
       await Promise.all(acks);
       assert.equal((await commandCount('xadd')) - before, 5, 'five XADDs for 500 appends in one turn');
-      await until(() => got.length === 500);
+      await waitUntil(() => got.length === 500, 3000, 'the consumer got all 500');
       assert.deepEqual(
         got,
         Array.from({ length: 500 }, (_, i) => String(i)),
       );
-      await until(() => b.durable.stats.commits === 5);
+      await waitUntil(() => b.durable.stats.commits === 5, 3000, 'five commits');
       // the XDEL of the last commit may land after its count: polled (bounded), then asserted
       await waitUntil(async () => (await a.client.xlen(b.keys.inbox('b'))) === 0, 5000, 'committed entries deleted').catch(() => {});
       assert.equal(await a.client.xlen(b.keys.inbox('b')), 0, 'committed entries deleted');
@@ -145,7 +133,7 @@ describe('RedisDurable: node inboxes', () => {
       return [];
     });
     try {
-      await until(() => got.length === 1);
+      await waitUntil(() => got.length === 1, 3000, 'one message consumed');
       assert.deepEqual(got, ['left-pending']);
     } finally {
       await stop();

@@ -1,3 +1,4 @@
+export { type CertificateOptions, makeCertificates, type TestCertificates } from './certs.js';
 export { httpGet, type HttpAnswer, httpStatus, metricsText, metricValue, readyStatus } from './http.js';
 export { freePort, freePorts, onFreshPorts } from './ports.js';
 export { killAllProcesses, type ManagedProcess, type ProcessOptions, startProcess } from './process.js';

@@ -1,8 +1,5 @@
-/** Test helpers: a recording acceptor, self-signed certificates via the openssl CLI, waits. */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+/** Test helpers: a recording acceptor, certificates (test-support's makeCertificates), waits. */
+import { makeCertificates, waitUntil } from '@mqtt-broker/test-support';
 import type { ClientConnection, ConnectionAcceptor, ConnectionHandler } from '../src/index.js';
 
 export interface Recorded {
@@ -44,12 +41,9 @@ export function recordingAcceptor(options: { echo?: boolean; onAccept?: (r: Reco
   };
 }
 
+/** test-support's bounded poll, checking every 5 ms. */
 export async function waitFor(predicate: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await waitUntil(predicate, timeoutMs, what, 5);
 }
 
 export interface Certs {
@@ -66,36 +60,20 @@ export interface Certs {
 
 let cached: Certs | undefined;
 
-/** A CA, a server certificate for localhost and a client certificate with CN "device-42". */
+/** A CA, a server certificate for localhost and a client certificate with CN "device-42"; a rogue CA's client. */
 export function makeCerts(): Certs {
   if (cached !== undefined) return cached;
-  const dir = mkdtempSync(join(tmpdir(), 'transport-certs-'));
-  const run = (...args: string[]): void => {
-    execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  };
-  const selfSigned = (name: string, cn: string): void =>
-    run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${cn}`);
-  const signed = (name: string, cn: string, ca: string, ext?: string): void => {
-    run('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-    const extArgs = ext === undefined ? [] : ['-extfile', ext];
-    run('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', ...extArgs);
-  };
-  selfSigned('ca', 'Test CA');
-  selfSigned('rogue-ca', 'Rogue CA');
-  execFileSync('sh', ['-c', 'printf "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\\n" > san.ext'], { cwd: dir });
-  signed('server', 'localhost', 'ca', 'san.ext');
-  signed('client', 'device-42', 'ca');
-  signed('rogue', 'intruder', 'rogue-ca');
-  const read = (f: string): Buffer => readFileSync(join(dir, f));
+  const main = makeCertificates({ san: 'DNS:localhost,IP:127.0.0.1,IP:::1', clientCommonName: 'device-42' });
+  const rogue = makeCertificates({ caName: 'Rogue CA', clientCommonName: 'intruder' });
   cached = {
-    dir,
-    caCert: read('ca.crt'),
-    serverCert: read('server.crt'),
-    serverKey: read('server.key'),
-    clientCert: read('client.crt'),
-    clientKey: read('client.key'),
-    rogueCert: read('rogue.crt'),
-    rogueKey: read('rogue.key'),
+    dir: main.dir,
+    caCert: main.ca,
+    serverCert: main.cert,
+    serverKey: main.key,
+    clientCert: main.clientCert!,
+    clientKey: main.clientKey!,
+    rogueCert: rogue.clientCert!,
+    rogueKey: rogue.clientKey!,
   };
   return cached;
 }

@@ -5,12 +5,12 @@
  * typed AdminClient over real gRPC connections.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AdminApiError, AdminClient, type AdminClientOptions } from '@mqtt-broker/admin-api';
+import { makeCertificates } from '@mqtt-broker/test-support';
 import { resolveConfig } from '../src/index.js';
 import { type RunningBroker, spawnCli, startBroker, waitFor } from './service-support.js';
 
@@ -140,15 +140,7 @@ describe('the broker with ADMIN_TOKEN_FILE, default GRPC_HOST and ADMIN_TLS', ()
   let port: number;
   let ca: Buffer;
   before(async () => {
-    const sh = (cmd: string): void => {
-      execFileSync('sh', ['-c', cmd], { cwd: dir, stdio: 'pipe' });
-    };
-    const ec = '-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes';
-    sh(`openssl req -x509 ${ec} -keyout ca.key -out ca.crt -days 2 -subj /CN=AdminCA`);
-    sh('printf "subjectAltName=DNS:localhost,IP:127.0.0.1\\n" > san.ext');
-    sh(`openssl req ${ec} -keyout server.key -out server.csr -subj /CN=localhost`);
-    sh('openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile san.ext');
-    ca = readFileSync(join(dir, 'ca.crt'));
+    ({ ca } = makeCertificates({ dir, caName: 'AdminCA' }));
     writeFileSync(join(dir, 'admin-token'), 'file-token-abcdefghijklmnop\n');
     b = await startBroker({
       ADMIN_TOKEN_FILE: join(dir, 'admin-token'),

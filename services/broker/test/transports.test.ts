@@ -1,36 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { makeCertificates } from '@mqtt-broker/test-support';
 import mqtt, { type IClientOptions } from 'mqtt';
 import { WebSocket } from 'ws';
 import { httpGet, metricValue, type RunningBroker, startBroker, waitFor } from './service-support.js';
-
-function certs(): { dir: string; ca: string; cert: string; key: string; clientCert: string; clientKey: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'svc-tls-'));
-  const sh = (script: string): void => {
-    execFileSync('sh', ['-c', script], { cwd: dir, stdio: 'pipe' });
-  };
-  const ec = '-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes';
-  sh(`openssl req -x509 ${ec} -keyout ca.key -out ca.crt -days 2 -subj /CN=TestCA`);
-  sh('printf "subjectAltName=DNS:localhost,IP:127.0.0.1\\n" > san.ext');
-  sh(`openssl req ${ec} -keyout server.key -out server.csr -subj /CN=localhost`);
-  sh('openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile san.ext');
-  sh(`openssl req ${ec} -keyout client.key -out client.csr -subj /CN=sensor-7`);
-  sh('openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2');
-  return {
-    dir,
-    ca: join(dir, 'ca.crt'),
-    cert: join(dir, 'server.crt'),
-    key: join(dir, 'server.key'),
-    clientCert: join(dir, 'client.crt'),
-    clientKey: join(dir, 'client.key'),
-  };
-}
 
 async function connects(url: string, options: IClientOptions): Promise<boolean> {
   const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 3000, ...options });
@@ -50,21 +25,20 @@ describe('listeners of the broker node', () => {
   });
 
   it('TLS and WSS with required client certificates accept real MQTT.js clients', async () => {
-    const c = certs();
+    const c = makeCertificates({ clientCommonName: 'sensor-7' });
     const b = await startBroker({
       MQTT_TLS_PORT: '0',
       MQTT_WSS_PORT: '0',
-      TLS_CERT: c.cert,
-      TLS_KEY: c.key,
-      TLS_CA: c.ca,
+      TLS_CERT: c.certFile,
+      TLS_KEY: c.keyFile,
+      TLS_CA: c.caFile,
       TLS_REQUIRE_CLIENT_CERT: 'true',
     });
     brokers.push(b);
-    const { readFileSync } = await import('node:fs');
-    const tlsOpts = { ca: readFileSync(c.ca), cert: readFileSync(c.clientCert), key: readFileSync(c.clientKey), servername: 'localhost' };
+    const tlsOpts = { ca: c.ca, cert: c.clientCert, key: c.clientKey, servername: 'localhost' };
     assert.ok(await connects(`mqtts://127.0.0.1:${b.tls}`, tlsOpts), 'mqtts with client cert');
     assert.ok(await connects(`wss://localhost:${b.wss}/mqtt`, { ...tlsOpts, protocolVersion: 5 }), 'wss with client cert');
-    assert.equal(await connects(`mqtts://127.0.0.1:${b.tls}`, { ca: readFileSync(c.ca), servername: 'localhost' }), false, 'no client cert');
+    assert.equal(await connects(`mqtts://127.0.0.1:${b.tls}`, { ca: c.ca, servername: 'localhost' }), false, 'no client cert');
     const text = (await httpGet(b.http, '/metrics')).body;
     assert.equal(metricValue(text, 'mqtt_connections_accepted_total{transport="tls"}'), 1);
     assert.equal(metricValue(text, 'mqtt_connections_accepted_total{transport="wss"}'), 1);

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BrokerPorts, RouteChange, SessionSnapshot, StoredMessage } from '../ports.js';
+import { waitUntil } from '@mqtt-broker/test-support';
 
 export type PortFactory = () => Promise<{ ports: BrokerPorts; close?: () => Promise<void> }>;
 
@@ -26,18 +27,6 @@ function snapshot(clientId: string): SessionSnapshot {
     inboundQos2: [9],
     nextPacketId: 4,
   };
-}
-
-function until(check: () => boolean, ms = 2000): Promise<void> {
-  const start = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      if (check()) resolve();
-      else if (Date.now() - start > ms) reject(new Error('timed out'));
-      else setTimeout(tick, 5);
-    };
-    tick();
-  });
 }
 
 export function runPortConformance(name: string, factory: PortFactory): void {
@@ -109,7 +98,7 @@ export function runPortConformance(name: string, factory: PortFactory): void {
         await routes.removeRoute('a/#', 'n2');
         await routes.removeNode('n1');
         assert.deepEqual(await routes.routes(), []);
-        await until(() => seen.some((c) => c.op === 'remove' && c.filter === 'b'));
+        await waitUntil(() => seen.some((c) => c.op === 'remove' && c.filter === 'b'), 2000, "the watcher saw route b removed");
         stop();
         await routes.addRoute('c', 'n3');
         const adds = seen.filter((c) => c.op === 'add').map((c) => `${c.filter}@${c.nodeId}`);
@@ -126,12 +115,12 @@ export function runPortConformance(name: string, factory: PortFactory): void {
         const stop2 = await bus.listen('n2', (m) => got2.push(m.payload.toString()));
         for (let i = 0; i < 5; i++) bus.send('n1', message('t', String(i)));
         bus.send('n2', message('t', 'x'));
-        await until(() => got1.length === 5 && got2.length === 1);
+        await waitUntil(() => got1.length === 5 && got2.length === 1, 2000, 'five messages on n1, one on n2');
         assert.deepEqual(got1, ['0', '1', '2', '3', '4']);
         await stop1();
         bus.send('n1', message('t', 'late'));
         bus.send('n2', message('t', 'y'));
-        await until(() => got2.length === 2);
+        await waitUntil(() => got2.length === 2, 2000, 'a second message on n2');
         assert.equal(got1.length, 5);
         await stop2();
       }));
