@@ -1,16 +1,10 @@
-import { after, before } from 'node:test';
+
 import { runPortConformance } from '@mqtt-broker/core/testing';
 import { createRedisPorts } from '../src/index.js';
-import { type RunningRedis, startRedis } from '../src/testing/index.js';
+import { useRedisServer } from './redis-suite.js';
 
-let redis: RunningRedis;
+const redis = useRedisServer();
 let n = 0;
-before(async () => {
-  redis = await startRedis();
-});
-after(async () => {
-  await redis.stop();
-});
 
 runPortConformance('redis', async () => {
   // a fresh key prefix per test: fresh ports on one server

@@ -5,21 +5,16 @@
  * and the inbox lag read.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { AdminError, type AdminClientInfo, type AdminFacade, type AdminNodeStatus, adminKeys, encodePageToken, pageSizeOf, decodePageToken } from '@mqtt-broker/core';
 import { ClusterAdminFacade, createRedisPorts, inboxLag, type RedisOp, type RedisPorts } from '../src/index.js';
-import { type RunningRedis, redisCli, startRedis } from '../src/testing/index.js';
+import { redisCli } from '../src/testing/index.js';
+import { useRedisServer } from './redis-suite.js';
 
-let redis: RunningRedis;
+const redis = useRedisServer();
 let n = 0;
 const open: RedisPorts[] = [];
-before(async () => {
-  redis = await startRedis();
-});
-after(async () => {
-  await Promise.all(open.map((p) => p.close()));
-  await redis.stop();
-});
+redis.beforeStop(() => Promise.all(open.map((p) => p.close())));
 
 function ports(nodeId: string, prefix: string, timer?: (op: RedisOp, s: number) => void): RedisPorts {
   const p = createRedisPorts({ url: redis.url, nodeId, prefix, ...(timer !== undefined ? { timer } : {}) });

@@ -4,13 +4,13 @@
  * then the sync round trip between two RedisNodeBus on a real redis-server.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { StoredMessage } from '@mqtt-broker/core';
 import { Redis } from 'ioredis';
 import { Keys } from '../src/keys.js';
 import { RedisNodeBus } from '../src/node-bus.js';
 import { PeerWindows } from '../src/peer-windows.js';
-import { type RunningRedis, startRedis } from '../src/testing/index.js';
+import { useRedisServer } from './redis-suite.js';
 
 describe('PeerWindows', () => {
   it('reports a peer congested past half the window and drains it once at a quarter', () => {
@@ -64,20 +64,11 @@ describe('PeerWindows', () => {
 });
 
 describe('RedisNodeBus consumption window', () => {
-  let redis: RunningRedis;
-  const clients: Redis[] = [];
-  before(async () => {
-    redis = await startRedis();
-  });
-  after(async () => {
-    for (const c of clients) c.disconnect();
-    await redis.stop();
-  });
+  const redis = useRedisServer();
 
   it('a sender whose credits never come reopens the window through a sync probe answered by the receiver', async () => {
     const keys = new Keys('win');
-    const [ca, cb] = [new Redis(redis.url), new Redis(redis.url)];
-    clients.push(ca, cb);
+    const [ca, cb] = [redis.track(new Redis(redis.url)), redis.track(new Redis(redis.url))];
     // credits only every 1 GiB: none comes, the window (4 KiB) stays full until the sync probe
     const a = new RedisNodeBus(ca, keys, { nodeId: 'a', maxUnconsumedBytes: 4096, creditEveryBytes: 1 << 30 });
     const b = new RedisNodeBus(cb, keys, { nodeId: 'b', creditEveryBytes: 1 << 30 });

@@ -1,19 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { RetainChange, RouteChange, StoredMessage } from '@mqtt-broker/core';
 import { waitUntil } from '@mqtt-broker/test-support';
 import { createRedisPorts, decodeMessage, encodeMessage, pack, RedisRouteTable, unpack } from '../src/index.js';
 import { Keys } from '../src/keys.js';
-import { type RunningRedis, redisCli, startRedis } from '../src/testing/index.js';
+import { redisCli } from '../src/testing/index.js';
+import { useRedisServer } from './redis-suite.js';
 
-let redis: RunningRedis;
+const redis = useRedisServer();
 let n = 0;
-before(async () => {
-  redis = await startRedis();
-});
-after(async () => {
-  await redis.stop();
-});
 
 function msg(topic: string, payload: string | Buffer): StoredMessage {
   return { topic, payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload), qos: 0, retain: false, expiresAt: 0 };

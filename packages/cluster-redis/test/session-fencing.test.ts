@@ -4,27 +4,18 @@
  * inbox's save-and-acknowledge; the handover and holder windows; the no-owner decision; the cost.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { SessionSnapshot, StoredMessage } from '@mqtt-broker/core';
 import { waitUntil } from '@mqtt-broker/test-support';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RedisClientRegistry } from '../src/client-registry.js';
 import { Keys } from '../src/keys.js';
 import { type FencedWrite, RedisSessionStore } from '../src/session-store.js';
 import { RedisDurable } from '../src/stream-bus.js';
-import { type RunningRedis, startRedis } from '../src/testing/index.js';
+import { useRedisServer } from './redis-suite.js';
 
-let redis: RunningRedis;
-const clients: Redis[] = [];
+const redis = useRedisServer();
 let n = 0;
-
-before(async () => {
-  redis = await startRedis();
-});
-after(async () => {
-  for (const c of clients) c.disconnect();
-  await redis.stop();
-});
 
 interface TestNode {
   nodeId: string;
@@ -37,9 +28,7 @@ interface TestNode {
 
 /** One node's registry and fenced store, as createRedisPorts wires them, on its own connection. */
 async function node(nodeId: string, prefix: string): Promise<TestNode> {
-  const client = new Redis(redis.url, { maxRetriesPerRequest: null });
-  clients.push(client);
-  await client.ping();
+  const client = await redis.client();
   const keys = new Keys(prefix);
   const registry = new RedisClientRegistry(client, keys);
   const store = new RedisSessionStore(client, keys, { nodeId, epochOf: (c) => registry.epochOf(c) });

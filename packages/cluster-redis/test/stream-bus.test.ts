@@ -2,7 +2,7 @@
  * RedisDurable (node inboxes, wills, session index, adoption) on a real redis-server.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { DurableAppendError, type SessionSnapshot, type StoredMessage } from '@mqtt-broker/core';
 import { waitUntil } from '@mqtt-broker/test-support';
 import { Redis } from 'ioredis';
@@ -10,25 +10,15 @@ import { Keys } from '../src/keys.js';
 import { RedisClientRegistry } from '../src/client-registry.js';
 import { RedisSessionStore } from '../src/session-store.js';
 import { RedisDurable } from '../src/stream-bus.js';
-import { type RunningRedis, redisCli, startRedis } from '../src/testing/index.js';
+import { redisCli } from '../src/testing/index.js';
+import { useRedisServer } from './redis-suite.js';
 
-let redis: RunningRedis;
-const clients: Redis[] = [];
+const redis = useRedisServer();
 let n = 0;
-
-before(async () => {
-  redis = await startRedis();
-});
-after(async () => {
-  for (const c of clients) c.disconnect();
-  await redis.stop();
-});
 
 /** A node's durable layer on a connected client: RedisDurable refuses appends (0x80) before Redis is ready. */
 async function setup(nodeId: string, prefix = `d${n++}`): Promise<{ durable: RedisDurable; client: Redis; keys: Keys }> {
-  const client = new Redis(redis.url, { maxRetriesPerRequest: null });
-  clients.push(client);
-  await client.ping();
+  const client = await redis.client();
   const keys = new Keys(prefix);
   return { durable: new RedisDurable(client, keys, { nodeId, blockMs: 200 }), client, keys };
 }
@@ -162,8 +152,7 @@ describe('RedisDurable: node inboxes', () => {
   });
 
   it('refuses appends while Redis is not connected (0x80), never resolving them', async () => {
-    const client = new Redis({ port: 1, lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: () => null });
-    clients.push(client);
+    const client = redis.track(new Redis({ port: 1, lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: () => null }));
     const d = new RedisDurable(client, new Keys('x'), { nodeId: 'a' });
     assert.equal(d.available(), false);
     await assert.rejects(d.append('b', { message: msg('t', 'x') }), (e: unknown) => e instanceof DurableAppendError && e.reasonCode === 0x80);
