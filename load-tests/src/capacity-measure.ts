@@ -4,11 +4,19 @@
 //   RSS per 100k subscribed filters;
 // - a two-node cluster on one redis-server: per idle connection the node's RSS and Redis's
 //   used_memory (client registry), the same for 100k filters (the subscribing node, the peer that
-//   holds the replica route trie, Redis's route hash), and for messages published on A to a
+//   holds the route replica, Redis's route hash), and for messages published on A to a
 //   subscriber on B: CPU of A and B and Redis commands (INFO commandstats) and bytes (INFO stats
 //   total_net_input/output_bytes) per forwarded message, QoS 0 and QoS 1 (durable stream path).
 // CPU is utime+stime from /proc over the run minus the node's idle CPU over the same time, per
 // delivered message: CPU seconds per 1,000 messages = cores busy per 1,000 messages/s.
+// Filters are measured on processes (and a redis-server) started for that alone, as the marginal
+// cost: a warm-up batch of a fifth as many filters first (JIT, young-generation growth, first
+// Map/stream buffers: ~30 MiB that does not scale with the count), then the measured batch.
+// Measured after the rate runs instead, a node's heap has free pages already mapped that absorb
+// new allocations without RSS growth, and the figure is understated (seen: 24-28 MiB on the peer
+// where the marginal cost is more); on a cold process it is overstated (61 MiB). Heap headroom that
+// does not scale with the count remains (the peer: 31-49 MiB per 100k measured with 100k filters,
+// 21 MiB with 300k), hence the default of 300k filters.
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -154,15 +162,56 @@ export async function measureStandalone(o: { connections: number; filters: numbe
         log(`standalone: QoS ${qos} at ${rate} msg/s: ${r.publish.achievedRate} achieved, ${r.brokerCpuPer1kMsgs} cores per 1k msg/s, p99 ${r.latencyMs.p99} ms`);
       }
     }
-    const before = await settledRss(broker.pid);
-    const subs = await subscribeFilters(broker.port, 100, o.filters / 100, 'cap-sa');
-    const after = await settledRss(broker.pid);
-    for (const s of subs) s.destroy();
-    const rssPer100kFilters = ((after - before) / o.filters) * 100_000;
+    const rssPer100kFilters = await standaloneFilters(o.filters);
     log(`standalone: ${o.filters} filters, ${Math.round(rssPer100kFilters / 1048576)} MiB RSS per 100k`);
     return { idleConnections: idleRun.opened.clients.length, rssPerConnection: idleRun.perConnection, cpu, filters: o.filters, rssPer100kFilters };
   } finally {
     await broker.stop();
+  }
+}
+
+/** RSS per 100k filters on a broker started for this alone (after a warm-up batch). */
+export async function standaloneFilters(filters: number): Promise<number> {
+  const broker = await startBroker('ours', { maxInflight: 100, maxQueued: 100_000 });
+  try {
+    await subscribeFilters(broker.port, 20, filters / 500, 'cap-sw');
+    const before = await settledRss(broker.pid);
+    const subs = await subscribeFilters(broker.port, 100, filters / 100, 'cap-sa');
+    const after = await settledRss(broker.pid);
+    for (const s of subs) s.destroy();
+    return ((after - before) / filters) * 100_000;
+  } finally {
+    await broker.stop();
+  }
+}
+
+/**
+ * Filters subscribed on A of a fresh two-node cluster on a fresh redis-server: RSS per 100k
+ * filters of A (subscribing) and B (the peer: its route replica and route watcher), Redis bytes.
+ */
+export async function clusterFilters(filters: number, log: (s: string) => void) {
+  let redis: RunningRedis | undefined;
+  const nodes: Proc[] = [];
+  try {
+    redis = await startRedis();
+    nodes.push(await startNode('ours', 'cap-fa', redis.port), await startNode('ours', 'cap-fb', redis.port));
+    const [a, b] = nodes;
+    await subscribeFilters(a.port, 20, filters / 500, 'cap-cw');
+    await sleep(1_500);
+    const m0 = await redisStat(redis.port, 'memory', 'used_memory');
+    const ra0 = await settledRss(a.pid);
+    const rb0 = rssBytes(b.pid) ?? Number.NaN;
+    const subs = await subscribeFilters(a.port, 100, filters / 100, 'cap-cl');
+    const ra1 = await settledRss(a.pid);
+    const rb1 = await settledRss(b.pid); // B has read the route changes by then (3 s after the last SUBACK)
+    const m1 = await redisStat(redis.port, 'memory', 'used_memory');
+    const per = (x: number) => (x / filters) * 100_000;
+    log(`cluster: ${filters} filters on A: A +${Math.round(per(ra1 - ra0) / 1048576)} MiB, B (replica) +${Math.round(per(rb1 - rb0) / 1048576)} MiB, Redis +${Math.round(per(m1 - m0) / 1048576)} MiB per 100k`);
+    for (const c of subs) c.destroy();
+    return { subscriberRssPer100kFilters: per(ra1 - ra0), peerRssPer100kFilters: per(rb1 - rb0), redisBytesPer100kFilters: per(m1 - m0) };
+  } finally {
+    await Promise.all(nodes.map((p) => p.stop()));
+    await redis?.stop();
   }
 }
 
@@ -222,18 +271,6 @@ export async function measureCluster(o: { connections: number; filters: number; 
       cross.push(point);
       log(`cluster: QoS ${qos} A->B at ${o.rate} msg/s: A ${point.coresPer1kA.toFixed(4)} B ${point.coresPer1kB.toFixed(4)} cores per 1k msg/s, Redis ${point.redisCommandsPerMsg.toFixed(3)} commands and ${Math.round(point.redisBytesPerMsg)} B per message (${point.commands})`);
     }
-    // 100k filters subscribed on A
-    const m0 = await redisStat(rport, 'memory', 'used_memory');
-    const ra0 = await settledRss(a.pid);
-    const rb0 = rssBytes(b.pid) ?? Number.NaN;
-    const subs = await subscribeFilters(a.port, 100, o.filters / 100, 'cap-cl');
-    const ra1 = await settledRss(a.pid);
-    await sleep(1_000);
-    const rb1 = rssBytes(b.pid) ?? Number.NaN;
-    const m1 = await redisStat(rport, 'memory', 'used_memory');
-    const per = (x: number) => (x / o.filters) * 100_000;
-    log(`cluster: ${o.filters} filters on A: A +${Math.round(per(ra1 - ra0) / 1048576)} MiB, B (replica) +${Math.round(per(rb1 - rb0) / 1048576)} MiB, Redis +${Math.round(per(m1 - m0) / 1048576)} MiB per 100k`);
-    for (const c of subs) c.destroy();
     let redisBenchmarkOpsPerS: number | null = null;
     try {
       const { stdout } = await promisify(execFile)('redis-benchmark', ['-p', String(rport), '-q', '-n', '200000', '-c', '50', '-t', 'hset'], { timeout: 60_000 });
@@ -243,15 +280,17 @@ export async function measureCluster(o: { connections: number; filters: number; 
       // redis-benchmark missing: the model falls back to a stated figure
     }
     log(`cluster: redis-benchmark HSET ${redisBenchmarkOpsPerS ?? 'n/a'} ops/s`);
+    await Promise.all(nodes.splice(0).map((p) => p.stop()));
+    await redis.stop();
+    redis = undefined;
+    const f = await clusterFilters(o.filters, log);
     return {
       idleConnections: n,
       rssPerConnection: idleRun.perConnection,
       redisBytesPerConnection: redisPerConn,
       redisCommandsPerConnect: commandsPerConnect,
       filters: o.filters,
-      subscriberRssPer100kFilters: per(ra1 - ra0),
-      peerRssPer100kFilters: per(rb1 - rb0),
-      redisBytesPer100kFilters: per(m1 - m0),
+      ...f,
       cross,
       redisBenchmarkOpsPerS,
     };

@@ -5,18 +5,20 @@
 import { cpus } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type CapacityMeasurements, measureCluster, measureStandalone } from './capacity-measure.js';
+import { type CapacityMeasurements, clusterFilters, measureCluster, measureStandalone, standaloneFilters } from './capacity-measure.js';
 import { DEFAULT_WORKLOAD, renderCapacity } from './capacity-model.js';
 
 const HELP = `usage: node load-tests/dist/src/capacity.js [options]
 
   --connections <n>   idle connections per measurement (default 10000)
-  --filters <n>       subscribed filters per measurement, a multiple of 100 (default 100000)
+  --filters <n>       subscribed filters per measurement, a multiple of 500 (default 300000; fixed
+                      heap growth is spread over more filters, see capacity-measure.ts)
   --rates <a,b>       standalone publish rates for CPU per QoS (default 5000,20000)
   --cluster-rate <n>  cross-node publish rate (default 5000)
   --duration <s>      seconds per rate run (default 5)
   --out <file>        write the measurements as JSON
   --from <file>       skip measuring: derive the sizing from this JSON
+  --filters-only      measure only RSS per 100k filters (standalone, subscribing node, peer, Redis), print JSON
 `;
 
 async function main(): Promise<void> {
@@ -29,6 +31,7 @@ async function main(): Promise<void> {
       duration: { type: 'string' },
       out: { type: 'string' },
       from: { type: 'string' },
+      'filters-only': { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -36,12 +39,23 @@ async function main(): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
+  if (values['filters-only'] === true) {
+    const filters = Math.round(Number(values.filters ?? 300_000) / 500) * 500;
+    const log = (s: string): void => {
+      process.stderr.write(`${s}\n`);
+    };
+    const standalone = await standaloneFilters(filters);
+    log(`standalone: ${filters} filters, ${Math.round(standalone / 1048576)} MiB RSS per 100k`);
+    const cluster = await clusterFilters(filters, log);
+    process.stdout.write(`${JSON.stringify({ filters, standaloneRssPer100kFilters: standalone, ...cluster }, null, 2)}\n`);
+    return;
+  }
   let m: CapacityMeasurements;
   if (values.from !== undefined) {
     m = JSON.parse(readFileSync(values.from, 'utf8')) as CapacityMeasurements;
   } else {
     const connections = Number(values.connections ?? 10_000);
-    const filters = Math.round(Number(values.filters ?? 100_000) / 100) * 100;
+    const filters = Math.round(Number(values.filters ?? 300_000) / 500) * 500;
     const rates = (values.rates ?? '5000,20000').split(',').map(Number);
     const durationS = Number(values.duration ?? 5);
     const log = (s: string): void => {

@@ -8,13 +8,15 @@
  * to a second or more after this node. A plain resync would drop their routes from this node's
  * replica meanwhile, so messages for them would not be forwarded (and a QoS 1 publisher would
  * be acknowledged for a message its remote subscriber never gets). So each watcher keeps the set
- * of routes it knows (`known`, the same size as the engine's replica), the first resync after a
+ * of routes it knows (`known`, a RouteKeys: as many routes as the engine's replica, sharing its
+ * filter strings, a map entry per route), the first resync after a
  * reconnect hands over the union of the snapshot and the known routes, and a plain resync
  * `reconnectGraceMs` later (default 5 s) removes what really went away. Forwarding to a node
  * that no longer has the route is harmless: it delivers to nobody.
  */
 import type { RouteChange, RouteTable } from '@mqtt-broker/core';
 import { type Keys, parseRouteField, routeField } from './keys.js';
+import { RouteKeys } from './route-keys.js';
 import { ADD_ROUTE, LAST_ID, REMOVE_NODE_ROUTES, REMOVE_ROUTE, SNAPSHOT_FIELDS } from './lua.js';
 import { evalScript, onReconnect, type RedisClient } from './redis-client.js';
 import { StreamTail } from './stream-tail.js';
@@ -71,7 +73,7 @@ export class RedisRouteTable implements RouteTable {
    */
   watch(listener: (change: RouteChange) => void, onResync?: (routes: Array<{ filter: string; nodeId: string }>) => void): () => void {
     const startId = evalScript(this.client, LAST_ID, [this.keys.routeChanges], []) as Promise<string>;
-    let known = new Set<string>();
+    let known = new RouteKeys();
     let merge = false;
     let graceTimer: NodeJS.Timeout | undefined;
     const tail: StreamTail = new StreamTail({
@@ -83,21 +85,21 @@ export class RedisRouteTable implements RouteTable {
         const nodeId = f.get('node')?.toString() ?? '';
         const filter = f.get('filter')?.toString() ?? '';
         if (op === 'a') {
-          known.add(routeField(filter, nodeId));
+          known.add(filter, nodeId);
           listener({ op: 'add', filter, nodeId });
         } else if (op === 'r') {
-          known.delete(routeField(filter, nodeId));
+          known.delete(filter, nodeId);
           listener({ op: 'remove', filter, nodeId });
         }
       },
       resync: async () => {
         const snap = await this.snapshot();
         const routes = snap.routes;
-        const fields = new Set(routes.map((r) => routeField(r.filter, r.nodeId)));
+        const fields = new RouteKeys();
+        for (const r of routes) fields.add(r.filter, r.nodeId);
         if (merge) {
           merge = false;
-          for (const field of known) if (!fields.has(field)) routes.push(parseRouteField(field));
-          for (const field of known) fields.add(field);
+          for (const r of known.routes()) if (fields.add(r.filter, r.nodeId)) routes.push(r);
           if (graceTimer !== undefined) clearTimeout(graceTimer);
           graceTimer = setTimeout(() => tail.requestResync(), this.options.reconnectGraceMs ?? 5000);
           graceTimer.unref();
