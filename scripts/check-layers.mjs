@@ -6,8 +6,9 @@
 // packages/test-support is a leaf for tests: its src/ imports only node: built-ins and itself, and
 // production code never imports it: only test/, a package's src/testing/ entry point and
 // load-tests may.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { filesUnder } from './files-under.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const forbidden = {
@@ -24,25 +25,12 @@ const forbidden = {
 };
 const TEST_SUPPORT = '@mqtt-broker/test-support';
 
-function sources(dir, out) {
-  let entries;
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return out;
-  }
-  for (const name of entries) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) sources(path, out);
-    else if (name.endsWith('.ts')) out.push(path);
-  }
-  return out;
-}
+const sources = (dir) => filesUnder(dir, (name) => name.endsWith('.ts'));
 
 const importRe = /(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 let failures = 0;
 for (const [pkg, banned] of Object.entries(forbidden)) {
-  for (const file of sources(join(root, pkg, 'src'), [])) {
+  for (const file of sources(join(root, pkg, 'src'))) {
     const text = readFileSync(file, 'utf8');
     const testingEntry = file.includes('/src/testing/');
     for (const m of text.matchAll(importRe)) {
@@ -56,7 +44,7 @@ for (const [pkg, banned] of Object.entries(forbidden)) {
     }
   }
 }
-for (const file of sources(join(root, 'packages/test-support', 'src'), [])) {
+for (const file of sources(join(root, 'packages/test-support', 'src'))) {
   for (const m of readFileSync(file, 'utf8').matchAll(importRe)) {
     const spec = m[1] ?? m[2];
     if (!spec.startsWith('node:') && !spec.startsWith('./')) {

@@ -3,31 +3,19 @@
 // prints node:test's own summary. Extra arguments are passed to `node --test` (for example
 // `--test-name-pattern`); TEST_FILTER=substring runs only the files whose path contains it.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { filesUnder } from './files-under.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const { workspaces } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
-function collect(dir, out) {
-  let entries;
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return out;
-  }
-  for (const name of entries) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) collect(path, out);
-    else if (name.endsWith('.test.js') || name.endsWith('.test.mjs')) out.push(path);
-  }
-  return out;
-}
+const collect = (dir) => filesUnder(dir, (name) => name.endsWith('.test.js') || name.endsWith('.test.mjs'));
 
 const filter = process.env.TEST_FILTER ?? '';
 const files = workspaces
-  .flatMap((ws) => collect(join(root, ws, 'dist', 'test'), []))
-  .concat(collect(join(root, 'deploy', 'test'), []))
+  .flatMap((ws) => collect(join(root, ws, 'dist', 'test')))
+  .concat(collect(join(root, 'deploy', 'test')))
   .filter((f) => f.includes(filter))
   .sort();
 if (files.length === 0) {

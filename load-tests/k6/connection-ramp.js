@@ -8,8 +8,7 @@
 //
 //   k6 run -e MQTT_BROKER_ADDRESS=mqtt://127.0.0.1:1883 -e TARGET=10000 -e RAMP=120 -e HOLD=300 connection-ramp.js
 import exec from 'k6/execution';
-import { Client } from 'k6/x/mqtt';
-import { BROKER, CREDENTIALS, connectDuration, connectOk, numberSetting, QOS, setting, TOPIC_PREFIX } from './lib/common.js';
+import { connectMeasured, numberSetting, QOS, setting, TOPIC_PREFIX } from './lib/common.js';
 
 const TARGET = numberSetting('TARGET', 5000);
 const RAMP = numberSetting('RAMP', 60);
@@ -38,20 +37,14 @@ export const options = {
 
 export default function () {
   const vu = __VU; // captured: callbacks run later
-  const client = new Client({ client_id: `${CLIENT_PREFIX}-${vu}-${__ITER}`, ...CREDENTIALS });
-  const started = Date.now();
-  let connected = false;
-  client.on('connect', async () => {
-    connected = true;
-    connectOk.add(true);
-    connectDuration.add(Date.now() - started);
-    await client.subscribeAsync(`${TOPIC_PREFIX}/ramp/${vu}`, { qos: QOS });
-    // Hold until the end of the hold stage, measured from the scenario's start.
-    const holdUntil = exec.scenario.startTime + (RAMP + HOLD) * 1000;
-    setTimeout(() => client.end(), Math.max(1000, holdUntil - Date.now()));
-  });
-  client.on('error', () => {
-    if (!connected) connectOk.add(false);
-  });
-  client.connect(BROKER, { keepalive: KEEPALIVE, clean_session: true, connect_timeout: 10000 });
+  connectMeasured(
+    `${CLIENT_PREFIX}-${vu}-${__ITER}`,
+    async (client) => {
+      await client.subscribeAsync(`${TOPIC_PREFIX}/ramp/${vu}`, { qos: QOS });
+      // Hold until the end of the hold stage, measured from the scenario's start.
+      const holdUntil = exec.scenario.startTime + (RAMP + HOLD) * 1000;
+      setTimeout(() => client.end(), Math.max(1000, holdUntil - Date.now()));
+    },
+    { keepalive: KEEPALIVE, clean_session: true, connect_timeout: 10000 },
+  );
 }

@@ -6,9 +6,8 @@
 import { Client } from 'k6/x/mqtt';
 import {
   BROKER,
+  connectMeasured,
   CREDENTIALS,
-  connectDuration,
-  connectOk,
   deliveryRatio,
   numberSetting,
   onDelivery,
@@ -52,19 +51,14 @@ export const options = {
 
 export function subscriber() {
   const tracker = new SequenceTracker();
-  const client = new Client({ client_id: `k6-fanout-sub-${__VU}`, ...CREDENTIALS });
   const started = Date.now();
-  client.on('connect', async () => {
-    connectOk.add(true);
-    connectDuration.add(Date.now() - started);
-    await client.subscribeAsync(TOPIC, { qos: QOS });
+  const client = connectMeasured(`k6-fanout-sub-${__VU}`, async (c) => {
+    await c.subscribeAsync(TOPIC, { qos: QOS });
     // Stay until the publisher is done (it starts after the warm-up), plus the settle time.
     const remaining = WARMUP_SECONDS * 1000 + SECONDS * 1000 + SETTLE_MS - (Date.now() - started);
-    setTimeout(() => client.end(), Math.max(remaining, SETTLE_MS));
+    setTimeout(() => c.end(), Math.max(remaining, SETTLE_MS));
   });
-  client.on('error', () => connectOk.add(false));
   client.on('message', (_topic, payload) => onDelivery(payload, tracker));
-  client.connect(BROKER, { keepalive: 60, clean_session: true });
 }
 
 export function publisher() {

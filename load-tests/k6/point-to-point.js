@@ -1,15 +1,6 @@
-// Point-to-point: each VU owns a topic, with one subscriber connection and one publisher
-// connection (two separate TCP connections, so behind a load balancer they usually land on
-// different nodes and the message crosses the cluster). Measures end-to-end latency and counts
-// lost messages per topic.
-//
-//   k6 run -e MQTT_BROKER_ADDRESS=mqtt://127.0.0.1:1883 -e PAIRS=100 -e RATE=10 -e SECONDS=60 point-to-point.js
-import { Client } from 'k6/x/mqtt';
+
 import {
-  BROKER,
-  CREDENTIALS,
-  connectDuration,
-  connectOk,
+  connectMeasured,
   deliveryRatio,
   numberSetting,
   onDelivery,
@@ -36,30 +27,13 @@ export const options = {
   },
 };
 
-function connect(clientId, onConnect) {
-  const client = new Client({ client_id: clientId, ...CREDENTIALS });
-  const started = Date.now();
-  let connected = false;
-  client.on('connect', async () => {
-    connected = true;
-    connectOk.add(true);
-    connectDuration.add(Date.now() - started);
-    await onConnect(client);
-  });
-  client.on('error', () => {
-    if (!connected) connectOk.add(false);
-  });
-  client.connect(BROKER, { keepalive: 60, clean_session: true });
-  return client;
-}
-
 export default function () {
   const vu = __VU; // captured: callbacks run later
   const topic = `${TOPIC_PREFIX}/p2p/${vu}`;
   const tracker = new SequenceTracker();
-  const sub = connect(`k6-p2p-sub-${vu}`, async (client) => {
+  const sub = connectMeasured(`k6-p2p-sub-${vu}`, async (client) => {
     await client.subscribeAsync(topic, { qos: QOS });
-    connect(`k6-p2p-pub-${vu}`, (pub) => {
+    connectMeasured(`k6-p2p-pub-${vu}`, (pub) => {
       publishAtRate(pub, topic, `p2p-${vu}`, RATE, SECONDS, () => {
         pub.end();
         setTimeout(() => sub.end(), SETTLE_MS);

@@ -1,14 +1,6 @@
-// Shared-subscription fan-in: many device-like publishers, each on its own topic, consumed by a
-// small group of backend consumers through one shared subscription ($share/GROUP/filter): each
-// message goes to exactly one consumer of the group. Measures latency and the delivered/sent
-// ratio (printed; per-publisher gaps cannot be seen by one consumer of a shared group).
-//
-//   k6 run -e MQTT_BROKER_ADDRESS=mqtt://127.0.0.1:1883 -e PUBLISHERS=1000 -e CONSUMERS=4 -e RATE=1 shared-fan-in.js
-import { Client } from 'k6/x/mqtt';
+
 import {
-  BROKER,
-  CREDENTIALS,
-  connectOk,
+  connectMeasured,
   deliveryRatio,
   numberSetting,
   onDelivery,
@@ -52,28 +44,20 @@ export const options = {
 };
 
 export function consumer() {
-  const client = new Client({ client_id: `k6-fanin-consumer-${__VU}`, ...CREDENTIALS });
   const started = Date.now();
-  client.on('connect', async () => {
-    connectOk.add(true);
-    await client.subscribeAsync(`$share/${GROUP}/${TOPIC_PREFIX}/fanin/+`, { qos: QOS });
+  const client = connectMeasured(`k6-fanin-consumer-${__VU}`, async (c) => {
+    await c.subscribeAsync(`$share/${GROUP}/${TOPIC_PREFIX}/fanin/+`, { qos: QOS });
     const remaining = (WARMUP_SECONDS + SECONDS) * 1000 + SETTLE_MS - (Date.now() - started);
-    setTimeout(() => client.end(), Math.max(remaining, SETTLE_MS));
+    setTimeout(() => c.end(), Math.max(remaining, SETTLE_MS));
   });
-  client.on('error', () => connectOk.add(false));
   client.on('message', (_topic, payload) => onDelivery(payload));
-  client.connect(BROKER, { keepalive: 60, clean_session: true });
 }
 
 export function device() {
   const vu = __VU; // captured: callbacks run later
-  const client = new Client({ client_id: `k6-fanin-device-${vu}`, ...CREDENTIALS });
-  client.on('connect', () => {
-    connectOk.add(true);
-    publishAtRate(client, `${TOPIC_PREFIX}/fanin/${vu}`, `device-${vu}`, RATE, SECONDS, () => client.end());
+  connectMeasured(`k6-fanin-device-${vu}`, (c) => {
+    publishAtRate(c, `${TOPIC_PREFIX}/fanin/${vu}`, `device-${vu}`, RATE, SECONDS, () => c.end());
   });
-  client.on('error', () => connectOk.add(false));
-  client.connect(BROKER, { keepalive: 60, clean_session: true });
 }
 
 export function handleSummary(data) {

@@ -4,17 +4,11 @@
 // the listener, the clients and the broker.
 //   node load-tests/dist/src/aedes-server.js --port 1883 [--host 127.0.0.1]
 
-import { parseArgs } from 'node:util';
 import { Aedes } from 'aedes';
-import { serveTcp } from './serve-tcp.js';
+import { listenArgs, serveTcp } from './serve-tcp.js';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: process.argv.slice(2),
-    options: { port: { type: 'string' }, host: { type: 'string' } },
-  });
-  const port = Number(values.port ?? 1883);
-  const host = values.host ?? '127.0.0.1';
+  const { port, host } = listenArgs();
   const broker = await Aedes.createBroker();
   await serveTcp(
     port,

@@ -1,11 +1,13 @@
 // Shared by the k6 scenarios: settings from the environment, the payload format (publisher id,
 // sequence number and send time in a small text header, padded to PAYLOAD_BYTES), the custom
-// metrics the thresholds use, and a per-publisher sequence tracker that counts lost messages.
+// metrics the thresholds use, a client connected with the connect metrics (connectMeasured), and a
+// per-publisher sequence tracker that counts lost messages.
 //
 // Latency is measured end to end (publish -> delivery) with k6's own clock: publishers and
 // subscribers run in the same k6 process, so no clock synchronisation is involved. Run k6 on a
 // machine other than the brokers', or its CPU use shows up as latency.
 import { Counter, Rate, Trend } from 'k6/metrics';
+import { Client } from 'k6/x/mqtt';
 
 export function setting(name, fallback) {
   const v = __ENV[name];
@@ -105,4 +107,25 @@ export function deliveryRatio(data, expectedPerPublished) {
   const got = data.metrics.mqtt_k6_received?.values.count ?? 0;
   const expected = sent * expectedPerPublished;
   return { sent, got, expected, ratio: expected > 0 ? got / expected : 0 };
+}
+
+/**
+ * A client connecting to BROKER with the connect metrics: mqtt_connect_ok (true on CONNACK, false
+ * on an error before it) and mqtt_connect_duration. `onConnect(client)` runs once connected.
+ */
+export function connectMeasured(clientId, onConnect, connectOptions = { keepalive: 60, clean_session: true }) {
+  const client = new Client({ client_id: clientId, ...CREDENTIALS });
+  const started = Date.now();
+  let connected = false;
+  client.on('connect', async () => {
+    connected = true;
+    connectOk.add(true);
+    connectDuration.add(Date.now() - started);
+    await onConnect(client);
+  });
+  client.on('error', () => {
+    if (!connected) connectOk.add(false);
+  });
+  client.connect(BROKER, connectOptions);
+  return client;
 }

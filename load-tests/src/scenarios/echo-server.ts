@@ -6,22 +6,16 @@
 //   node load-tests/dist/src/scenarios/echo-server.js --port 1883 [--host 127.0.0.1]
 
 import type { Socket } from 'node:net';
-import { parseArgs } from 'node:util';
 import { FrameScanner } from '../frame-scanner.js';
 import { varintSize } from '../packets.js';
-import { serveTcp } from '../serve-tcp.js';
+import { listenArgs, serveTcp } from '../serve-tcp.js';
 
 const CONNACK_V4 = Buffer.from([0x20, 0x02, 0x00, 0x00]);
 const CONNACK_V5 = Buffer.from([0x20, 0x03, 0x00, 0x00, 0x00]);
 const PINGRESP = Buffer.from([0xd0, 0x00]);
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: process.argv.slice(2),
-    options: { port: { type: 'string' }, host: { type: 'string' } },
-  });
-  const port = Number(values.port ?? 1883);
-  const host = values.host ?? '127.0.0.1';
+  const { port, host } = listenArgs();
   const subscribers = new Set<Socket>();
   await serveTcp(port, host, (socket) => {
     let v5 = false;
