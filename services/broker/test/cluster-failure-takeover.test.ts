@@ -72,6 +72,8 @@ function keptOpen(store: Store): IStore {
 class Device {
   connects = 0;
   private readonly clients: MqttClient[] = [];
+  /** The reason code of the DISCONNECT each client got from the broker. */
+  private readonly disconnectReasons = new Map<MqttClient, number>();
   private readonly incomingStore = keptOpen(new Store());
 
   constructor(
@@ -97,6 +99,7 @@ class Device {
     });
     client.on('message', (_t, payload) => this.onPayload(payload.toString()));
     client.on('connect', () => this.connects++);
+    client.on('disconnect', (packet) => this.disconnectReasons.set(client, packet.reasonCode ?? 0));
     client.on('error', () => {});
     this.clients.push(client);
     return client;
@@ -122,7 +125,11 @@ class Device {
       this.open({ host: '127.0.0.1', port: this.nodes[n % 2 === 0 ? 1 : 0].ports.mqtt, reconnectPeriod: 0 });
     }
     assert.ok(await until(() => this.connects > before, 8000), `CONNACK on move ${n + 1}`);
-    if (this.move === 'takeover') this.clients[this.clients.length - 2].end(true); // closed by the old node with 0x8E
+    if (this.move === 'reconnect') return;
+    const old = this.clients[this.clients.length - 2];
+    await until(() => this.disconnectReasons.has(old), 5000);
+    assert.equal(this.disconnectReasons.get(old), 0x8e, 'the old connection is closed with Session taken over [MQTT-3.1.4-3]');
+    old.end(true);
   }
 
   close(): void {

@@ -43,6 +43,11 @@ const TOMBSTONE_MS = 3000;
 /** How long an addressed copy waits for its client's session to finish arriving here. */
 const ARRIVAL_WAIT_MS = 2000;
 
+function includes(targets: Iterable<string>, nodeId: string): boolean {
+  for (const t of targets) if (t === nodeId) return true;
+  return false;
+}
+
 /** The durability of an engine, when its ports have a DurablePort. */
 export function durabilityOf(ctx: EngineContext): ClusterDurability | undefined {
   return registry.get(ctx);
@@ -156,8 +161,9 @@ export class ClusterDurability implements Feeder {
   /** Appends `stored` to each target node's inbox; the publisher's ack waits for all of them. */
   forward(targets: Iterable<string>, stored: StoredMessage, message: Message): void {
     const id = this.idOf(message);
-    // routed locally already: a freshly adopted session got this copy (another may be in a dead node's inbox)
-    if (this.fresh.size > 0) this.noteSeen(stored.topic, id);
+    // routed locally already: a freshly adopted session got this copy (another may be in a dead node's inbox);
+    // not when the copies for persistent sessions went to this node's own inbox: recorded when delivered from it
+    if (this.fresh.size > 0 && !includes(targets, this.ctx.nodeId)) this.noteSeen(stored.topic, id);
     // this node's own inbox: the copies for its persistent sessions (router.ts, durableLocal)
     for (const nodeId of targets) this.waitFor(this.port.append(nodeId, nodeId === this.ctx.nodeId ? { message: stored, id, local: true } : { message: stored, id }));
     // published here for a client that just moved away: its new node may not have its session yet
