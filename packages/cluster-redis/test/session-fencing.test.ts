@@ -12,6 +12,7 @@ import { RedisClientRegistry } from '../src/client-registry.js';
 import { Keys } from '../src/keys.js';
 import { type FencedWrite, RedisSessionStore } from '../src/session-store.js';
 import { RedisDurable } from '../src/stream-bus.js';
+import { sessionSnapshot, storedMessage } from './fixtures.js';
 import { useRedisServer } from './redis-suite.js';
 
 const redis = useRedisServer();
@@ -37,22 +38,9 @@ async function node(nodeId: string, prefix: string): Promise<TestNode> {
   return { nodeId, client, keys, registry, store, fenced };
 }
 
-function msg(payload: string): StoredMessage {
-  return { topic: 't/x', payload: Buffer.from(payload), qos: 1, retain: false, expiresAt: 0, publisherId: 'p' };
-}
-
+/** Snapshot of `clientId` with messages on t/x carrying `queued` payloads. */
 function snapshot(clientId: string, queued: string[]): SessionSnapshot {
-  return {
-    clientId,
-    protocolVersion: 5,
-    expiryIntervalSeconds: 300,
-    disconnectedAt: undefined,
-    subscriptions: [{ topicFilter: 't/#', qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }],
-    inflight: [],
-    queued: queued.map((p) => ({ message: msg(p), qos: 1, retain: false })),
-    inboundQos2: [],
-    nextPacketId: 1,
-  };
+  return sessionSnapshot(clientId, queued.map((p) => storedMessage('t/x', p)));
 }
 
 function queuedOf(s: SessionSnapshot | undefined): string[] | undefined {
@@ -200,7 +188,7 @@ describe('session fencing: the inbox save-and-acknowledge', () => {
     const stop = await durable.consume('a', (batch) => [snapshot('gone', ['stale', ...batch.map((m) => m.message.payload.toString())]), snapshot('mine', ['m1'])]);
     try {
       const sent = recordCommands(a.client);
-      await sender.append('a', { message: msg('x') });
+      await sender.append('a', { message: storedMessage('t/x', 'x') });
       await waitUntil(() => durable.stats.commits === 1 && a.fenced.length === 1, 5000, 'the commit and its fenced write');
       const forEntry = [...sent];
       await waitUntil(async () => (await a.client.xlen(a.keys.inbox('a'))) === 0, 5000, 'the committed inbox empty');
@@ -239,7 +227,7 @@ describe('session fencing: the inbox save-and-acknowledge', () => {
     await b.store.save(snapshot('moved', ['b1']));
     assert.ok(await survivor.adoptClient('adopted', 'dead', 's'));
     assert.equal(await survivor.adoptClient('moved', 'dead', 's'), undefined);
-    await sender.append('dead', { message: msg('x') });
+    await sender.append('dead', { message: storedMessage('t/x', 'x') });
     const drained = await survivor.drain('dead', () => [snapshot('adopted', ['x']), snapshot('moved', ['stale'])]);
     assert.equal(drained, 1);
     assert.deepEqual(queuedOf(await s.store.load('adopted')), ['x']);

@@ -11,6 +11,7 @@ import { RedisClientRegistry } from '../src/client-registry.js';
 import { RedisSessionStore } from '../src/session-store.js';
 import { RedisDurable } from '../src/stream-bus.js';
 import { redisCli } from '../src/testing/index.js';
+import { sessionSnapshot, storedMessage } from './fixtures.js';
 import { useRedisServer } from './redis-suite.js';
 
 const redis = useRedisServer();
@@ -23,23 +24,6 @@ async function setup(nodeId: string, prefix = `d${n++}`): Promise<{ durable: Red
   return { durable: new RedisDurable(client, keys, { nodeId, blockMs: 200 }), client, keys };
 }
 
-function msg(topic: string, payload: string, qos: 1 | 2 = 1): StoredMessage {
-  return { topic, payload: Buffer.from(payload), qos, retain: false, expiresAt: 0, publisherId: 'p' };
-}
-
-function snapshot(clientId: string, queued: StoredMessage[]): SessionSnapshot {
-  return {
-    clientId,
-    protocolVersion: 5,
-    expiryIntervalSeconds: 300,
-    disconnectedAt: undefined,
-    subscriptions: [{ topicFilter: 't/#', qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }],
-    inflight: [],
-    queued: queued.map((message) => ({ message, qos: 1, retain: false })),
-    inboundQos2: [],
-    nextPacketId: 1,
-  };
-}
 
 async function commandCount(command: string): Promise<number> {
   const info = await redisCli(redis.port, 'INFO', 'commandstats');
@@ -56,7 +40,7 @@ describe('RedisDurable: node inboxes', () => {
     const saved: SessionSnapshot[] = [];
     const stop = await b.durable.consume('b', (batch) => {
       for (const m of batch) got.push(m.message.payload.toString());
-      const s = snapshot(
+      const s = sessionSnapshot(
         'cb',
         batch.map((m) => m.message),
       );
@@ -65,7 +49,7 @@ describe('RedisDurable: node inboxes', () => {
     });
     try {
       const before = await commandCount('xadd');
-      const acks = Array.from({ length: 500 }, (_, i) => a.durable.append('b', { message: msg('t/x', String(i)) }));
+      const acks = Array.from({ length: 500 }, (_, i) => a.durable.append('b', { message: storedMessage('t/x', String(i)) }));
       await Promise.all(acks);
       assert.equal((await commandCount('xadd')) - before, 5, 'five XADDs for 500 appends in one turn');
       await waitUntil(() => got.length === 500, 3000, 'the consumer got all 500');
@@ -97,8 +81,8 @@ describe('RedisDurable: node inboxes', () => {
     const c = await setup('c', prefix);
     // b reads without committing: simulate with a raw XREADGROUP (a node that died after reading)
     await b.client.xgroup('CREATE', b.keys.inbox('b'), 'g', '0', 'MKSTREAM');
-    await Promise.all([a.durable.append('b', { message: msg('t/1', 'one') }), a.durable.append('b', { message: msg('t/2', 'two') })]);
-    await a.durable.append('b', { message: msg('t/3', 'three') });
+    await Promise.all([a.durable.append('b', { message: storedMessage('t/1', 'one') }), a.durable.append('b', { message: storedMessage('t/2', 'two') })]);
+    await a.durable.append('b', { message: storedMessage('t/3', 'three') });
     await b.client.xreadgroup('GROUP', 'g', 'b', 'COUNT', 1, 'STREAMS', b.keys.inbox('b'), '>');
     const seen: string[] = [];
     const count = await c.durable.drain('b', (batch) => {
@@ -115,7 +99,7 @@ describe('RedisDurable: node inboxes', () => {
     const a = await setup('a', prefix);
     const b = await setup('b', prefix);
     await b.client.xgroup('CREATE', b.keys.inbox('b'), 'g', '0', 'MKSTREAM');
-    await a.durable.append('b', { message: msg('t/1', 'left-pending') });
+    await a.durable.append('b', { message: storedMessage('t/1', 'left-pending') });
     await b.client.xreadgroup('GROUP', 'g', 'b', 'COUNT', 10, 'STREAMS', b.keys.inbox('b'), '>');
     const got: string[] = [];
     const stop = await b.durable.consume('b', (batch) => {
@@ -135,9 +119,9 @@ describe('RedisDurable: node inboxes', () => {
     const a = await setup('a', prefix);
     const c = await setup('c', prefix);
     await Promise.all([
-      a.durable.append('b', { message: msg('t/1', 'shared'), target: { group: 'g', filter: 't/#', hops: 1 } }),
-      a.durable.append('b', { message: msg('t/2', 'client'), forClient: 'cl', id: 'a:7' }),
-      a.durable.append('b', { message: msg('t/3', 'plain'), id: 'a:8' }),
+      a.durable.append('b', { message: storedMessage('t/1', 'shared'), target: { group: 'g', filter: 't/#', hops: 1 } }),
+      a.durable.append('b', { message: storedMessage('t/2', 'client'), forClient: 'cl', id: 'a:7' }),
+      a.durable.append('b', { message: storedMessage('t/3', 'plain'), id: 'a:8' }),
     ]);
     const seen: unknown[] = [];
     await c.durable.drain('b', (batch) => {
@@ -155,15 +139,15 @@ describe('RedisDurable: node inboxes', () => {
     const client = redis.track(new Redis({ port: 1, lazyConnect: true, maxRetriesPerRequest: null, retryStrategy: () => null }));
     const d = new RedisDurable(client, new Keys('x'), { nodeId: 'a' });
     assert.equal(d.available(), false);
-    await assert.rejects(d.append('b', { message: msg('t', 'x') }), (e: unknown) => e instanceof DurableAppendError && e.reasonCode === 0x80);
+    await assert.rejects(d.append('b', { message: storedMessage('t', 'x') }), (e: unknown) => e instanceof DurableAppendError && e.reasonCode === 0x80);
   });
 });
 
 describe('RedisDurable: wills, session index, adoption', () => {
   it('wills are stored per node and taken once', async () => {
     const { durable } = await setup('a');
-    await durable.setWill('a', { clientId: 'c1', delaySeconds: 0, message: msg('w/c1', 'gone') });
-    await durable.setWill('a', { clientId: 'c2', delaySeconds: 5, message: msg('w/c2', 'gone too') });
+    await durable.setWill('a', { clientId: 'c1', delaySeconds: 0, message: storedMessage('w/c1', 'gone') });
+    await durable.setWill('a', { clientId: 'c2', delaySeconds: 5, message: storedMessage('w/c2', 'gone too') });
     await durable.deleteWill('a', 'c2');
     const wills = await durable.takeWills('a');
     assert.deepEqual(
@@ -176,9 +160,9 @@ describe('RedisDurable: wills, session index, adoption', () => {
   it('a waiting will keeps its due time and user name; leave() keeps it and drops live ones', async () => {
     const { durable, client, keys } = await setup('a');
     const due = Date.now() + 30_000;
-    await durable.setWill('a', { clientId: 'live', delaySeconds: 0, message: msg('w/live', 'x'), dueAt: 0, username: 'u1' });
-    await durable.setWill('a', { clientId: 'waits', delaySeconds: 3, message: msg('w/waits', 'y'), dueAt: due, username: 'alice' });
-    await durable.setWill('a', { clientId: 'anon', delaySeconds: 0, message: msg('w/anon', 'z'), dueAt: due });
+    await durable.setWill('a', { clientId: 'live', delaySeconds: 0, message: storedMessage('w/live', 'x'), dueAt: 0, username: 'u1' });
+    await durable.setWill('a', { clientId: 'waits', delaySeconds: 3, message: storedMessage('w/waits', 'y'), dueAt: due, username: 'alice' });
+    await durable.setWill('a', { clientId: 'anon', delaySeconds: 0, message: storedMessage('w/anon', 'z'), dueAt: due });
     await durable.leave();
     assert.deepEqual((await client.hkeys(keys.wills('a'))).sort(), ['anon', 'waits']);
     const wills = (await durable.takeWills('a')).sort((x, y) => x.clientId.localeCompare(y.clientId));
