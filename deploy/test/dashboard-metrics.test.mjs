@@ -57,30 +57,10 @@ function families(text) {
 }
 
 test('every single-node metric queried by the dashboard is on a running node /metrics', { skip, timeout: 30_000 }, async (t) => {
-  const [mqttPort, httpPort] = [await freePort(), await freePort()];
-  let stderr = '';
-  node = spawn(process.execPath, [MAIN], {
-    env: {
-      ...process.env,
-      MQTT_HOST: '127.0.0.1',
-      MQTT_PORT: String(mqttPort),
-      MQTT_WS_PORT: 'off',
-      HTTP_PORT: String(httpPort),
-      GRPC_PORT: 'off',
-      LOG_LEVEL: 'warn',
-      NODE_ID: 'dashboard-test',
-      SYS_INTERVAL_SECONDS: '0',
-      DRAIN_SECONDS: '0',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  node.stderr.on('data', (d) => (stderr += d));
-  const base = `http://127.0.0.1:${httpPort}`;
-  await until('/readyz', async () => (await fetch(`${base}/readyz`)).status === 200, 15_000).catch((e) => {
-    throw new Error(`${e.message}; broker stderr: ${stderr}`);
-  });
+  const single = await startNode('dashboard-test');
+  node = single.child;
 
-  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { clientId: 'dashboard-test', reconnectPeriod: 0 });
+  const client = await mqtt.connectAsync(single.url, { clientId: 'dashboard-test', reconnectPeriod: 0 });
   try {
     await client.subscribeAsync('dash/#', { qos: 1 });
     const got = new Promise((resolve) => {
@@ -91,9 +71,7 @@ test('every single-node metric queried by the dashboard is on a running node /me
     await client.publishAsync('dash/b', 'y', { qos: 1, retain: true });
     await got;
 
-    const res = await fetch(`${base}/metrics`);
-    assert.equal(res.status, 200);
-    const text = await res.text();
+    const text = await single.metrics();
     const present = families(text);
     const missing = [...METRICS.broker, ...METRICS.process].filter((name) => !present.has(name));
     assert.deepEqual(missing, [], 'queried by the dashboard but not exported by the broker');
@@ -112,8 +90,8 @@ test('every single-node metric queried by the dashboard is on a running node /me
   }
 });
 
-/** Starts main.js in cluster mode; resolves once /readyz is 200. */
-async function startClusterNode(nodeId, redisUrl) {
+/** Starts main.js (in cluster mode with `redisUrl`); resolves once /readyz is 200. */
+async function startNode(nodeId, redisUrl) {
   const [mqttPort, httpPort] = [await freePort(), await freePort()];
   let stderr = '';
   const child = spawn(process.execPath, [MAIN], {
@@ -126,19 +104,29 @@ async function startClusterNode(nodeId, redisUrl) {
       GRPC_PORT: 'off',
       LOG_LEVEL: 'warn',
       NODE_ID: nodeId,
-      REDIS_URL: redisUrl,
+      ...(redisUrl === undefined ? {} : { REDIS_URL: redisUrl }),
       SYS_INTERVAL_SECONDS: '0',
       DRAIN_SECONDS: '0',
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   child.stderr.on('data', (d) => (stderr += d));
-  clusterNodes.push(child);
   const base = `http://127.0.0.1:${httpPort}`;
   await until(`/readyz of ${nodeId}`, async () => (await fetch(`${base}/readyz`)).status === 200, 15_000).catch((e) => {
     throw new Error(`${e.message}; broker stderr: ${stderr}`);
   });
-  return { child, url: `mqtt://127.0.0.1:${mqttPort}`, metrics: async () => (await fetch(`${base}/metrics`)).text() };
+  const metrics = async () => {
+    const res = await fetch(`${base}/metrics`);
+    assert.equal(res.status, 200);
+    return res.text();
+  };
+  return { child, url: `mqtt://127.0.0.1:${mqttPort}`, metrics };
+}
+
+async function startClusterNode(nodeId, redisUrl) {
+  const started = await startNode(nodeId, redisUrl);
+  clusterNodes.push(started.child);
+  return started;
 }
 
 function sample(text, name, labels = '') {
