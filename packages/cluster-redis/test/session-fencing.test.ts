@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { SessionSnapshot, StoredMessage } from '@mqtt-broker/core';
+import type { SessionSnapshot } from '@mqtt-broker/core';
 import { waitUntil } from '@mqtt-broker/test-support';
 import type { Redis } from 'ioredis';
 import { RedisClientRegistry } from '../src/client-registry.js';

@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DurableAppendError, type SessionSnapshot, type StoredMessage } from '@mqtt-broker/core';
+import { DurableAppendError, type SessionSnapshot } from '@mqtt-broker/core';
 import { waitUntil } from '@mqtt-broker/test-support';
 import { Redis } from 'ioredis';
 import { Keys } from '../src/keys.js';
