@@ -328,7 +328,7 @@ export class ClusterDurability implements Feeder {
    */
   savingTouched(deliver: () => void, sessions: Iterable<Session> = this.ctx.sessions.values()): SessionSnapshot[] {
     const before = new Map<Session, Signature>();
-    for (const s of sessions) if (s.persistent && !s.ended && !s.handingOver) before.set(s, { gen: s.matchGen, queued: s.queue.length, inflight: s.inflight.size });
+    for (const s of sessions) if (s.persistent && !s.ended) before.set(s, { gen: s.matchGen, queued: s.queue.length, inflight: s.inflight.size });
     deliver();
     const snapshots: SessionSnapshot[] = [];
     for (const [s, sig] of before) {
@@ -379,7 +379,7 @@ export class ClusterDurability implements Feeder {
     this.toSave.clear();
     if (store === undefined) return;
     for (const s of sessions) {
-      if (s.ended || s.handingOver || this.ctx.sessions.get(s.clientId) !== s) continue;
+      if (s.ended || this.ctx.sessions.get(s.clientId) !== s) continue;
       this.stats.sessionsSaved++;
       store.save(s.snapshot()).catch((e: unknown) => this.ctx.reportPortError(e));
     }

@@ -17,8 +17,9 @@
  * through the stub or the tombstone). Every copy of a publish carries one id, and for a while
  * after a takeover C delivers an id once to the session, whichever copy comes first: the two are
  * appended by different nodes, so their order in C's inbox is not fixed (durable.ts, `fresh`).
- * The snapshot A hands over is A's last save of the session (`Session.handingOver`): what reaches
- * the stub after it is taken is forwarded, never also saved. A stub dies with its node: if A is
+ * What reached the session while A's handover snapshot was being written was saved with its inbox
+ * entry, maybe after that snapshot: A saves the session once more after it ended there (takeover.ts),
+ * so that the stub forwards only what is in no saved snapshot. A stub dies with its node: if A is
  * killed before it forwards, what it caught since the handover is lost.
  */
 import { topicMatches } from '@mqtt-broker/topics';

@@ -102,17 +102,11 @@ export async function handOver(ctx: EngineContext, clientId: string): Promise<vo
   const saved = new Set<Message>();
   const stub = session.persistent && store !== undefined;
   if (stub) {
-    // the last save of this session here: a later one (an inbox batch saved while this one is
-    // written) would also carry what the stub forwards, and the new node would deliver it twice
-    session.handingOver = true;
     const snapshot = session.snapshot();
     for (const m of pendingMessages(session)) saved.add(m);
     await store.save(snapshot);
   }
-  if (ctx.sessions.get(clientId) !== session) {
-    session.handingOver = false; // reconnected here meanwhile
-    return;
-  }
+  if (ctx.sessions.get(clientId) !== session) return; // reconnected here meanwhile
   owned.get(ctx)?.delete(clientId);
   const durability = durabilityOf(ctx);
   durability?.sessionGone(clientId);
@@ -123,7 +117,20 @@ export async function handOver(ctx: EngineContext, clientId: string): Promise<vo
     session.clearOutbound();
     return;
   }
-  // what arrived while the snapshot was being saved is not in it: forwarded with what the stub catches
+  // What reached the session while the snapshot was being written was saved with its inbox entry,
+  // maybe after that snapshot: the new node would load it and get it from the stub too. Saved once
+  // more, now that the session has ended here (no other save of it follows); on failure the stub
+  // forwards it instead.
+  if (pendingMessages(session).some((m) => !saved.has(m))) {
+    const last = pendingMessages(session);
+    try {
+      await store.save(session.snapshot());
+      for (const m of last) saved.add(m);
+    } catch (e) {
+      ctx.reportPortError(e);
+    }
+  }
+  // what arrived after the last snapshot is not in it: forwarded with what the stub catches
   const caught = pendingMessages(session).filter((m) => !saved.has(m));
   session.clearOutbound();
   const newOwner = (await ctx.ports.registry?.lookup(clientId).catch(() => undefined))?.nodeId;

@@ -76,11 +76,6 @@ export class Session {
   pendingWill: PendingWill | undefined = undefined;
   /** Set once the session has ended; late callbacks must ignore it. */
   ended = false;
-  /**
-   * Set when the snapshot handed over to another node is taken (cluster/takeover.ts): no later
-   * save may overwrite it, and what reaches the session from then on is forwarded by the stub.
-   */
-  handingOver = false;
   /** A copy the router must pass this session by: it reached the session by another path first (cluster/durable.ts). */
   skipCopy: Message | undefined = undefined;
   /** Connections held back because this session's queue is above the high-water mark (flow-control.ts). */
