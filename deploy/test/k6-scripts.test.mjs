@@ -78,8 +78,10 @@ test('point-to-point: every message arrives once, latency recorded', { skip, tim
 });
 
 test('fan-out: each subscriber gets every message of the publisher', { skip, timeout: 30_000 }, async () => {
-  const env = { SUBSCRIBERS: '4', RATE: '30', SECONDS: '1', WARMUP_SECONDS: '1', SETTLE_MS: '500', QOS: '1' };
-  const r = await runScript('fan-out.js', ['subscriber:4', 'publisher:1@1000'], env);
+  // the warm-up is the time the subscribers have to connect and subscribe: 3 s, not 1 s, so that a
+  // loaded CI machine does not make them miss the first messages (seen: 118 of 120)
+  const env = { SUBSCRIBERS: '4', RATE: '30', SECONDS: '1', WARMUP_SECONDS: '3', SETTLE_MS: '500', QOS: '1' };
+  const r = await runScript('fan-out.js', ['subscriber:4', 'publisher:1@3000'], env);
   assert.equal(count(r, 'mqtt_k6_published'), 30);
   assert.equal(count(r, 'mqtt_k6_received'), 120);
   assert.equal(count(r, 'mqtt_messages_lost'), 0);
@@ -97,8 +99,8 @@ test('fan-out: subscribers that join late are not counted as losses', { skip, ti
 });
 
 test('shared fan-in: each message goes to exactly one consumer of the group', { skip, timeout: 30_000 }, async () => {
-  const env = { PUBLISHERS: '5', CONSUMERS: '2', RATE: '20', SECONDS: '1', WARMUP_SECONDS: '1', SETTLE_MS: '500', QOS: '1' };
-  const r = await runScript('shared-fan-in.js', ['consumer:2', 'device:5@1000'], env);
+  const env = { PUBLISHERS: '5', CONSUMERS: '2', RATE: '20', SECONDS: '1', WARMUP_SECONDS: '3', SETTLE_MS: '500', QOS: '1' };
+  const r = await runScript('shared-fan-in.js', ['consumer:2', 'device:5@3000'], env);
   assert.equal(count(r, 'mqtt_k6_published'), 100);
   assert.equal(count(r, 'mqtt_k6_received'), 100, 'not 200: the group shares the messages');
   assert.match(r.summaryText, /delivered 100 of 100/);
