@@ -158,6 +158,13 @@ describe('behaviour 9: Redis restarted under load', { skip, timeout: 60_000 }, (
     assert.deepEqual(duringOutage, [], 'no successful PUBACK while the durable append cannot happen');
     const missing = [...acked].filter((n) => !remoteSeen.has(n));
     console.log(`# cross-node: ${acked.size} acknowledged, ${missing.length} never reached B (acknowledged ${missing.map((n) => killedAt - (ackedAt.get(n) ?? 0)).join(', ')} ms before the kill)`);
+    if (missing.length > 0) {
+      // what the nodes said about it: warnings and errors (fenced writes, refused appends, takeovers)
+      for (const [name, node] of [['a', a], ['b', b]] as const) {
+        const lines = node.stdout().split('\n').filter((l) => /"level":(40|50)/.test(l));
+        console.log(`# ${name} warnings/errors: ${lines.slice(0, 20).join(' | ')}`);
+      }
+    }
     for (const n of missing) {
       const before = killedAt - (ackedAt.get(n) ?? 0);
       assert.ok(before >= 0 && before < 1000, `message ${n}, acknowledged ${before} ms before the kill, missing on B`);
