@@ -16,7 +16,7 @@
 // new allocations without RSS growth, and the figure is understated (seen: 24-28 MiB on the peer
 // where the marginal cost is more); on a cold process it is overstated (61 MiB). Heap headroom that
 // does not scale with the count remains (the peer: 31-49 MiB per 100k measured with 100k filters,
-// 21 MiB with 300k), hence the default of 300k filters.
+// 20-24 MiB with 300k), hence the default of 300k filters.
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -77,6 +77,12 @@ export interface CapacityMeasurements {
     cross: CrossPoint[];
     /** redis-benchmark HSET, 50 clients, no pipelining, on this machine: the shard ceiling used for planning. */
     redisBenchmarkOpsPerS: number | null;
+    /**
+     * capacity-resync.ts: a route resync's peak RSS over the node's RSS before it, per route (the
+     * snapshot reply, the parsed routes, the new replica and known routes while the old ones are
+     * collected). Absent in measurements from before 2026-11-26.
+     */
+    resyncPeakBytesPerRoute?: number;
   };
   errors: string[];
 }

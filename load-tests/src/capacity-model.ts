@@ -59,6 +59,8 @@ export interface Sizing {
   clusterCores: number;
   nodeMemGB: number;
   replicaGB: number;
+  /** Transient on top of nodeMemGB while a node resyncs its routes (0 when not measured). */
+  resyncGB: number;
   redisGB: number;
   routesSlotGB: number;
   routeChangeMBs: number;
@@ -115,7 +117,11 @@ export function size(m: CapacityMeasurements, w: Workload, devices: number): Siz
   // unmeasured, worst case: every reconnect of a clean-session device removes and re-adds its
   // route (2 entries of the {routes} change stream, ~80 B each as read), and every node reads every entry
   const routeChangeMBs = (2 * connects * nodes * 80) / 1e6;
+  const resyncGB = ((c.resyncPeakBytesPerRoute ?? 0) * filters) / 1e9;
   const breaks: string[] = [];
+  if (resyncGB > 0 && nodeMemGB <= 4 && nodeMemGB + resyncGB > 4) {
+    breaks.push(`a route resync (watcher behind the trimmed change stream, Redis restart) needs ${resyncGB.toFixed(1)} GB on top of ${nodeMemGB.toFixed(1)} GB per node (over a 4 GB V8 heap)`);
+  }
   // V8's 2^24-entry Map limit no longer applies: the route replica and the route watcher's known
   // routes keep every Map below 2^23 entries (SplitMap, @mqtt-broker/topics)
   if (nodeMemGB > 4) breaks.push(`${nodeMemGB.toFixed(1)} GB per node, ${replicaGB.toFixed(1)} GB of it the route replica every node holds (over a 4 GB V8 heap)`);
@@ -130,6 +136,7 @@ export function size(m: CapacityMeasurements, w: Workload, devices: number): Siz
     clusterCores: cores,
     nodeMemGB,
     replicaGB,
+    resyncGB,
     redisGB,
     routesSlotGB,
     routeChangeMBs,

@@ -2,9 +2,10 @@
 // the measured figures and the sizing derived from them (capacity-model.ts) as Markdown.
 // --from <json> re-derives the sizing from an earlier run's measurements without measuring.
 
+import { execFile } from 'node:child_process';
 import { cpus } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { type CapacityMeasurements, clusterFilters, measureCluster, measureStandalone, standaloneFilters } from './capacity-measure.js';
 import { DEFAULT_WORKLOAD, renderCapacity } from './capacity-model.js';
 
@@ -63,7 +64,9 @@ async function main(): Promise<void> {
     };
     const errors: string[] = [];
     const standalone = await measureStandalone({ connections, filters, rates, durationS }, log);
-    const cluster = await measureCluster({ connections, filters, rate: Number(values['cluster-rate'] ?? 5_000), durationS }, log);
+    const measured = await measureCluster({ connections, filters, rate: Number(values['cluster-rate'] ?? 5_000), durationS }, log);
+    const resync = await measureResync(filters, log, errors);
+    const cluster: CapacityMeasurements['cluster'] = resync === undefined ? measured : { ...measured, resyncPeakBytesPerRoute: resync };
     m = {
       machine: { cpus: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, date: new Date().toISOString() },
       standalone,
@@ -73,6 +76,20 @@ async function main(): Promise<void> {
   }
   if (values.out !== undefined) writeFileSync(values.out, `${JSON.stringify(m, null, 2)}\n`);
   process.stdout.write(renderCapacity(m, DEFAULT_WORKLOAD));
+}
+
+/** capacity-resync.ts in a child (it needs --expose-gc): peak RSS of a route resync per route. */
+async function measureResync(routes: number, log: (s: string) => void, errors: string[]): Promise<number | undefined> {
+  const script = new URL('./capacity-resync.js', import.meta.url).pathname;
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', script, '--routes', String(routes), '--json'], { timeout: 300_000 });
+    const r = JSON.parse(stdout) as { resyncPeakRssBytesPerRoute: number; steadyHeapBytesPerRoute: number };
+    log(`cluster: a resync of ${routes} routes: peak RSS +${Math.round(r.resyncPeakRssBytesPerRoute)} B per route, steady heap ${Math.round(r.steadyHeapBytesPerRoute)} B per route`);
+    return r.resyncPeakRssBytesPerRoute;
+  } catch (e) {
+    errors.push(`resync measurement: ${String(e)}`);
+    return undefined;
+  }
 }
 
 await main();
