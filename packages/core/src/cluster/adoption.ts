@@ -45,29 +45,14 @@ export async function adoptDeadNode(d: ClusterDurability, deadNodeId: string): P
   result.wills = await d.wills.adopt(deadNodeId);
 
   const adopted: Session[] = [];
-  const store = ctx.ports.sessions;
   for (const clientId of await port.indexedSessions(deadNodeId)) {
-    const registration = await port.adoptClient(clientId, deadNodeId, ctx.nodeId);
-    const local = ctx.sessions.get(clientId);
-    if (local !== undefined) {
-      adopted.push(local); // already live here: the inbox goes to it
-      continue;
+    const done = d.handovers.beginAdoption(clientId);
+    try {
+      const session = await adoptSession(d, deadNodeId, clientId, result);
+      if (session !== undefined) adopted.push(session);
+    } finally {
+      done();
     }
-    const snapshot = store === undefined ? undefined : await store.load(clientId);
-    if (snapshot === undefined || ctx.sessions.has(clientId)) continue;
-    const session = restoreSession(ctx, snapshot);
-    session.disconnectedAt = snapshot.disconnectedAt ?? ctx.clock.now();
-    if (registration !== undefined) {
-      noteOwned(ctx, clientId, registration);
-      d.wills.adoptedClient(clientId, registration.epoch); // its waiting will: adopted, not reconnected
-    } else {
-      await port.setHolder(clientId, ctx.nodeId);
-      result.claimed++;
-    }
-    ctx.sessionOffline(session); // expiry armed, snapshot saved
-    d.noteTakenOver(clientId); // copies reaching it directly are not delivered again from the inbox
-    await port.indexSession(ctx.nodeId, clientId);
-    adopted.push(session);
   }
   result.adopted = adopted.length;
 
@@ -82,20 +67,58 @@ export async function adoptDeadNode(d: ClusterDurability, deadNodeId: string): P
   return result;
 }
 
+/** Step 2 for one client: the session restored here (or already live here), undefined when there is none. */
+async function adoptSession(d: ClusterDurability, deadNodeId: string, clientId: string, result: NodeCleanup): Promise<Session | undefined> {
+  const ctx = d.ctx;
+  const port = d.port;
+  const store = ctx.ports.sessions;
+  const registration = await port.adoptClient(clientId, deadNodeId, ctx.nodeId);
+  const local = ctx.sessions.get(clientId);
+  if (local !== undefined) return local; // already live here: the inbox goes to it
+  const snapshot = store === undefined ? undefined : await store.load(clientId);
+  if (snapshot === undefined || ctx.sessions.has(clientId)) return undefined;
+  const session = restoreSession(ctx, snapshot);
+  session.disconnectedAt = snapshot.disconnectedAt ?? ctx.clock.now();
+  if (registration !== undefined) {
+    noteOwned(ctx, clientId, registration);
+    d.wills.adoptedClient(clientId, registration.epoch); // its waiting will: adopted, not reconnected
+  } else {
+    await port.setHolder(clientId, ctx.nodeId);
+    result.claimed++;
+  }
+  ctx.sessionOffline(session); // expiry armed, snapshot saved
+  d.noteTakenOver(clientId); // copies reaching it directly are not delivered again from the inbox
+  await port.indexSession(ctx.nodeId, clientId);
+  return session;
+}
+
 function deliverToAdopted(d: ClusterDurability, batch: DurableMessage[], adopted: Session[], moved: MovedClient[], passed: Array<Promise<void>>): SessionSnapshot[] {
   const now = d.ctx.clock.now();
   const live = adopted.filter((s) => !s.ended && d.ctx.sessions.get(s.clientId) === s);
+  // Adopted here, then taken over by the client's new node before this drain (the drained copies
+  // would otherwise reach nobody, and the entry is deleted): a handed-over session that is still
+  // subscribed (ended here, a stub: only a handover keeps the subscriptions of an ended session)
+  // takes them and its stub forwards what it holds (handover-forward.ts); a retired stub's copies
+  // follow the client to its new node, addressed.
+  const stubs = adopted.filter((s) => s.ended && s.subscriptions.size > 0);
+  const left: MovedClient[] = [];
+  for (const s of adopted) {
+    const next = live.includes(s) || stubs.includes(s) ? undefined : d.handovers.successorOf(s);
+    if (next !== undefined) left.push({ clientId: s.clientId, nodeId: next.nodeId, filters: next.filters, until: Number.POSITIVE_INFINITY });
+  }
+  const reached = stubs.length === 0 ? live : [...live, ...stubs];
   return d.savingTouched(() => {
     for (const { message: stored, target, id } of batch) {
       const message = fromStored(stored, now);
-      // a client the dead node handed over in its last seconds: the copy follows it (its new node drops a copy it already got)
+      // a client the dead node handed over in its last seconds, or one this node handed over since
+      // it adopted the session: the copy follows it (its new node drops a copy it already got)
       if (target === undefined) {
-        for (const m of moved) {
+        for (const m of left.length === 0 ? moved : [...moved, ...left]) {
           if (m.until < Date.now() || !m.filters.some((f) => topicMatches(f, stored.topic))) continue;
           passed.push(d.port.append(m.nodeId, { message: stored, forClient: m.clientId, ...(id !== undefined ? { id } : {}) }).catch((e: unknown) => d.ctx.reportPortError(e)));
         }
       }
-      for (const s of live) {
+      for (const s of reached) {
         const sub = bestMatch(s, stored, target);
         if (sub === undefined) continue;
         if (target === undefined && d.seenBefore(s.clientId, id)) {

@@ -29,7 +29,8 @@ import { beginFeed, endFeed, type Feeder } from '../session/flow-control.js';
 import { fromStored, type Message, toStored } from '../session/message.js';
 import type { Session } from '../session/session.js';
 import type { DurableMessage, DurablePort, SharedTarget } from './durable-port.js';
-import { deliverToClient, type RouteView, retireStub } from './handover-forward.js';
+import { deliverToClient, HandoverRecords, type RouteView, retireStub } from './handover-forward.js';
+import { claimRunning } from './takeover.js';
 import type { SharedRoutes } from './shared-routes.js';
 import { ClusterWills } from './wills.js';
 
@@ -42,6 +43,8 @@ const FRESH_MS = 5000;
 const TOMBSTONE_MS = 3000;
 /** How long an addressed copy waits for its client's session to finish arriving here. */
 const ARRIVAL_WAIT_MS = 2000;
+/** ... at most, while a CONNECT of that client here is still claiming it (takeover.ts). */
+const ARRIVAL_MAX_MS = 30_000;
 
 function includes(targets: Iterable<string>, nodeId: string): boolean {
   for (const t of targets) if (t === nodeId) return true;
@@ -67,6 +70,8 @@ export class ClusterDurability implements Feeder {
   /** The cluster link's route replica (set by the link): handed-over sessions wait for the new owner's routes. */
   routes: RouteView | undefined = undefined;
   private readonly stubs = new Set<Promise<void>>();
+  /** Handovers running, where handed-over sessions went, adoptions running (handover-forward.ts). */
+  readonly handovers = new HandoverRecords();
   private stopConsuming: (() => Promise<void>) | undefined = undefined;
   /** Wills of this node's clients in shared storage, and wills waiting here (wills.ts). */
   readonly wills: ClusterWills;
@@ -132,7 +137,8 @@ export class ClusterDurability implements Feeder {
    */
   async stop(): Promise<void> {
     this.wills.stop();
-    await Promise.all([...this.stubs]);
+    // a handover still running when the takeover service stopped adds its stub afterwards
+    while (this.handovers.running.size > 0 || this.stubs.size > 0) await Promise.allSettled([...this.handovers.running, ...this.stubs]);
     if (this.stopConsuming === undefined) return;
     await this.stopConsuming();
     this.stopConsuming = undefined;
@@ -217,8 +223,14 @@ export class ClusterDurability implements Feeder {
    * Waits for the session (at most ARRIVAL_WAIT_MS), delivers and saves it.
    */
   private async deliverOnceHere(clientId: string, stored: StoredMessage): Promise<boolean> {
-    const deadline = Date.now() + ARRIVAL_WAIT_MS;
-    while (!this.ctx.sessions.has(clientId) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    // at least ARRIVAL_WAIT_MS, and while a CONNECT here is still claiming the client (it waits for
+    // the old node's answer or cleanup: the session arrives when that ends), up to ARRIVAL_MAX_MS
+    const start = Date.now();
+    const waiting = (): boolean => {
+      const waited = Date.now() - start;
+      return waited < ARRIVAL_WAIT_MS || (waited < ARRIVAL_MAX_MS && claimRunning(this.ctx, clientId));
+    };
+    while (!this.ctx.sessions.has(clientId) && waiting()) await new Promise((resolve) => setTimeout(resolve, 10));
     if (!deliverToClient(this.ctx, clientId, stored, fromStored(stored, this.ctx.clock.now()))) return false;
     const session = this.ctx.sessions.get(clientId);
     if (session !== undefined) this.sessionChanged(session);
@@ -356,7 +368,10 @@ export class ClusterDurability implements Feeder {
         this.tombstones.set(clientId, { filters, nodeId, until: Date.now() + TOMBSTONE_MS });
       },
     };
-    const p: Promise<void> = retireStub(this.ctx, session, newOwner, view, out, caught)
+    if (newOwner !== undefined && newOwner !== this.ctx.nodeId) this.handovers.movedTo(session, newOwner);
+    // loaded: the new owner's load removed the holder mark handOver set (LOAD_SESSION)
+    const loaded = async (): Promise<boolean> => (await this.port.holder(session.clientId)) !== this.ctx.nodeId;
+    const p: Promise<void> = retireStub(this.ctx, session, newOwner, view, out, caught, loaded)
       .catch((e: unknown) => this.ctx.reportPortError(e))
       .finally(() => this.stubs.delete(p));
     this.stubs.add(p);

@@ -7,9 +7,15 @@
  * publisher, delivered to nobody. So A keeps the handed-over session as a stub: removed from
  * its session map (a reconnect here claims it afresh from Redis) and emptied of everything the
  * saved snapshot holds, but still subscribed, so that what arrives meanwhile is queued in it.
- * Once A's own route replica shows C's route for every plain filter of the session (or after
- * STUB_MAX_MS), A drops the subscriptions and appends what the stub caught (QoS 1/2) to C's
- * inbox, addressed to that client only. A publishing node may see C's route later than A did
+ * Once C has loaded the session and A's own route replica shows C's route for every plain filter
+ * of the session (or after STUB_MAX_MS), A drops the subscriptions and appends what the stub
+ * caught (QoS 1/2) to C's inbox, addressed to that client only. The route alone is not enough:
+ * C may have that route for other sessions already, and a copy C reads from its inbox before the
+ * session is loaded there reaches nobody; if A's routes go meanwhile (A stops, or its other
+ * subscribers leave), such a copy reaches only C and is lost (seen in rolling restarts: the
+ * messages published between the old node's exit and the client's CONNACK on the new node).
+ * C's load is seen in Redis: A marks itself as the session's holder before it saves the handover
+ * snapshot, and the owner's load removes a holder (LOAD_SESSION). A publishing node may see C's route later than A did
  * and still send to A for a moment: for TOMBSTONE_MS a copy that reaches A and matches the
  * session's filters is passed to C the same way (the client not being here any more).
  *
@@ -28,9 +34,11 @@ import type { StoredMessage } from '../ports.js';
 import type { Message } from '../session/message.js';
 import type { Session } from '../session/session.js';
 
-/** Longest time a stub waits for the new owner's routes. */
-export const STUB_MAX_MS = 2000;
+/** Longest time a stub waits for the new owner's load and routes. */
+export const STUB_MAX_MS = 5000;
 const POLL_MS = 5;
+/** How often the stub asks Redis whether the new owner has loaded the session. */
+const LOADED_POLL_MS = 20;
 
 export interface RouteView {
   /** True when this node's replica has the route (filter, nodeId). */
@@ -43,7 +51,10 @@ export interface StubForwarder {
   tombstone(clientId: string, filters: string[], nodeId: string): void;
 }
 
-/** Keeps `session`'s subscriptions until `newOwner`'s routes are visible, then forwards what it caught. */
+/**
+ * Keeps `session`'s subscriptions until `newOwner` has loaded it (`loaded`, when given) and its
+ * routes are visible, then forwards what it caught.
+ */
 export async function retireStub(
   ctx: EngineContext,
   session: Session,
@@ -51,11 +62,19 @@ export async function retireStub(
   view: RouteView,
   out: StubForwarder,
   caught: Message[],
+  loaded?: () => Promise<boolean>,
 ): Promise<void> {
   const filters: string[] = [];
   for (const entry of session.subscriptions.values()) if (entry.group === undefined) filters.push(entry.matchFilter);
   const deadline = Date.now() + STUB_MAX_MS;
-  while (newOwner !== undefined && Date.now() < deadline && !filters.every((f) => view.routeVisible(f, newOwner))) {
+  let isLoaded = loaded === undefined || newOwner === ctx.nodeId;
+  let askedAt = 0;
+  while (newOwner !== undefined && Date.now() < deadline) {
+    if (!isLoaded && Date.now() - askedAt >= LOADED_POLL_MS) {
+      askedAt = Date.now();
+      isLoaded = await (loaded as () => Promise<boolean>)().catch(() => false);
+    }
+    if (isLoaded && filters.every((f) => view.routeVisible(f, newOwner))) break;
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
   for (const p of session.queue) if (p.qos > 0) caught.push(p.message);
@@ -95,4 +114,55 @@ export function deliverToClient(ctx: EngineContext, clientId: string, stored: St
   if (qos < 0) return false;
   s.deliver(message, Math.min(qos, stored.qos) as 0 | 1 | 2, retainAsPublished && stored.retain, subscriptionIds, undefined);
   return true;
+}
+
+/**
+ * Bookkeeping of one node's handovers (ClusterDurability.handovers): the handovers still running
+ * (a stopping node waits for them: one that started before its takeover service stopped adds its
+ * stub afterwards), where each handed-over session went (a survivor that adopted a session and
+ * handed it over before draining the dead node's inbox passes the drained copies on there,
+ * adoption.ts), and the sessions a survivor is restoring right now (a takeover request for one
+ * waits for its restore, takeover.ts: answered before it, it would find nothing to hand over, and
+ * the session restored afterwards would take the dead node's copies where the client is not).
+ */
+export class HandoverRecords {
+  readonly running = new Set<Promise<void>>();
+  private readonly successors = new WeakMap<Session, { nodeId: string; filters: string[] }>();
+  private readonly adoptions = new Map<string, Promise<void>>();
+
+  /** A handover started (takeover.ts): tracked until it settles (its errors are reported by its caller). */
+  track(p: Promise<void>): void {
+    const tracked: Promise<void> = p.catch(() => {}).finally(() => this.running.delete(tracked));
+    this.running.add(tracked);
+  }
+
+  /** `session` was handed over to `nodeId`: its plain filters are recorded with it. */
+  movedTo(session: Session, nodeId: string): void {
+    const filters: string[] = [];
+    for (const entry of session.subscriptions.values()) if (entry.group === undefined) filters.push(entry.matchFilter);
+    this.successors.set(session, { nodeId, filters });
+  }
+
+  /** Where `session` went when it was handed over from here (its new node and plain filters). */
+  successorOf(session: Session): { nodeId: string; filters: string[] } | undefined {
+    return this.successors.get(session);
+  }
+
+  /** A survivor starts restoring `clientId`'s session from a dead node; returns the call that ends it. */
+  beginAdoption(clientId: string): () => void {
+    let done = (): void => {};
+    const p = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    this.adoptions.set(clientId, p);
+    return () => {
+      if (this.adoptions.get(clientId) === p) this.adoptions.delete(clientId);
+      done();
+    };
+  }
+
+  /** The restore of `clientId` by a running adoption, if there is one. */
+  adoptionOf(clientId: string): Promise<void> | undefined {
+    return this.adoptions.get(clientId);
+  }
 }

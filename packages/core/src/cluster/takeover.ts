@@ -6,14 +6,16 @@
  * up: it closes the old connection (5.0: DISCONNECT 0x8E, [MQTT-3.1.4-3]), saves the session to
  * the SessionStore and forgets it (its routes go with its last subscription), then confirms.
  * Only then does the new node load the session from the store, so queued messages and QoS 2
- * state move with it. A dead or silent previous owner is not waited for past the timeout; the
- * store then holds what that node saved last.
+ * state move with it. Without durable inboxes a silent previous owner is not waited for past
+ * TAKEOVER_TIMEOUT_MS; with them its answer is awaited until a survivor has cleaned up after it
+ * (bounded by the port's cleanupWaitMs), and the session then comes from the survivor holding it
+ * or from the store (docs/cluster.md, "Node failure").
  *
  * Limits: the old owner's will is not published on a cross-node takeover (the new connection
  * resumes the session). With durable inboxes a persistent session handed over stays subscribed
- * here as a stub until the new node's routes are visible and forwards what it caught
- * (handover-forward.ts); without them a message that reaches the old node between its handover
- * and the new node's route is lost.
+ * here as a stub until the new node has loaded it and its routes are visible, and forwards what
+ * it caught (handover-forward.ts); without them a message that reaches the old node between its
+ * handover and the new node's route is lost.
  */
 import { ReasonCode } from '@mqtt-broker/mqtt-codec';
 import type { Channel } from '../channel/channel.js';
@@ -30,8 +32,31 @@ export const TAKEOVER_TIMEOUT_MS = 3000;
 
 const owned = new WeakMap<EngineContext, Map<string, ClientRegistration>>();
 
-/** Claims `clientId` for this node and, when another node owned it, waits for its handover. */
+/** Claims running on a node, by client id (a second CONNECT with the id waits for the first's claim). */
+const claims = new WeakMap<EngineContext, Map<string, Promise<void>>>();
+
+/**
+ * Claims `clientId` for this node and, when another node owned it, waits for its handover. Claims
+ * of one client id on one node run one after the other: a client that gives up waiting for its
+ * CONNACK and connects again to the same node would otherwise register as its own previous owner,
+ * load the session while the first claim still waits for the node that holds it, and that node's
+ * copies (and its refused saves) would be lost.
+ */
 export async function claimClientId(ctx: EngineContext, clientId: string): Promise<void> {
+  if (ctx.ports.registry === undefined) return;
+  let running = claims.get(ctx);
+  if (running === undefined) claims.set(ctx, (running = new Map()));
+  const before = running.get(clientId);
+  const claim = (before === undefined ? Promise.resolve() : before).then(() => claimAfter(ctx, clientId));
+  running.set(clientId, claim);
+  try {
+    await claim;
+  } finally {
+    if (running.get(clientId) === claim) running.delete(clientId);
+  }
+}
+
+async function claimAfter(ctx: EngineContext, clientId: string): Promise<void> {
   const registry = ctx.ports.registry;
   if (registry === undefined) return;
   try {
@@ -42,12 +67,21 @@ export async function claimClientId(ctx: EngineContext, clientId: string): Promi
     const bus = ctx.ports.bus;
     if (previous === undefined || previous.nodeId === ctx.nodeId || bus?.takeover === undefined) return;
     const durable = durabilityOf(ctx)?.port;
-    const asked = bus.takeover(previous.nodeId, clientId, registration.epoch, TAKEOVER_TIMEOUT_MS);
-    // a node that died before answering is cleaned up by a survivor: stop waiting for its answer then
-    const handedOver = durable === undefined ? await asked : await Promise.race([asked, waitForCleanup(durable, previous.nodeId, TAKEOVER_TIMEOUT_MS).then(() => false)]);
+    // With durable inboxes a live node's answer is waited for as long as a dead node's cleanup (a
+    // node busy saving a large session answers late; giving up then left the client waiting for
+    // the cleanup of a node that is alive, and the handover that came meanwhile was lost), and a
+    // node that died before answering is cleaned up by a survivor: stop waiting for its answer then.
+    const bound = durable === undefined ? TAKEOVER_TIMEOUT_MS : durable.cleanupWaitMs;
+    const asked = bus.takeover(previous.nodeId, clientId, registration.epoch, bound);
+    let answered = false;
+    const cleaned = durable === undefined ? undefined : waitForCleanup(durable, previous.nodeId, bound, () => answered);
+    const outcome = cleaned === undefined ? await asked : await Promise.race([asked, cleaned.then(() => 'waited' as const)]);
+    answered = true;
+    const handedOver = outcome === true;
     if (handedOver) durabilityOf(ctx)?.noteTakenOver(clientId);
     if (handedOver || durable === undefined) return;
-    await waitForCleanup(durable, previous.nodeId, durable.cleanupWaitMs);
+    // refused at once (its heartbeat is gone): wait for the survivor's cleanup
+    if (outcome !== 'waited') await waitForCleanup(durable, previous.nodeId, durable.cleanupWaitMs);
     // the survivor may hold the session it adopted from the dead node: take it from there
     const holder = await durable.holder(clientId);
     if (holder !== undefined && holder !== ctx.nodeId && (await bus.takeover(holder, clientId, registration.epoch, TAKEOVER_TIMEOUT_MS))) {
@@ -63,13 +97,18 @@ export async function claimClientId(ctx: EngineContext, clientId: string): Promi
  * survivor that cleans up after it folds them into the saved session and marks the node cleaned;
  * wait for that (bounded by the port's cleanupWaitMs) before the session is loaded.
  */
-async function waitForCleanup(durable: DurablePort, nodeId: string, boundMs: number): Promise<boolean> {
+async function waitForCleanup(durable: DurablePort, nodeId: string, boundMs: number, stop?: () => boolean): Promise<boolean> {
   const deadline = Date.now() + boundMs;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && stop?.() !== true) {
     if (await durable.isCleaned(nodeId)) return true;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return false;
+}
+
+/** True while a CONNECT of `clientId` on this node is claiming it (its session may arrive here soon). */
+export function claimRunning(ctx: EngineContext, clientId: string): boolean {
+  return claims.get(ctx)?.has(clientId) === true;
 }
 
 /** A survivor adopted `clientId` from a dead node: this node owns it now. */
@@ -88,8 +127,20 @@ export function releaseClientId(ctx: EngineContext, clientId: string): void {
   ctx.ports.registry.unregister(clientId, registration).catch((e: unknown) => ctx.reportPortError(e));
 }
 
-/** Another node took `clientId` over: close, save and forget the local session. */
-export async function handOver(ctx: EngineContext, clientId: string): Promise<void> {
+/**
+ * Another node took `clientId` over: close, save and forget the local session. A stopping node
+ * waits for the handovers still running when its takeover service stopped (durable.ts, stop).
+ */
+export function handOver(ctx: EngineContext, clientId: string): Promise<void> {
+  const p = handOverSession(ctx, clientId);
+  durabilityOf(ctx)?.handovers.track(p);
+  return p;
+}
+
+async function handOverSession(ctx: EngineContext, clientId: string): Promise<void> {
+  // this node is restoring the session from a dead node right now: hand over what it restores
+  const adoption = durabilityOf(ctx)?.handovers.adoptionOf(clientId);
+  if (adoption !== undefined) await adoption;
   const session = ctx.sessions.get(clientId);
   if (session === undefined) return;
   const channel = session.outlet as Channel | undefined;
@@ -104,7 +155,11 @@ export async function handOver(ctx: EngineContext, clientId: string): Promise<vo
   if (stub) {
     const snapshot = session.snapshot();
     for (const m of pendingMessages(session)) saved.add(m);
+    // marked as the session's holder first (same connection, so before the new owner's load,
+    // which removes the mark): the stub lasts until the new owner has the session (handover-forward.ts)
+    const marked = durabilityOf(ctx)?.port.setHolder(clientId, ctx.nodeId).catch((e: unknown) => ctx.reportPortError(e));
     await store.save(snapshot);
+    await marked;
   }
   if (ctx.sessions.get(clientId) !== session) return; // reconnected here meanwhile
   owned.get(ctx)?.delete(clientId);
