@@ -15,9 +15,10 @@
  * subscribers leave), such a copy reaches only C and is lost (seen in rolling restarts: the
  * messages published between the old node's exit and the client's CONNACK on the new node).
  * C's load is seen in Redis: A marks itself as the session's holder before it saves the handover
- * snapshot, and the owner's load removes a holder (LOAD_SESSION). A publishing node may see C's route later than A did
- * and still send to A for a moment: for TOMBSTONE_MS a copy that reaches A and matches the
- * session's filters is passed to C the same way (the client not being here any more).
+ * snapshot, and the owner's load removes a holder (LOAD_SESSION). A publishing node may see C's
+ * route later than A did and still send to A for a moment: for TOMBSTONE_MS a copy that reaches
+ * A and matches the session's filters is passed to C the same way (the client not being here any
+ * more).
  *
  * The overlap: a message published while both routes are visible reaches C twice (directly, and
  * through the stub or the tombstone). Every copy of a publish carries one id, and for a while

@@ -155,11 +155,7 @@ async function handOverSession(ctx: EngineContext, clientId: string): Promise<vo
   if (stub) {
     const snapshot = session.snapshot();
     for (const m of pendingMessages(session)) saved.add(m);
-    // marked as the session's holder first (same connection, so before the new owner's load,
-    // which removes the mark): the stub lasts until the new owner has the session (handover-forward.ts)
-    const marked = durabilityOf(ctx)?.port.setHolder(clientId, ctx.nodeId).catch((e: unknown) => ctx.reportPortError(e));
     await store.save(snapshot);
-    await marked;
   }
   if (ctx.sessions.get(clientId) !== session) return; // reconnected here meanwhile
   owned.get(ctx)?.delete(clientId);
@@ -188,7 +184,13 @@ async function handOverSession(ctx: EngineContext, clientId: string): Promise<vo
   // what arrived after the last snapshot is not in it: forwarded with what the stub catches
   const caught = pendingMessages(session).filter((m) => !saved.has(m));
   session.clearOutbound();
+  // Marked as the session's holder: the stub lasts until the new owner has loaded the session (its
+  // load removes the mark; it loads once this handover answered: handover-forward.ts). Only now,
+  // after the fenced save was accepted (a refused one dropped the session above): the holder may
+  // write the session, and a stale node that marked itself first would pass the fence.
+  const marked = durability.port.setHolder(clientId, ctx.nodeId).catch((e: unknown) => ctx.reportPortError(e));
   const newOwner = (await ctx.ports.registry?.lookup(clientId).catch(() => undefined))?.nodeId;
+  await marked;
   if (!durability.retireAfterHandover(session, newOwner, caught)) {
     ctx.router.unsubscribeAll(session);
     session.clearOutbound();
