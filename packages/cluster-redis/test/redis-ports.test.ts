@@ -90,13 +90,21 @@ describe('RedisRouteTable', () => {
     try {
       const changes: RouteChange[] = [];
       let resynced: Array<{ filter: string; nodeId: string }> | undefined;
+      let pages: Array<{ filter: string; nodeId: string }> = [];
       // block the reader long enough for many trimmed writes to happen in between
-      const stop = table.watch(
-        (c) => changes.push(c),
-        (routes) => {
-          resynced = routes;
+      const stop = table.watch((c) => changes.push(c), {
+        begin: () => {
+          pages = [];
         },
-      );
+        page: (routes) => {
+          pages.push(...routes);
+        },
+        held: () => [],
+        drop: () => {},
+        end: () => {
+          resynced = pages;
+        },
+      });
       await new Promise((r) => setTimeout(r, 50));
       const writes: Array<Promise<void>> = [];
       for (let i = 0; i < 300; i++) writes.push(table.addRoute(`f/${i}`, 'n1'));

@@ -130,10 +130,28 @@ export interface RouteTable {
   routes(): Promise<Array<{ filter: string; nodeId: string }>>;
   /**
    * Changes made after the call, in order. Returns an unsubscribe function. An implementation
-   * that can miss changes (a trimmed change log) calls `onResync` with a full snapshot that
-   * replaces the watcher's state.
+   * that can miss changes (a trimmed change log) resyncs the watcher through `onResync` (in pages,
+   * see RouteResync); the changes that follow bring the watcher to the table's state.
    */
-  watch(listener: (change: RouteChange) => void, onResync?: (routes: Array<{ filter: string; nodeId: string }>) => void): () => void;
+  watch(listener: (change: RouteChange) => void, onResync?: RouteResync): () => void;
+}
+
+/**
+ * A route watcher's side of a resync (RouteTable.watch), in pages so that neither side ever holds
+ * a second copy of every route: `begin`, then `page` for each page of routes present in the table
+ * (kept or added), then the table checks the routes the watcher `held` in chunks and `drop`s those
+ * no longer in the table, then `end`. Without the sweep (`end(false)`, e.g. just after a reconnect,
+ * when the table may still lack other nodes' routes) nothing is dropped. The watcher keeps answering
+ * from its state throughout: routes it had and the table still has are never dropped.
+ */
+export interface RouteResync {
+  begin(): void;
+  page(routes: ReadonlyArray<{ filter: string; nodeId: string }>): void;
+  /** The watcher's routes as [filter, nodeId] (iterated across awaits; nothing is dropped while it runs). */
+  held(): Iterable<readonly [string, string]>;
+  drop(filter: string, nodeId: string): void;
+  /** `swept`: false when nothing was dropped (routes no page named may be gone). */
+  end(swept: boolean): void;
 }
 
 /** Delivery of messages to other nodes. */

@@ -158,8 +158,17 @@ export class RouteReplica {
 
   /** Every route, as (filter, nodeId) pairs (no particular order). */
   *routes(): IterableIterator<[string, string]> {
-    for (const [filter, set] of this.#exact.entries()) for (const id of this.#idsOf(set)) yield [filter, id];
-    for (const [filter, set] of this.#wild.entries()) for (const id of this.#idsOf(set)) yield [filter, id];
+    yield* this.#pairs(this.#exact.entries());
+    yield* this.#pairs(this.#wild.entries());
+  }
+
+  /** A route resync iterates every route: no generator per filter here (a bare integer for one node). */
+  *#pairs(entries: IterableIterator<[string, NodeSet]>): IterableIterator<[string, string]> {
+    const ids = this.#ids;
+    for (const [filter, set] of entries) {
+      if (typeof set === 'number') yield [filter, ids[set]];
+      else for (let k = 0; k < set.length; k++) yield [filter, ids[set[k]]];
+    }
   }
 
   /**
@@ -190,11 +199,6 @@ export class RouteReplica {
     this.#free.length = 0;
     this.#seen.length = 0;
     this.#size = 0;
-  }
-
-  *#idsOf(set: NodeSet): IterableIterator<string> {
-    if (typeof set === 'number') yield this.#ids[set];
-    else for (const i of set) yield this.#ids[i];
   }
 
   #intern(nodeId: string): number {

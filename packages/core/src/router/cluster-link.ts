@@ -27,14 +27,14 @@ import { RouteReplica } from '@mqtt-broker/topics';
 import type { ClusterDurability } from '../cluster/durable.js';
 import { parseSharedRoute, type SharedRoute, SharedRoutes } from '../cluster/shared-routes.js';
 import type { EngineContext } from '../engine-context.js';
-import type { NodeBus, RouteChange, RouteTable, StoredMessage } from '../ports.js';
+import type { NodeBus, RouteChange, RouteResync, RouteTable, StoredMessage } from '../ports.js';
 import { fromStored, type Message, toStored } from '../session/message.js';
 import { type FlowBlocker, noteCongested, releaseFeeders } from '../session/flow-control.js';
 import { PeerFlow } from './peer-flow.js';
 
 export class ClusterLink {
   /** The other nodes' routes (never this node's: those are the keys of `refs`). */
-  private replica = new RouteReplica();
+  private readonly replica = new RouteReplica();
   private readonly targets = new Set<string>();
   private readonly refs = new Map<string, number>();
   private readonly collect = (nodeId: string): void => {
@@ -81,7 +81,7 @@ export class ClusterLink {
         if (held !== undefined) held.push(change);
         else this.apply(change);
       },
-      (routes) => this.resync(routes),
+      this.resync,
     );
     try {
       for (const r of await this.routes.routes()) this.apply({ op: 'add', filter: r.filter, nodeId: r.nodeId });
@@ -94,20 +94,37 @@ export class ClusterLink {
   }
 
   /**
-   * The route feed missed changes or the store was reset (e.g. Redis restarted empty): rebuild the
-   * replica of the other nodes' routes from the snapshot and write this node's routes again.
+   * The route feed missed changes or the store was reset (e.g. Redis restarted empty): the replica
+   * of the other nodes' routes is resynced in place, page by page (RouteResync: routes named by a
+   * page are kept or added, the ones gone are dropped at the end, none during the union window
+   * after a reconnect), so a publish meanwhile still reaches every node that keeps its route, and
+   * no second replica is built. This node's routes are written again.
    */
-  private resync(routes: Array<{ filter: string; nodeId: string }>): void {
-    this.replica = new RouteReplica();
-    const shared: Array<{ route: SharedRoute; nodeId: string }> = [];
-    for (const r of routes) {
-      const route = parseSharedRoute(r.filter);
-      if (route !== undefined) shared.push({ route, nodeId: r.nodeId });
-      else if (r.nodeId !== this.nodeId) this.replica.add(r.filter, r.nodeId);
-    }
-    this.shared?.reset(shared);
-    this.republish().catch((e: unknown) => this.ctx.reportPortError(e));
-  }
+  private readonly resync: RouteResync = {
+    begin: () => {
+      this.resyncShared = [];
+    },
+    page: (routes) => {
+      for (const r of routes) {
+        const route = parseSharedRoute(r.filter);
+        if (route !== undefined) this.resyncShared?.push({ route, nodeId: r.nodeId });
+        else if (r.nodeId !== this.nodeId) this.replica.add(r.filter, r.nodeId);
+      }
+    },
+    held: () => this.replica.routes(),
+    drop: (filter, nodeId) => {
+      this.replica.remove(filter, nodeId);
+    },
+    end: (swept) => {
+      const shared = this.resyncShared ?? [];
+      this.resyncShared = undefined;
+      if (swept) this.shared?.reset(shared);
+      else for (const s of shared) this.shared?.apply('add', s.route, s.nodeId);
+      this.republish().catch((e: unknown) => this.ctx.reportPortError(e));
+    },
+  };
+  /** Shared routes named by the pages of a resync in progress (a few per group, not per device). */
+  private resyncShared: Array<{ route: SharedRoute; nodeId: string }> | undefined = undefined;
 
   /**
    * Writes every local route again (the shared table may have lost them, e.g. Redis came back
