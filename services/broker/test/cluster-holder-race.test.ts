@@ -10,6 +10,10 @@
  *     takes the session over from X. What the publisher had appended to A's inbox between the
  *     kill and the route move is drained by X after S left: it must follow S to Y (before: all of
  *     it was dropped, the entries deleted).
+ * (c) The old node restarted under the same node id right after the move: its new run's messages
+ *     must not be taken for copies the moved session already got (before: message ids were
+ *     `<node>:<seq>` with seq from 0 in each run, so within the 5 s duplicate window of the
+ *     takeover the new messages were dropped as duplicates of the previous run's).
  * (b) Taken over by a node that already routes the filter: S (offline on B, a large queue) moves
  *     to C, where another subscriber of the same filter already makes C's route visible. B must
  *     not drop its subscription before C has loaded S (before: B forwarded nothing and dropped its
@@ -159,5 +163,36 @@ describe('a persistent session moving while its old node leaves: no acknowledged
     await sleep(1000);
     for (const p of pubs) await p.stop();
     await everyAcknowledgedArrives('(b) takeover onto a routed node', pubs.flatMap((p) => p.acked), s.got);
+  });
+
+  it('(c) the old node restarted under the same node id within the duplicate window of the takeover: its new messages arrive', async () => {
+    const r = redis as RunningRedis;
+    let a = await start('ra', 5000);
+    const b = await start('rb', 5000);
+    const base = uid('hc');
+    const clientId = `${base}-s`;
+    const persistent = { clientId, clean: false, protocolVersion: 5 as const, properties: { sessionExpiryInterval: 600 } };
+    const first = (await connect(a.url, persistent)).client;
+    await first.subscribeAsync(`${base}/#`, { qos: 1 });
+    await waitUntil(async () => (await redisCli(r.port, 'GET', `mqtt:{c:${clientId}}:session`)).includes(base), 5000, 'subscription saved');
+    const s = await resume(b, clientId); // takeover A -> B: B's duplicate window for S opens
+    const movedAt = Date.now();
+    first.end(true);
+    const acked: string[] = [];
+    const publishOn = async (url: string, prefix: string): Promise<void> => {
+      const pub = (await connect(url, { protocolVersion: 5 })).client;
+      for (let i = 0; i < 30; i++) {
+        await pub.publishAsync(`${base}/t`, `${prefix}${i}`, { qos: 1 });
+        acked.push(`${prefix}${i}`);
+      }
+      await pub.endAsync();
+    };
+    await publishOn(a.url, 'first-run:'); // copies from A's first run reach S on B (their ids recorded there)
+    await a.stop();
+    a = await start('ra', 5000); // same node id, a new run
+    await publishOn(a.url, 'second-run:');
+    const within = Date.now() - movedAt;
+    console.log(`# (c) second run of A published ${within} ms after the takeover (duplicate window 5000 ms)`);
+    await everyAcknowledgedArrives('(c) old node restarted under the same id', acked, s.got);
   });
 });
