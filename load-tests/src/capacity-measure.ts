@@ -79,8 +79,10 @@ export interface CapacityMeasurements {
     redisBenchmarkOpsPerS: number | null;
     /**
      * capacity-resync.ts: a route resync's peak RSS over the node's RSS before it, per route (the
-     * snapshot reply, the parsed routes, the new replica and known routes while the old ones are
-     * collected). Absent in measurements from before 2026-11-26.
+     * largest of 3 reconnects, each a union resync and a sweeping one, paged and in place: what
+     * the garbage of the pages and checks adds before V8 collects it; until 2026-11-26 the resync
+     * held a snapshot reply, a second replica and known-route set). Absent in measurements from
+     * before 2026-11-26.
      */
     resyncPeakBytesPerRoute?: number;
   };

@@ -122,8 +122,8 @@ export function size(m: CapacityMeasurements, w: Workload, devices: number): Siz
   if (resyncGB > 0 && nodeMemGB <= 4 && nodeMemGB + resyncGB > 4) {
     breaks.push(`a route resync (watcher behind the trimmed change stream, Redis restart) needs ${resyncGB.toFixed(1)} GB on top of ${nodeMemGB.toFixed(1)} GB per node (over a 4 GB V8 heap)`);
   }
-  // V8's 2^24-entry Map limit no longer applies: the route replica and the route watcher's known
-  // routes keep every Map below 2^23 entries (SplitMap, @mqtt-broker/topics)
+  // V8's 2^24-entry Map limit no longer applies: the route replica keeps every Map below 2^23
+  // entries (SplitMap, @mqtt-broker/topics)
   if (nodeMemGB > 4) breaks.push(`${nodeMemGB.toFixed(1)} GB per node, ${replicaGB.toFixed(1)} GB of it the route replica every node holds (over a 4 GB V8 heap)`);
   if (routeChangeMBs > 100) breaks.push(`route change fan-out ${routeChangeMBs.toFixed(0)} MB/s out of the one shard holding {routes} (unmeasured worst case)`);
   if (routesSlotGB > w.redisShardMemGB) breaks.push(`{routes} hash ${routesSlotGB.toFixed(1)} GB in one Redis Cluster slot`);

@@ -34,7 +34,13 @@ for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
 end
 return n`;
 
-/** KEYS: a hash, its changes stream. Returns {last stream id, field1, field2, ...}: a consistent snapshot. */
+/**
+ * KEYS: a hash, its changes stream. Returns {last stream id, field1, field2, ...}: a consistent
+ * snapshot (one script: no change lands between the id and the fields, so tailing the stream from
+ * the id applies exactly the changes the fields miss). The whole hash is one reply, so it is read
+ * this way only at a node's start (RedisRouteTable.routes); a resync reads the hash in HSCAN pages
+ * after noting the id, which keeps the same guarantee (route-table.ts, `resyncPaged`).
+ */
 export const SNAPSHOT_FIELDS = `
 local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
 local id = '0-0'

@@ -133,7 +133,9 @@ export class RedisRouteTable implements RouteTable {
         else if (op === 'r') listener({ op: 'remove', filter, nodeId });
       },
       resync: async () => {
+        // a reconnect while this resync runs sets `union` again (and requests another resync)
         const merging = union;
+        union = false;
         const target: RouteResync = onResync ?? {
           begin: () => {},
           page: (routes) => {
@@ -148,11 +150,11 @@ export class RedisRouteTable implements RouteTable {
           // a reconnect during a sweeping resync stops its sweep (the table may have come back empty)
           id = await this.resyncPaged(target, () => !merging && !union);
         } catch (e) {
+          if (merging) union = true;
           tail.requestResync(); // the tail keeps its position after a failed resync: try again
           throw e;
         }
         if (merging) {
-          union = false;
           if (graceTimer !== undefined) clearTimeout(graceTimer);
           graceTimer = setTimeout(() => tail.requestResync(), this.options.reconnectGraceMs ?? 5000);
           graceTimer.unref();
