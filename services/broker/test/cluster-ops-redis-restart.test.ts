@@ -50,7 +50,7 @@ describe('behaviour 9: Redis restarted under load', { skip, timeout: 60_000 }, (
 
   before(async () => {
     redis = await startRedis();
-    for (const id of ['a', 'b', 'c']) nodes.push(await startBroker({ env: { REDIS_URL: redis.url, NODE_ID: id } }));
+    for (const id of ['a', 'b', 'c']) nodes.push(await startBroker({ env: { REDIS_URL: redis.url, NODE_ID: id, LOG_LEVEL: 'debug' } }));
     [a, b, c] = nodes;
   });
 
@@ -159,10 +159,10 @@ describe('behaviour 9: Redis restarted under load', { skip, timeout: 60_000 }, (
     const missing = [...acked].filter((n) => !remoteSeen.has(n));
     console.log(`# cross-node: ${acked.size} acknowledged, ${missing.length} never reached B (acknowledged ${missing.map((n) => killedAt - (ackedAt.get(n) ?? 0)).join(', ')} ms before the kill)`);
     if (missing.length > 0) {
-      // what the nodes said about it: warnings and errors (fenced writes, refused appends, takeovers)
+      // what the nodes said about it (debug: port and inbox errors; warnings: fenced writes, Redis errors)
       for (const [name, node] of [['a', a], ['b', b]] as const) {
-        const lines = node.stdout().split('\n').filter((l) => /"level":(40|50)/.test(l));
-        console.log(`# ${name} warnings/errors: ${lines.slice(0, 20).join(' | ')}`);
+        const lines = node.stdout().split('\n').filter((l) => /"level":(20|40|50)/.test(l));
+        console.log(`# ${name} debug/warnings/errors: ${lines.slice(0, 40).join(' | ')}`);
       }
     }
     for (const n of missing) {
