@@ -156,6 +156,14 @@ describe('behaviour 9: Redis restarted under load', { skip, timeout: 60_000 }, (
   it('cross-node: no PUBACK while Redis is down; B misses only what Redis itself lost in the kill', async () => {
     const duringOutage = [...ackedAt.values()].filter((t) => t > killedAt + 50 && t < restartedAt);
     assert.deepEqual(duringOutage, [], 'no successful PUBACK while the durable append cannot happen');
+    // bounded wait for B to catch up: the last acknowledged messages may still be on their way to
+    // B's subscriber (case 3 waited for the local one only); judging at once missed the last 1-3
+    // messages, delivered by B a few ms after the check, in ~1 of 10 loaded runs
+    const lostInKill = (n: number): boolean => {
+      const before = killedAt - (ackedAt.get(n) ?? 0);
+      return before >= 0 && before < 1000;
+    };
+    await waitUntil(() => [...acked].every((n) => remoteSeen.has(n) || lostInKill(n)), 5000, 'every acknowledged message not lost in the kill at B').catch(() => {});
     const missing = [...acked].filter((n) => !remoteSeen.has(n));
     console.log(`# cross-node: ${acked.size} acknowledged, ${missing.length} never reached B (acknowledged ${missing.map((n) => killedAt - (ackedAt.get(n) ?? 0)).join(', ')} ms before the kill)`);
     if (missing.length > 0) {
@@ -165,9 +173,6 @@ describe('behaviour 9: Redis restarted under load', { skip, timeout: 60_000 }, (
         console.log(`# ${name} debug/warnings/errors: ${lines.slice(0, 40).join(' | ')}`);
       }
     }
-    for (const n of missing) {
-      const before = killedAt - (ackedAt.get(n) ?? 0);
-      assert.ok(before >= 0 && before < 1000, `message ${n}, acknowledged ${before} ms before the kill, missing on B`);
-    }
+    for (const n of missing) assert.ok(lostInKill(n), `message ${n}, acknowledged ${killedAt - (ackedAt.get(n) ?? 0)} ms before the kill, missing on B`);
   });
 });
