@@ -277,38 +277,34 @@ export class Router {
   }
 }
 
-/** The member pickMember(group, undefined) would return, without moving the round robin. */
-function peekMember(group: SharedGroup): SubEntry | undefined {
+/**
+ * Index of the member whose turn it is: round robin over connected members (not `exclude`); an
+ * offline member when none is connected (and none is excluded); -1 when there is none.
+ */
+function memberIndex(group: SharedGroup, exclude: Session | undefined): number {
   const members = group.members;
   const n = members.length;
-  let fallback: SubEntry | undefined;
-  for (let i = 0; i < n; i++) {
-    const m = members[(group.next + i) % n];
-    if (m.session.outlet !== undefined) return m;
-    fallback ??= m;
-  }
-  return fallback;
-}
-
-/** Round robin over connected members (not `exclude`); an offline member when none is connected. */
-function pickMember(group: SharedGroup, exclude: Session | undefined): SubEntry | undefined {
-  const members = group.members;
-  const n = members.length;
-  if (n === 0) return undefined;
-  let fallback: SubEntry | undefined;
+  let fallback = -1;
   for (let i = 0; i < n; i++) {
     const idx = (group.next + i) % n;
     const m = members[idx];
     if (m.session === exclude) continue;
-    if (m.session.outlet !== undefined) {
-      group.next = idx + 1;
-      return m;
-    }
-    if (fallback === undefined) fallback = m;
+    if (m.session.outlet !== undefined) return idx;
+    if (fallback === -1) fallback = idx;
   }
-  if (fallback !== undefined && exclude === undefined) {
-    group.next = (members.indexOf(fallback) + 1) % n;
-    return fallback;
-  }
-  return undefined;
+  return exclude === undefined ? fallback : -1;
+}
+
+/** The member pickMember(group, undefined) would return, without moving the round robin. */
+function peekMember(group: SharedGroup): SubEntry | undefined {
+  const idx = memberIndex(group, undefined);
+  return idx === -1 ? undefined : group.members[idx];
+}
+
+/** The member whose turn it is (memberIndex); the round robin moves past it. */
+function pickMember(group: SharedGroup, exclude: Session | undefined): SubEntry | undefined {
+  const idx = memberIndex(group, exclude);
+  if (idx === -1) return undefined;
+  group.next = (idx + 1) % group.members.length;
+  return group.members[idx];
 }
