@@ -38,30 +38,9 @@ export function clusterConfigured(config: BrokerConfig): boolean {
   return config.redisUrl !== undefined || config.redisClusterNodes !== undefined;
 }
 
-/**
- * CLUSTER_HEARTBEAT_TTL_MS (default 5000): a node is declared dead this long after its last
- * heartbeat. Small in tests; wills of a dead node's clients go out about TTL + TTL/2 after its death.
- */
-export function heartbeatTtlFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.CLUSTER_HEARTBEAT_TTL_MS;
-  if (raw === undefined || raw === '') return 5000;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 300 || n > 600_000) throw new RangeError(`CLUSTER_HEARTBEAT_TTL_MS must be an integer from 300 to 600000, got ${raw}`);
-  return n;
-}
-
-/** ADMIN_FANOUT_TIMEOUT_MS (default 2000): how long a cluster admin call waits for each other node. */
-export function adminFanoutTimeoutFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.ADMIN_FANOUT_TIMEOUT_MS;
-  if (raw === undefined || raw === '') return 2000;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 50 || n > 60_000) throw new RangeError(`ADMIN_FANOUT_TIMEOUT_MS must be an integer from 50 to 60000, got ${raw}`);
-  return n;
-}
-
 export function createClusterMode(config: BrokerConfig, log: Logger, registry: Registry): ClusterMode {
   let lastErrorLog = 0;
-  const heartbeatTtlMs = heartbeatTtlFromEnv();
+  const heartbeatTtlMs = config.clusterHeartbeatTtlMs;
   let durable: RedisDurable | undefined;
   const latency = new RedisLatencyHistogram(registry);
   const redis = createRedisPorts({
@@ -128,7 +107,7 @@ export function createClusterMode(config: BrokerConfig, log: Logger, registry: R
         bus: redis.bus,
         membership: redis.membership,
         sessions: redis.sessions.unfenced(), // an operator's discard of a session no node holds
-        timeoutMs: adminFanoutTimeoutFromEnv(),
+        timeoutMs: config.adminFanoutTimeoutMs,
         onError: (err) => log.warn({ event: 'admin_fanout_error', err }, 'admin fan-out: a node failed to answer'),
       });
       const serving = admin;

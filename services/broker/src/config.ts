@@ -56,6 +56,10 @@ export interface BrokerConfig {
   redisUrl: string | undefined;
   /** Cluster mode over Redis Cluster (host:port seeds). */
   redisClusterNodes: Array<{ host: string; port: number }> | undefined;
+  /** Cluster: a node is dead this long after its last heartbeat. */
+  clusterHeartbeatTtlMs: number;
+  /** Cluster: how long an admin call waits for each other node. */
+  adminFanoutTimeoutMs: number;
 }
 
 /** A setting has a bad value (or a combination of settings cannot work). */
@@ -282,5 +286,7 @@ export function resolveConfig(env: Record<string, string | undefined>, flags: Re
       const i = item.lastIndexOf(':');
       return { host: item.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(item.slice(i + 1)) };
     }),
+    clusterHeartbeatTtlMs: num('CLUSTER_HEARTBEAT_TTL_MS') ?? 5000,
+    adminFanoutTimeoutMs: num('ADMIN_FANOUT_TIMEOUT_MS') ?? 2000,
   };
 }

@@ -76,6 +76,18 @@ export const SETTINGS: readonly SettingSpec[] = [
     description: 'host:port,... : cluster mode over Redis Cluster (docs/cluster.md)',
     kind: { type: 'host-port-list' },
   },
+  {
+    env: 'CLUSTER_HEARTBEAT_TTL_MS',
+    default: '5000',
+    description: 'cluster: a node is declared dead this long after its last heartbeat (its wills and sessions are taken over)',
+    kind: int(300, 600_000),
+  },
+  {
+    env: 'ADMIN_FANOUT_TIMEOUT_MS',
+    default: '2000',
+    description: 'cluster: how long an admin API call waits for each other node (one that does not answer is reported unreachable)',
+    kind: int(50, 60_000),
+  },
   { env: 'NODE_ID', default: undefined, defaultText: 'hostname-<random>', description: "this node's name ($SYS topics, cluster)", kind: { type: 'string' } },
   { env: 'ALLOW_ANONYMOUS', default: 'true', description: 'false: every client must authenticate', kind: { type: 'bool' } },
   { env: 'PASSWORD_FILE', default: undefined, description: 'users and password hashes, mosquitto_passwd format (reloaded on SIGHUP)', kind: { type: 'path' } },
