@@ -72,17 +72,13 @@ export class RedisSessionStore implements SessionStore {
   fencedWrites = 0;
   private readonly listeners: Array<(clientId: string, write: FencedWrite) => void> = [];
   private readonly logged = new Set<string>();
-  private readonly timer: RedisTimer | undefined;
   private readonly cluster: boolean;
-  private readonly options: SessionStoreOptions;
 
   constructor(
     private readonly client: RedisClient,
     private readonly keys: Keys,
-    options: SessionStoreOptions | RedisTimer = {},
+    private readonly options: SessionStoreOptions = {},
   ) {
-    this.options = typeof options === 'function' ? { timer: options } : options;
-    this.timer = this.options.timer;
     this.cluster = isCluster(client);
   }
 
@@ -93,7 +89,7 @@ export class RedisSessionStore implements SessionStore {
 
   /** The same store without fencing (operator actions: discarding a session no node holds). */
   unfenced(): RedisSessionStore {
-    return new RedisSessionStore(this.client, this.keys, { timer: this.timer });
+    return new RedisSessionStore(this.client, this.keys, { timer: this.options.timer });
   }
 
   onFenced(listener: (clientId: string, write: FencedWrite) => void): void {
@@ -105,8 +101,8 @@ export class RedisSessionStore implements SessionStore {
     const k = this.keys;
     const raw =
       nodeId === undefined
-        ? await timed(this.timer, 'session', this.client.getBuffer(k.session(clientId)))
-        : await timed(this.timer, 'session', sessionCommands(this.client).loadSessionBuffer(k.owner(clientId), k.holder(clientId), k.session(clientId), nodeId));
+        ? await timed(this.options.timer, 'session', this.client.getBuffer(k.session(clientId)))
+        : await timed(this.options.timer, 'session', sessionCommands(this.client).loadSessionBuffer(k.owner(clientId), k.holder(clientId), k.session(clientId), nodeId));
     return raw === null ? undefined : (unpack(raw) as SessionSnapshot);
   }
 
@@ -115,26 +111,26 @@ export class RedisSessionStore implements SessionStore {
     const nodeId = this.options.nodeId;
     if (nodeId === undefined) {
       // two slots in Redis Cluster (session key, index): two commands, the session first
-      await timed(this.timer, 'session', this.client.set(this.keys.session(clientId), pack(snapshot)));
-      await timed(this.timer, 'session', this.client.sadd(this.keys.sessionIndex, clientId));
+      await timed(this.options.timer, 'session', this.client.set(this.keys.session(clientId), pack(snapshot)));
+      await timed(this.options.timer, 'session', this.client.sadd(this.keys.sessionIndex, clientId));
       return;
     }
-    const reply = await timed(this.timer, 'session', sessionCommands(this.client).fencedSave(...this.fenceKeys(clientId), ...this.fenceArgs(clientId), pack(snapshot)));
+    const reply = await timed(this.options.timer, 'session', sessionCommands(this.client).fencedSave(...this.fenceKeys(clientId), ...this.fenceArgs(clientId), pack(snapshot)));
     if (reply[0] !== 1) return this.refused(clientId, 'save', reply[1], reply[2]);
     this.written(clientId);
-    if (this.cluster) await timed(this.timer, 'session', this.client.sadd(this.keys.sessionIndex, clientId));
+    if (this.cluster) await timed(this.options.timer, 'session', this.client.sadd(this.keys.sessionIndex, clientId));
   }
 
   async delete(clientId: string): Promise<void> {
     if (this.options.nodeId === undefined) {
-      await timed(this.timer, 'session', this.client.del(this.keys.session(clientId)));
-      await timed(this.timer, 'session', this.client.srem(this.keys.sessionIndex, clientId));
+      await timed(this.options.timer, 'session', this.client.del(this.keys.session(clientId)));
+      await timed(this.options.timer, 'session', this.client.srem(this.keys.sessionIndex, clientId));
       return;
     }
-    const reply = await timed(this.timer, 'session', sessionCommands(this.client).fencedDelete(...this.fenceKeys(clientId), ...this.fenceArgs(clientId)));
+    const reply = await timed(this.options.timer, 'session', sessionCommands(this.client).fencedDelete(...this.fenceKeys(clientId), ...this.fenceArgs(clientId)));
     if (reply[0] !== 1) return this.refused(clientId, 'delete', reply[1], reply[2]);
     this.written(clientId);
-    if (this.cluster) await timed(this.timer, 'session', this.client.srem(this.keys.sessionIndex, clientId));
+    if (this.cluster) await timed(this.options.timer, 'session', this.client.srem(this.keys.sessionIndex, clientId));
   }
 
   async clientIds(): Promise<string[]> {
