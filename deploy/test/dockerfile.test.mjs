@@ -61,8 +61,12 @@ test('runtime: tini as init, non-root numeric user, ports, OCI labels, CMD runs 
     assert.match(labels, new RegExp(`org\\.opencontainers\\.image\\.${key}=`), key);
   }
   assert.deepEqual(JSON.parse(find(runtime, 'CMD')[0].args), ['node', 'services/broker/dist/src/main.js']);
+  // `npm start` runs the `mqtt-broker` bin, whose committed shim imports the same built entry point.
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
-  assert.match(pkg.scripts.start, /node services\/broker\/dist\/src\/main\.js/, 'same entry point as npm start');
+  assert.match(pkg.scripts.start, /&& mqtt-broker$/, 'npm start runs the mqtt-broker bin');
+  const broker = JSON.parse(readFileSync(join(ROOT, 'services/broker/package.json'), 'utf8'));
+  const shim = readFileSync(join(ROOT, 'services/broker', broker.bin['mqtt-broker']), 'utf8');
+  assert.match(shim, /'\.\.\/dist\/src\/main\.js'/, 'same entry point as npm start');
 });
 
 function healthcheckScript() {

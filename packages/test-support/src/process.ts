@@ -6,14 +6,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
+/** Running children, each with how a signal reaches it (the child, or its whole process group). */
+const live = new Map<ChildProcess, (signal: NodeJS.Signals) => void>();
+process.on('exit', killAllProcesses);
 
 /** SIGKILLs every process started by startProcess that is still running (for Ctrl-C handlers). */
 export function killAllProcesses(): void {
-  for (const child of live) child.kill('SIGKILL');
+  for (const signal of live.values()) signal('SIGKILL');
 }
 
 export interface ProcessOptions {
@@ -27,6 +26,11 @@ export interface ProcessOptions {
   onExit?: () => void;
   /** 'pipe' to write to the child's stdin through `child.stdin` (default 'ignore'). */
   stdin?: 'ignore' | 'pipe';
+  /**
+   * Start the child in a process group of its own and send every signal to the group: a shell
+   * command line (`bash -c 'npm ci && npm start'`) and everything it started stop together.
+   */
+  group?: boolean;
 }
 
 export interface ManagedProcess {
@@ -47,11 +51,25 @@ export interface ManagedProcess {
   kill(): void;
   /** SIGKILL and wait until gone. */
   killAndWait(): Promise<void>;
+  /** Sends `signal` (to the group with `group`), e.g. SIGINT for what Ctrl-C does in a terminal. */
+  signal(signal: NodeJS.Signals): void;
 }
 
 export function startProcess(command: string, args: readonly string[], options: ProcessOptions = {}): ManagedProcess {
-  const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'] });
-  live.add(child);
+  const group = options.group === true;
+  const child = spawn(command, args, { env: options.env ?? process.env, cwd: options.cwd, stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'], detached: group });
+  const signal = (name: NodeJS.Signals): void => {
+    if (!group || child.pid === undefined) {
+      child.kill(name);
+      return;
+    }
+    try {
+      process.kill(-child.pid, name);
+    } catch {
+      // the group is gone already
+    }
+  };
+  live.set(child, signal);
   const keep = options.keepChars ?? 1_000_000;
   let out = '';
   let err = '';
@@ -101,19 +119,22 @@ export function startProcess(command: string, args: readonly string[], options: 
     output: () => `${err}${out}`,
     async stop(graceMs = 5_000) {
       if (exited) return exitValue;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      signal('SIGTERM');
+      const timer = setTimeout(() => signal('SIGKILL'), graceMs);
       const value = await gone;
       clearTimeout(timer);
       return value;
     },
     kill() {
-      if (!exited) child.kill('SIGKILL');
+      if (!exited) signal('SIGKILL');
     },
     async killAndWait() {
       if (exited) return;
-      child.kill('SIGKILL');
+      signal('SIGKILL');
       await gone;
+    },
+    signal(name) {
+      if (!exited) signal(name);
     },
   };
   return handle;
