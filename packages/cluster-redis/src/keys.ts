@@ -68,6 +68,14 @@ export class Keys {
     return `${this.prefix}:{n:${nodeId}}:cleanup`;
   }
 
+  /**
+   * String with a TTL, set by the survivor cleaning up after the node once its persistent sessions
+   * are restored there (clients waiting for the node stop waiting); deleted when the node starts.
+   */
+  adopted(nodeId: string): string {
+    return `${this.prefix}:{n:${nodeId}}:adopted`;
+  }
+
   /** Stream (consumer group `g`): durable QoS 1/2 batches for a node (stream-bus.ts). */
   inbox(nodeId: string): string {
     return `${this.prefix}:{n:${nodeId}}:inbox`;

@@ -186,10 +186,10 @@ end
 return redis.call('GET', KEYS[3])`;
 
 /**
- * An inbox entry's save-and-acknowledge on a single Redis, in one script (atomic, as the MULTI it
- * replaces): each snapshot is written only if FENCE allows it, then the entry is XACKed (when
+ * The save-and-acknowledge of inbox entries on a single Redis, in one script (atomic, as the MULTI
+ * it replaces): each snapshot is written only if FENCE allows it, then the entries are XACKed (when
  * `ack` is 1) and XDELed. KEYS: inbox, session index, then per snapshot owner hash, holder, epoch
- * counter, session. ARGV: group, entry id, ack, node, then per snapshot writer epoch or '',
+ * counter, session. ARGV: group, entry ids (comma-separated: one, or a drained page), ack, node, then per snapshot writer epoch or '',
  * client id, packed snapshot. Returns the refused ones, flat: {client id, owner node, owner epoch, ...}.
  */
 export const COMMIT_ENTRY = `${FENCE}
@@ -208,6 +208,8 @@ for i = 0, (#KEYS - 2) / 4 - 1 do
     refused[#refused + 1] = epoch
   end
 end
-if ARGV[3] == '1' then redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) end
-redis.call('XDEL', KEYS[1], ARGV[2])
+local ids = {}
+for id in string.gmatch(ARGV[2], '[^,]+') do ids[#ids + 1] = id end
+if ARGV[3] == '1' then redis.call('XACK', KEYS[1], ARGV[1], unpack(ids)) end
+redis.call('XDEL', KEYS[1], unpack(ids))
 return refused`;

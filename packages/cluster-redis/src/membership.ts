@@ -79,20 +79,29 @@ export class RedisMembership {
     const members = await this.timed(this.client.zrange(this.keys.members, 0, -1));
     const alive: string[] = [];
     for (const nodeId of members) {
-      if (nodeId === this.nodeId || (await this.isAlive(nodeId))) {
-        alive.push(nodeId);
-        continue;
-      }
-      const won = await this.client.set(this.keys.cleanup(nodeId), this.nodeId, 'PX', 30_000, 'NX');
-      if (won !== 'OK') continue;
-      // the routes stay until the adopted sessions' routes are written (onNodeDead removes them
-      // then); removed here too when there is no onNodeDead or it left some
-      await this.options.onNodeDead?.(nodeId);
-      await this.options.removeRoutes?.(nodeId);
-      await this.client.zrem(this.keys.members, nodeId);
-      this.cleanedUp++;
+      if (nodeId === this.nodeId || (await this.isAlive(nodeId))) alive.push(nodeId);
+      else await this.cleanUp(nodeId);
     }
     this.alive = alive;
+  }
+
+  /**
+   * Cleans up after `nodeId` now if its heartbeat is gone and this node wins its cleanup lock
+   * (a survivor that already holds the lock, this one included, is left to finish). Called by
+   * `detect`, and at once by a node whose connecting client waits for that node (takeover.ts):
+   * the client then waits for the heartbeat TTL, not for the next detection round as well.
+   */
+  async cleanUp(nodeId: string): Promise<void> {
+    if (nodeId === this.nodeId || (await this.isAlive(nodeId))) return;
+    if ((await this.client.zscore(this.keys.members, nodeId)) === null) return; // cleaned up already
+    const won = await this.client.set(this.keys.cleanup(nodeId), this.nodeId, 'PX', 30_000, 'NX');
+    if (won !== 'OK') return;
+    // the routes stay until the adopted sessions' routes are written (onNodeDead removes them
+    // then); removed here too when there is no onNodeDead or it left some
+    await this.options.onNodeDead?.(nodeId);
+    await this.options.removeRoutes?.(nodeId);
+    await this.client.zrem(this.keys.members, nodeId);
+    this.cleanedUp++;
   }
 
   /** Stops the heartbeat and detection timers (nothing written). */
@@ -132,6 +141,16 @@ export class RedisMembership {
    * this run already uses.
    */
   async awaitOwnCleanup(maxMs: number): Promise<void> {
+    try {
+      await this.awaitCleanupOfPreviousRun(maxMs);
+    } finally {
+      // a previous run's adoption mark would tell clients waiting for this run's death that its
+      // sessions are restored already (DurablePort.cleanupState)
+      await this.client.del(this.keys.adopted(this.nodeId));
+    }
+  }
+
+  private async awaitCleanupOfPreviousRun(maxMs: number): Promise<void> {
     const deadline = Date.now() + maxMs;
     while (Date.now() < deadline) {
       const [member, alive] = await Promise.all([this.client.zscore(this.keys.members, this.nodeId), this.client.exists(this.keys.heartbeat(this.nodeId))]);

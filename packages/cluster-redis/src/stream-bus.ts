@@ -22,6 +22,7 @@
  * while reconnecting; the engine bounds how long a publisher's ack waits (appendTimeoutMs).
  */
 import {
+  type CleanupState,
   DurableAppendError,
   type DurableBatchHandler,
   type DurableMessage,
@@ -70,6 +71,11 @@ export interface RedisDurableOptions {
    * fenced by `nodeId` alone (no registration epochs, nobody told).
    */
   sessions?: RedisSessionStore;
+  /**
+   * Cleans up after a node now if its heartbeat is gone (RedisMembership.cleanUp): asked by a
+   * connecting client's claim waiting for that node (DurablePort.cleanUpNow).
+   */
+  cleanUpNow?: (nodeId: string) => Promise<void>;
 }
 
 export interface RedisDurableStats {
@@ -250,7 +256,7 @@ export class RedisDurable implements DurablePort {
             const from = fields === null ? '' : senderOf(fields);
             this.stats.receivedByPeer.set(from, (this.stats.receivedByPeer.get(from) ?? 0) + batch.length);
             const snapshots = batch.length === 0 ? [] : handler(batch);
-            this.commit(key, id.toString(), snapshots, true).catch((e: unknown) => this.options.onError?.(e));
+            this.commit(key, [id.toString()], snapshots, true).catch((e: unknown) => this.options.onError?.(e));
           }
         } catch (e) {
           if (!running) return;
@@ -283,19 +289,19 @@ export class RedisDurable implements DurablePort {
    * acknowledged (the copy belongs to the session's owner, which got it too or from the dead
    * node's drain). Redis Cluster: other slots, the fenced saves then XACK and XDEL, not atomic.
    */
-  private async commit(key: string, id: string, snapshots: SessionSnapshot[], ack: boolean): Promise<void> {
+  private async commit(key: string, ids: string[], snapshots: SessionSnapshot[], ack: boolean): Promise<void> {
     this.stats.commits++;
     this.stats.sessionsSaved += snapshots.length;
     const store = this.sessions;
     if (this.cluster) {
       for (const s of snapshots) await store.save(s);
-      if (ack) await this.client.xack(key, GROUP, id);
-      await this.client.xdel(key, id);
+      if (ack) await this.client.xack(key, GROUP, ...ids);
+      await this.client.xdel(key, ...ids);
       return;
     }
     const k = this.keys;
     const keys: Array<string | number> = [2 + 4 * snapshots.length, key, k.sessionIndex];
-    const args: Array<string | Buffer> = [GROUP, id, ack ? '1' : '0', this.options.nodeId];
+    const args: Array<string | Buffer> = [GROUP, ids.join(','), ack ? '1' : '0', this.options.nodeId];
     for (const s of snapshots) {
       const c = s.clientId;
       keys.push(k.owner(c), k.holder(c), k.epoch(c), k.session(c));
@@ -311,24 +317,41 @@ export class RedisDurable implements DurablePort {
     for (const s of snapshots) if (!denied.has(s.clientId)) store.written(s.clientId);
   }
 
-  async drain(deadNodeId: string, handler: DurableBatchHandler, keep = false): Promise<number> {
+  /**
+   * Pages of up to DRAIN_COUNT entries, each page's deliveries saved and its entries deleted by
+   * one commit (the last snapshot of each session it touched): one save per session per page,
+   * where one per entry made draining a backlog into an offline session quadratic (its whole
+   * queue saved again for every entry; 2,500 one-message entries took ~10 s). A page stops early
+   * when `held` says a local session is congested, and the next one waits for it to drain.
+   */
+  async drain(deadNodeId: string, handler: DurableBatchHandler, keep = false, held?: () => Promise<void> | undefined): Promise<number> {
     const key = this.keys.inbox(deadNodeId);
     let from = '-';
     let messages = 0;
     for (;;) {
+      await held?.();
       const entries = (await this.client.xrangeBuffer(key, from, '+', 'COUNT', DRAIN_COUNT)) as Array<[Buffer, Buffer[]]>;
       if (entries.length === 0) break;
+      const ids: string[] = [];
+      const touched = new Map<string, SessionSnapshot>();
       for (const [id, fields] of entries) {
         const batch = decodeEntry(fields);
         messages += batch.length;
-        await this.commit(key, id.toString(), batch.length === 0 ? [] : handler(batch), false);
+        if (batch.length > 0) for (const snapshot of handler(batch)) touched.set(snapshot.clientId, snapshot);
+        ids.push(id.toString());
+        if (held?.() !== undefined) break;
       }
-      from = `(${entries[entries.length - 1][0].toString()}`;
+      await this.commit(key, ids, [...touched.values()], false);
+      from = `(${ids[ids.length - 1]}`;
     }
     // (a DEL here would lose what was appended since the last XRANGE when the routes still exist)
     if (!keep) await this.client.del(key);
     this.stats.messagesClaimed += messages;
     return messages;
+  }
+
+  async cleanUpNow(nodeId: string): Promise<void> {
+    await this.options.cleanUpNow?.(nodeId);
   }
 
   /** Packed: client id, delay, message, then (added later, so older values still read) due time and user name. */
@@ -392,10 +415,20 @@ export class RedisDurable implements DurablePort {
     return (await this.client.get(this.keys.holder(clientId))) ?? undefined;
   }
 
-  /** No heartbeat and no longer a member (a dead node stays a member until its cleanup completed). */
-  async isCleaned(nodeId: string): Promise<boolean> {
-    const [member, alive] = await Promise.all([this.client.zscore(this.keys.members, nodeId), this.client.exists(this.keys.heartbeat(nodeId))]);
-    return member === null && alive === 0;
+  /** One round trip: heartbeat, member entry, adoption mark. */
+  async cleanupState(nodeId: string): Promise<CleanupState> {
+    const [alive, member, adopted] = await Promise.all([
+      this.client.exists(this.keys.heartbeat(nodeId)),
+      this.client.zscore(this.keys.members, nodeId),
+      this.client.exists(this.keys.adopted(nodeId)),
+    ]);
+    if (alive === 1) return 'alive';
+    if (member === null) return 'cleaned';
+    return adopted === 1 ? 'adopted' : 'dead';
+  }
+
+  async markAdopted(deadNodeId: string): Promise<void> {
+    await this.client.set(this.keys.adopted(deadNodeId), this.options.nodeId, 'PX', 60_000);
   }
 
   onNodeDead(handler: (deadNodeId: string) => Promise<NodeCleanup>): void {

@@ -193,14 +193,18 @@ describe('RedisDurable: wills, session index, adoption', () => {
     assert.deepEqual(await durable.indexedSessions('dead'), []);
   });
 
-  it('isCleaned: true once the node is no longer a member and has no heartbeat', async () => {
+  it('cleanupState: alive while the heartbeat is there, dead until adopted, cleaned once no longer a member', async () => {
     const { durable, client, keys } = await setup('s');
     await client.zadd(keys.members, Date.now(), 'n1');
-    assert.equal(await durable.isCleaned('n1'), false);
-    await client.zrem(keys.members, 'n1');
     await client.set(keys.heartbeat('n1'), '1', 'PX', 60_000);
-    assert.equal(await durable.isCleaned('n1'), false, 'alive (heartbeat) but not listed: not cleaned');
+    assert.equal(await durable.cleanupState('n1'), 'alive');
     await client.del(keys.heartbeat('n1'));
-    assert.equal(await durable.isCleaned('n1'), true);
+    assert.equal(await durable.cleanupState('n1'), 'dead');
+    await durable.markAdopted('n1');
+    assert.equal(await durable.cleanupState('n1'), 'adopted');
+    await client.zrem(keys.members, 'n1');
+    assert.equal(await durable.cleanupState('n1'), 'cleaned');
+    await client.set(keys.heartbeat('n1'), '1', 'PX', 60_000);
+    assert.equal(await durable.cleanupState('n1'), 'alive', 'alive (heartbeat) but not listed: not cleaned');
   });
 });

@@ -5,4 +5,4 @@ export { DEFAULT_LIMITS } from './limits.js';
 export { noopObserver } from './observer.js';
 export * from './ports.js';
 export * from './admin.js';
-export { DurableAppendError, type DurableBatchHandler, type DurableMessage, type DurablePort, type MovedClient, type NodeCleanup, type SharedTarget, type StoredWill } from './cluster/durable-port.js';
+export { DurableAppendError, type CleanupState, type DurableBatchHandler, type DurableMessage, type DurablePort, type MovedClient, type NodeCleanup, type SharedTarget, type StoredWill } from './cluster/durable-port.js';

@@ -27,7 +27,9 @@ export function durablePortDefaults(): DurablePort {
     adoptClient: notUsed,
     setHolder: async () => {},
     holder: async () => undefined,
-    isCleaned: async () => true,
+    cleanupState: async () => 'cleaned',
+    markAdopted: async () => {},
+    cleanUpNow: async () => {},
     onNodeDead: () => {},
   };
 }

@@ -70,6 +70,7 @@ export function createClusterMode(config: BrokerConfig, log: Logger, registry: R
     sessions: redis.sessions,
     cleanupWaitMs: heartbeatTtlMs * 2 + 10_000,
     drainWillGraceMs: config.drainWillGraceSeconds * 1000,
+    cleanUpNow: (nodeId) => redis.membership.cleanUp(nodeId),
     onError: (err) => log.debug({ err }, 'durable inbox error'),
     timer: latency.observe,
   });

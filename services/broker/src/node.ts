@@ -26,6 +26,9 @@ export class StartupError extends Error {
   }
 }
 
+/** How long a shutdown may take beyond DRAIN_SECONDS before the node stops with what is still pending. */
+const SHUTDOWN_GRACE_MS = 4000;
+
 export interface RunningNode {
   readonly config: BrokerConfig;
   readonly broker: Broker;
@@ -224,8 +227,22 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
         metrics.setReady(false);
         log.info({ event: 'draining', drainSeconds: config.drainSeconds, clients: broker.stats().connectedClients }, 'shutting down: draining clients');
         for (const l of listeners) l.stopAccepting();
-        await broker.drain(config.drainSeconds * 1000, config.serverReference);
-        await closeAll();
+        const stopped = (async () => {
+          await broker.drain(config.drainSeconds * 1000, config.serverReference);
+          await closeAll();
+        })();
+        // Bounded: with Redis unreachable the session saves and the leave would wait for it
+        // forever (ioredis queues them), and Kubernetes would SIGKILL the pod at its grace period
+        // anyway. What was saved before stays in Redis for the survivor that adopts this node.
+        const boundMs = config.drainSeconds * 1000 + SHUTDOWN_GRACE_MS;
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await Promise.race([stopped.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), boundMs)))]);
+        clearTimeout(timer);
+        if (timedOut) {
+          const redis = cluster === undefined ? undefined : cluster.isReady() ? 'connected' : 'unreachable';
+          log.error({ event: 'shutdown_timeout', boundMs, redis }, 'shutdown did not finish within DRAIN_SECONDS + 4 s: stopping without the writes still pending');
+          throw new Error(`shutdown did not finish within ${boundMs} ms`);
+        }
         log.info({ event: 'stopped' }, 'mqtt-broker stopped');
       })();
       return shuttingDown;

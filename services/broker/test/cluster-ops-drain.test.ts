@@ -100,3 +100,27 @@ describe('behaviour 11: SIGTERM drains a node; its clients resume elsewhere', { 
     assert.equal(await readyStatus(a.ports.http), 0, 'the drained node is gone');
   });
 });
+
+describe('SIGTERM while Redis is unreachable', { skip, timeout: 60_000 }, () => {
+  it('the node still exits within DRAIN_SECONDS + 5 s, logging what it could not finish', async () => {
+    const redis = await startRedis();
+    const node = await startBroker({ env: { REDIS_URL: redis.url, NODE_ID: uid('d11down'), DRAIN_SECONDS: '1', LOG_LEVEL: 'info' } });
+    try {
+      const sub = (await connect(node.url, { protocolVersion: 4, clientId: uid('d11p'), clean: false })).client;
+      await sub.subscribeAsync(`${uid('d11t')}/#`, { qos: 1 });
+      await redis.stop();
+      await waitUntil(async () => (await readyStatus(node.ports.http)) !== 200, 5000, '/readyz leaves 200 once Redis is gone');
+      const t0 = Date.now();
+      const exit = await node.stop(30_000); // SIGKILL only after 30 s
+      const ms = Date.now() - t0;
+      sub.end(true);
+      console.log(`# SIGTERM to exit with Redis unreachable, DRAIN_SECONDS=1: ${ms} ms, exit ${exit}`);
+      assert.ok(ms < 1000 + 5000, `exited within DRAIN_SECONDS + 5 s (${ms} ms)`);
+      assert.equal(exit, 1, 'exit code 1: the shutdown did not complete');
+      assert.match(node.stdout(), /"event":"shutdown_timeout"/, 'the unfinished shutdown is logged');
+    } finally {
+      await node.stop();
+      await redis.stop();
+    }
+  });
+});

@@ -22,12 +22,15 @@
  *    sessions whose subscriptions match and saved with them; then the inbox is deleted. A copy
  *    that already reached an adopted session directly (same message id, published while both
  *    routes existed) is not delivered again.
- * 5. The membership then drops the dead node, which tells connecting clients waiting for it that its
- *    state is where it will stay (DurablePort.isCleaned).
+ *    Clients already reconnecting elsewhere stop waiting once step 3 is done (DurablePort.markAdopted)
+ *    and take their session over from here while the drain runs: what it delivers to a session taken
+ *    over follows it (stub, then addressed), and a reconnected client here gets it under flow control.
+ * 5. The membership then drops the dead node.
  */
 import { topicMatches } from '@mqtt-broker/topics';
 import type { SessionSnapshot, StoredMessage } from '../ports.js';
 import { fromStored } from '../session/message.js';
+import { beginFeed, endFeed } from '../session/flow-control.js';
 import { restoreSession } from '../session/restore.js';
 import type { Session } from '../session/session.js';
 import type { ClusterDurability } from './durable.js';
@@ -58,10 +61,17 @@ export async function adoptDeadNode(d: ClusterDurability, deadNodeId: string): P
 
   // the adopted sessions' routes were written above (same connection, so applied first)
   await ctx.ports.routes?.removeNode(deadNodeId);
+  await port.markAdopted(deadNodeId); // clients waiting for the dead node take their session from here now
   await new Promise((resolve) => setTimeout(resolve, INBOX_GRACE_MS));
   const moved = (await port.takeMoved?.(deadNodeId)) ?? [];
   const passed: Array<Promise<void>> = [];
-  result.messages = await port.drain(deadNodeId, (batch) => deliverToAdopted(d, batch, adopted, moved, passed));
+  // held back while a reconnected client's session is congested, like the node's own inbox
+  result.messages = await port.drain(
+    deadNodeId,
+    (batch) => deliverToAdopted(d, batch, adopted, moved, passed),
+    false,
+    () => d.flowHeld(),
+  );
   await Promise.allSettled(passed);
   for (const clientId of await port.indexedSessions(deadNodeId)) await port.unindexSession(deadNodeId, clientId);
   return result;
@@ -73,6 +83,10 @@ async function adoptSession(d: ClusterDurability, deadNodeId: string, clientId: 
   const port = d.port;
   const store = ctx.ports.sessions;
   const registration = await port.adoptClient(clientId, deadNodeId, ctx.nodeId);
+  // copies reaching the session directly from now on are not delivered again from the dead inbox:
+  // opened before its routes exist (restoreSession), a copy routed here during an await below was
+  // delivered unrecorded and then drained a second time
+  d.noteTakenOver(clientId);
   const local = ctx.sessions.get(clientId);
   if (local !== undefined) return local; // already live here: the inbox goes to it
   const snapshot = store === undefined ? undefined : await store.load(clientId);
@@ -87,7 +101,6 @@ async function adoptSession(d: ClusterDurability, deadNodeId: string, clientId: 
     result.claimed++;
   }
   ctx.sessionOffline(session); // expiry armed, snapshot saved
-  d.noteTakenOver(clientId); // copies reaching it directly are not delivered again from the inbox
   await port.indexSession(ctx.nodeId, clientId);
   return session;
 }
@@ -95,6 +108,9 @@ async function adoptSession(d: ClusterDurability, deadNodeId: string, clientId: 
 function deliverToAdopted(d: ClusterDurability, batch: DurableMessage[], adopted: Session[], moved: MovedClient[], passed: Array<Promise<void>>): SessionSnapshot[] {
   const now = d.ctx.clock.now();
   const live = adopted.filter((s) => !s.ended && d.ctx.sessions.get(s.clientId) === s);
+  // the duplicate filter stays open while the drain runs (for sessions handed over since too): a
+  // drain held back by a slow reconnected client may reach a copy long after its direct twin
+  for (const s of adopted) d.noteTakenOver(s.clientId);
   // Adopted here, then taken over by the client's new node before this drain (the drained copies
   // would otherwise reach nobody, and the entry is deleted): a handed-over session that is still
   // subscribed (ended here, a stub: only a handover keeps the subscriptions of an ended session)
@@ -108,28 +124,43 @@ function deliverToAdopted(d: ClusterDurability, batch: DurableMessage[], adopted
   }
   const reached = stubs.length === 0 ? live : [...live, ...stubs];
   return d.savingTouched(() => {
-    for (const { message: stored, target, id } of batch) {
-      const message = fromStored(stored, now);
-      // a client the dead node handed over in its last seconds, or one this node handed over since
-      // it adopted the session: the copy follows it (its new node drops a copy it already got)
-      if (target === undefined) {
-        for (const m of left.length === 0 ? moved : [...moved, ...left]) {
-          if (m.until < Date.now() || !m.filters.some((f) => topicMatches(f, stored.topic))) continue;
-          passed.push(d.port.append(m.nodeId, { message: stored, forClient: m.clientId, ...(id !== undefined ? { id } : {}) }).catch((e: unknown) => d.ctx.reportPortError(e)));
-        }
-      }
-      for (const s of reached) {
-        const sub = bestMatch(s, stored, target);
-        if (sub === undefined) continue;
-        if (target === undefined && d.seenBefore(s.clientId, id)) {
+    beginFeed(d); // a congested connected session holds the drain back (flow-control.ts)
+    try {
+      deliverEach(d, batch, reached, now, left.length === 0 ? moved : [...moved, ...left], passed);
+    } finally {
+      endFeed();
+    }
+  }, live);
+}
+
+/** The drained copies of one entry to the adopted sessions they match, or on to where their client went. */
+function deliverEach(d: ClusterDurability, batch: DurableMessage[], reached: Session[], now: number, following: MovedClient[], passed: Array<Promise<void>>): void {
+  for (const { message: stored, target, id } of batch) {
+    const message = fromStored(stored, now);
+    // a client the dead node handed over in its last seconds, or one this node handed over since
+    // it adopted the session: the copy follows it (its new node drops a copy it already got)
+    if (target === undefined) {
+      for (const m of following) {
+        if (m.until < Date.now() || !m.filters.some((f) => topicMatches(f, stored.topic))) continue;
+        // its direct twin reached the session here before the handover: it went with the session
+        if (d.seenBefore(m.clientId, id)) {
           d.stats.duplicatesSkipped++;
           continue;
         }
-        s.deliver(message, Math.min(sub.qos, stored.qos) as 0 | 1 | 2, sub.retainAsPublished && stored.retain, sub.subscriptionIds, undefined);
-        if (target !== undefined) break; // a shared copy goes to one member
+        passed.push(d.port.append(m.nodeId, { message: stored, forClient: m.clientId, ...(id !== undefined ? { id } : {}) }).catch((e: unknown) => d.ctx.reportPortError(e)));
       }
     }
-  }, live);
+    for (const s of reached) {
+      const sub = bestMatch(s, stored, target);
+      if (sub === undefined) continue;
+      if (target === undefined && d.seenBefore(s.clientId, id)) {
+        d.stats.duplicatesSkipped++;
+        continue;
+      }
+      s.deliver(message, Math.min(sub.qos, stored.qos) as 0 | 1 | 2, sub.retainAsPublished && stored.retain, sub.subscriptionIds, undefined);
+      if (target !== undefined) break; // a shared copy goes to one member
+    }
+  }
 }
 
 /** The subscription of `s` a message reaches: plain ones for a plain copy, the target group's for a shared copy. */

@@ -64,6 +64,9 @@ export interface StoredWill {
 }
 
 /** What a survivor did after a node died. */
+/** DurablePort.cleanupState. */
+export type CleanupState = 'alive' | 'dead' | 'adopted' | 'cleaned';
+
 export interface NodeCleanup {
   /** Wills published. */
   wills: number;
@@ -112,9 +115,10 @@ export interface DurablePort {
   /**
    * Takes every batch left in a dead node's inbox (read or not), in order, then deletes the inbox
    * (kept with `keep`: a node draining its own inbox while publishers may still append to it);
-   * returns the message count.
+   * returns the message count. `held` returns a promise while a local session the batches feed
+   * is congested (flow-control.ts): no further batch is handed over until it resolves.
    */
-  drain(deadNodeId: string, handler: DurableBatchHandler, keep?: boolean): Promise<number>;
+  drain(deadNodeId: string, handler: DurableBatchHandler, keep?: boolean, held?: () => Promise<void> | undefined): Promise<number>;
   /** The will of a client connected to `nodeId`; replaced on reconnect, deleted by deleteWill. */
   setWill(nodeId: string, will: StoredWill): Promise<void>;
   deleteWill(nodeId: string, clientId: string): Promise<void>;
@@ -140,11 +144,20 @@ export interface DurablePort {
   takeMoved?(nodeId: string): Promise<MovedClient[]>;
   holder(clientId: string): Promise<string | undefined>;
   /**
-   * True once nothing of `nodeId` is left to clean up: it left the cluster gracefully, or it died
-   * and the survivor's onNodeDead work completed (a dead node stays a member until then). False
-   * while the node's heartbeat is alive.
+   * Where a previous owner stands, for the clients waiting for it (takeover.ts): 'alive' while its
+   * heartbeat is there; 'dead' (no heartbeat: died, or left) until a survivor has restored its
+   * persistent sessions; then 'adopted' (their holders are set; its inbox may still be draining,
+   * and copies drained for a session taken over meanwhile follow it); 'cleaned' once nothing of it
+   * is left (a dead node stays a member until the survivor's onNodeDead work completed).
    */
-  isCleaned(nodeId: string): Promise<boolean>;
+  cleanupState(nodeId: string): Promise<CleanupState>;
+  /** Called by the survivor once the dead node's sessions are restored here and its routes removed. */
+  markAdopted(deadNodeId: string): Promise<void>;
+  /**
+   * Cleans up after `nodeId` now if its heartbeat is gone and no survivor has started to (this
+   * node then runs onNodeDead); resolves when that cleanup finished or was not this node's to do.
+   */
+  cleanUpNow(nodeId: string): Promise<void>;
   /** How long a publisher's acknowledgement may wait for an append before the append counts as failed. */
   readonly appendTimeoutMs: number;
   /** How long a connecting client waits for a dead previous owner node to be cleaned up. */

@@ -25,11 +25,12 @@ import type { Will } from '@mqtt-broker/mqtt-codec';
 import { topicMatches } from '@mqtt-broker/topics';
 import type { EngineContext } from '../engine-context.js';
 import type { SessionSnapshot, StoredMessage } from '../ports.js';
-import { beginFeed, endFeed, type Feeder } from '../session/flow-control.js';
+import { HeldFeeder } from '../router/held-feeder.js';
+import { beginFeed, endFeed } from '../session/flow-control.js';
 import { fromStored, type Message, toStored } from '../session/message.js';
 import type { Session } from '../session/session.js';
 import type { DurableMessage, DurablePort, SharedTarget } from './durable-port.js';
-import { deliverToClient, HandoverRecords, type RouteView, retireStub } from './handover-forward.js';
+import { deliverToClient, HandoverRecords, type RouteView, retireStub, STUB_MAX_MS } from './handover-forward.js';
 import { claimRunning } from './takeover.js';
 import type { SharedRoutes } from './shared-routes.js';
 import { ClusterWills } from './wills.js';
@@ -37,14 +38,27 @@ import { ClusterWills } from './wills.js';
 const registry = new WeakMap<EngineContext, ClusterDurability>();
 /** Ids of messages forwarded or received between nodes (durable-port.ts DurableMessage.id). */
 const messageIds = new WeakMap<Message, string>();
-/** How long a taken-over session is watched for copies that reach it twice (the stub's overlap). */
-const FRESH_MS = 5000;
 /** How long copies that still reach this node for a handed-over session are passed on. */
 const TOMBSTONE_MS = 3000;
+/**
+ * How long a taken-over session is watched for copies that reach it twice (the stub's overlap),
+ * counted again from each addressed copy read for it. The old node sends addressed copies until
+ * STUB_MAX_MS + TOMBSTONE_MS after the handover, and this node may read them late (its inbox
+ * held back by a congested session): 5 s was seen to close before the last twins were read.
+ */
+const FRESH_MS = STUB_MAX_MS + TOMBSTONE_MS + 2000;
 /** How long an addressed copy waits for its client's session to finish arriving here. */
 const ARRIVAL_WAIT_MS = 2000;
 /** ... at most, while a CONNECT of that client here is still claiming it (takeover.ts). */
 const ARRIVAL_MAX_MS = 30_000;
+
+interface Tombstone {
+  filters: string[];
+  nodeId: string;
+  until: number;
+  /** The new owner had loaded the session and its routes were visible (handover-forward.ts). */
+  confirmed: boolean;
+}
 
 function includes(targets: Iterable<string>, nodeId: string): boolean {
   for (const t of targets) if (t === nodeId) return true;
@@ -62,7 +76,8 @@ interface Signature {
   inflight: number;
 }
 
-export class ClusterDurability implements Feeder {
+/** A HeldFeeder: the inbox consumer is held back by congested local sessions (flow-control.ts). */
+export class ClusterDurability extends HeldFeeder {
   /** Appends made by the publish being routed now (taken by the publisher's acknowledgement). */
   private waits: Array<Promise<void>> = [];
   /** Shared subscriptions across nodes (set by the cluster link when it handles them). */
@@ -91,12 +106,13 @@ export class ClusterDurability implements Feeder {
   /** Sessions taken over from another node in the last FRESH_MS: ids of the copies they got. */
   private readonly fresh = new Map<string, { until: number; seen: Set<string> }>();
   /** Sessions handed over from here recently: where copies that still arrive for them go. */
-  private readonly tombstones = new Map<string, { filters: string[]; nodeId: string; until: number }>();
+  private readonly tombstones = new Map<string, Tombstone>();
 
   constructor(
     readonly ctx: EngineContext,
     readonly port: DurablePort,
   ) {
+    super();
     registry.set(ctx, this);
     this.wills = new ClusterWills(ctx, port);
   }
@@ -110,31 +126,6 @@ export class ClusterDurability implements Feeder {
       () => this.flowGate(),
     );
     await wills;
-  }
-
-  // ---- Feeder: the inbox consumer is held back by congested local sessions (flow-control.ts) ----
-  flowBlockers: Set<Session> | undefined = undefined;
-  flowBlockedAt = 0;
-  flowExemptUntil = 0;
-  private released: (() => void) | undefined = undefined;
-  private held: Promise<void> | undefined = undefined;
-
-  onFlowBlocked(): void {
-    this.held = new Promise<void>((resolve) => {
-      this.released = resolve;
-    });
-  }
-
-  onFlowReleased(): void {
-    const r = this.released;
-    this.held = undefined;
-    this.released = undefined;
-    r?.();
-  }
-
-  /** Resolves when no local session holds the inbox consumer back. */
-  flowGate(): Promise<void> {
-    return this.held ?? Promise.resolve();
   }
 
   /**
@@ -181,7 +172,7 @@ export class ClusterDurability implements Feeder {
     // this node's own inbox: the copies for its persistent sessions (router.ts, durableLocal)
     for (const nodeId of targets) this.waitFor(this.port.append(nodeId, nodeId === this.ctx.nodeId ? { message: stored, id, local: true } : { message: stored, id }));
     // published here for a client that just moved away: its new node may not have its session yet
-    if (this.tombstones.size > 0) this.passToMoved(stored, id);
+    if (this.tombstones.size > 0) this.passToMoved(stored, id, targets);
   }
 
   /** The id shared by every copy of `message` (assigned when first forwarded or read from an inbox). */
@@ -201,8 +192,13 @@ export class ClusterDurability implements Feeder {
     else this.fresh.set(clientId, { until: Date.now() + FRESH_MS, seen: new Set() });
   }
 
-  /** A copy reached this node after a session moved away (a publisher saw the move late): pass it on. */
-  private passToMoved(stored: StoredMessage, id: string | undefined): void {
+  /**
+   * A copy reached this node after a session moved away (a publisher saw the move late): pass it on.
+   * `forwardedTo`: the nodes a copy published here was just appended to. A confirmed new owner among
+   * them gets no second, addressed copy: it had loaded the session before this tombstone was set,
+   * so the plain copy reaches it (every pair is one more duplicate its filter has to catch).
+   */
+  private passToMoved(stored: StoredMessage, id: string | undefined, forwardedTo?: Iterable<string>): void {
     const now = Date.now();
     for (const [clientId, t] of this.tombstones) {
       if (t.until < now || this.ctx.sessions.has(clientId)) {
@@ -210,6 +206,7 @@ export class ClusterDurability implements Feeder {
         continue;
       }
       if (!t.filters.some((f) => topicMatches(f, stored.topic))) continue;
+      if (t.confirmed && forwardedTo !== undefined && includes(forwardedTo, t.nodeId)) continue;
       this.port.append(t.nodeId, { message: stored, forClient: clientId, ...(id !== undefined ? { id } : {}) }).catch((e: unknown) => this.ctx.reportPortError(e));
     }
   }
@@ -319,6 +316,8 @@ export class ClusterDurability implements Feeder {
           const message = fromStored(stored, now);
           if (id !== undefined) messageIds.set(message, id);
           if (forClient !== undefined) {
+            // the old node still sends copies for this client: its plain twins may follow, watch longer
+            if (id !== undefined) this.noteTakenOver(forClient);
             const fresh = this.fresh.get(forClient);
             if (id !== undefined && fresh?.seen.has(id) === true) {
               this.stats.duplicatesSkipped++;
@@ -372,8 +371,8 @@ export class ClusterDurability implements Feeder {
       append: (nodeId: string, message: Message, clientId: string): void => {
         this.port.append(nodeId, { message: toStored(message), forClient: clientId, id: this.idOf(message) }).catch((e: unknown) => this.ctx.reportPortError(e));
       },
-      tombstone: (clientId: string, filters: string[], nodeId: string): void => {
-        this.tombstones.set(clientId, { filters, nodeId, until: Date.now() + TOMBSTONE_MS });
+      tombstone: (clientId: string, filters: string[], nodeId: string, confirmed: boolean): void => {
+        this.tombstones.set(clientId, { filters, nodeId, until: Date.now() + TOMBSTONE_MS, confirmed });
       },
     };
     if (newOwner !== undefined && newOwner !== this.ctx.nodeId) this.handovers.movedTo(session, newOwner);

@@ -48,8 +48,11 @@ export interface RouteView {
 
 export interface StubForwarder {
   append(nodeId: string, message: Message, clientId: string): void;
-  /** After the stub is gone: copies that still arrive here for these filters go to `nodeId` too. */
-  tombstone(clientId: string, filters: string[], nodeId: string): void;
+  /**
+   * After the stub is gone: copies that still arrive here for these filters go to `nodeId` too.
+   * `confirmed`: `nodeId` had loaded the session and its routes were visible here (not the timeout).
+   */
+  tombstone(clientId: string, filters: string[], nodeId: string, confirmed: boolean): void;
 }
 
 /**
@@ -70,12 +73,14 @@ export async function retireStub(
   const deadline = Date.now() + STUB_MAX_MS;
   let isLoaded = loaded === undefined || newOwner === ctx.nodeId;
   let askedAt = 0;
+  let confirmed = false;
   while (newOwner !== undefined && Date.now() < deadline) {
     if (!isLoaded && Date.now() - askedAt >= LOADED_POLL_MS) {
       askedAt = Date.now();
       isLoaded = await (loaded as () => Promise<boolean>)().catch(() => false);
     }
-    if (isLoaded && filters.every((f) => view.routeVisible(f, newOwner))) break;
+    confirmed = isLoaded && filters.every((f) => view.routeVisible(f, newOwner));
+    if (confirmed) break;
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
   for (const p of session.queue) if (p.qos > 0) caught.push(p.message);
@@ -84,7 +89,7 @@ export async function retireStub(
   session.clearOutbound();
   if (newOwner === undefined || newOwner === ctx.nodeId) return;
   for (const m of caught) out.append(newOwner, m, session.clientId);
-  out.tombstone(session.clientId, filters, newOwner);
+  out.tombstone(session.clientId, filters, newOwner, confirmed);
 }
 
 /**

@@ -70,19 +70,24 @@ async function claimAfter(ctx: EngineContext, clientId: string): Promise<void> {
     // With durable inboxes a live node's answer is waited for as long as a dead node's cleanup (a
     // node busy saving a large session answers late; giving up then left the client waiting for
     // the cleanup of a node that is alive, and the handover that came meanwhile was lost), and a
-    // node that died before answering is cleaned up by a survivor: stop waiting for its answer then.
+    // node that died before answering is cleaned up by a survivor: stop waiting for its answer
+    // once that survivor has restored its sessions.
     const bound = durable === undefined ? TAKEOVER_TIMEOUT_MS : durable.cleanupWaitMs;
     const asked = bus.takeover(previous.nodeId, clientId, registration.epoch, bound);
-    let answered = false;
-    const cleaned = durable === undefined ? undefined : waitForCleanup(durable, previous.nodeId, bound, () => answered);
-    const outcome = cleaned === undefined ? await asked : await Promise.race([asked, cleaned.then(() => 'waited' as const)]);
-    answered = true;
+    const adopted = durable === undefined ? undefined : watchPreviousOwner(ctx, durable, previous.nodeId, bound);
+    const outcome = adopted === undefined ? await asked : await Promise.race([asked, adopted.done.then(() => 'adopted' as const)]);
+    adopted?.leave();
     const handedOver = outcome === true;
     if (handedOver) durabilityOf(ctx)?.noteTakenOver(clientId);
     if (handedOver || durable === undefined) return;
-    // refused at once (its heartbeat is gone): wait for the survivor's cleanup
-    if (outcome !== 'waited') await waitForCleanup(durable, previous.nodeId, durable.cleanupWaitMs);
-    // the survivor may hold the session it adopted from the dead node: take it from there
+    // refused at once (its heartbeat is gone): wait for the survivor's adoption
+    if (outcome !== 'adopted') {
+      const w = watchPreviousOwner(ctx, durable, previous.nodeId, durable.cleanupWaitMs);
+      await w.done;
+      w.leave();
+    }
+    // the survivor holds the session it adopted from the dead node: take it from there (the
+    // survivor may be this node: the session is then here already)
     const holder = await durable.holder(clientId);
     if (holder !== undefined && holder !== ctx.nodeId && (await bus.takeover(holder, clientId, registration.epoch, TAKEOVER_TIMEOUT_MS))) {
       durabilityOf(ctx)?.noteTakenOver(clientId);
@@ -92,18 +97,78 @@ async function claimAfter(ctx: EngineContext, clientId: string): Promise<void> {
   }
 }
 
+/** How often a waiting claim looks at its previous owner's state. */
+const WATCH_INTERVAL_MS = 50;
+
 /**
- * The previous owner is dead or silent: its inbox may still hold messages for this client. The
- * survivor that cleans up after it folds them into the saved session and marks the node cleaned;
- * wait for that (bounded by the port's cleanupWaitMs) before the session is loaded.
+ * Waits (at most `boundMs`) until the dead or silent `nodeId` has been adopted by a survivor: its
+ * persistent sessions restored there with their holders set (DurablePort.cleanupState). The client
+ * need not wait for the survivor to drain the dead node's inbox: what the drain delivers follows a
+ * session taken over meanwhile (adoption.ts). When the heartbeat is gone and no survivor has
+ * started, this node starts the cleanup itself, so the client waits for the heartbeat TTL, not
+ * for the next detection round as well. One poll per previous owner however many of its clients
+ * reconnect here at once (a dead node's whole fleet does); it stops when no claim waits any more.
  */
-async function waitForCleanup(durable: DurablePort, nodeId: string, boundMs: number, stop?: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + boundMs;
-  while (Date.now() < deadline && stop?.() !== true) {
-    if (await durable.isCleaned(nodeId)) return true;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+function watchPreviousOwner(ctx: EngineContext, durable: DurablePort, nodeId: string, boundMs: number): { done: Promise<void>; leave(): void } {
+  let mine = watches.get(ctx);
+  if (mine === undefined) watches.set(ctx, (mine = new Map()));
+  let watch = mine.get(nodeId);
+  if (watch === undefined) mine.set(nodeId, (watch = new OwnerWatch(ctx, durable, nodeId, boundMs, mine)));
+  return watch.join();
+}
+
+const watches = new WeakMap<EngineContext, Map<string, OwnerWatch>>();
+
+/** The poll of one previous owner node, shared by the claims on this node that wait for it. */
+class OwnerWatch {
+  private waiters = 0;
+  /** Resolves once a survivor restored the node's sessions (or nothing is left of it), at the bound, or when nobody waits. */
+  readonly done: Promise<void>;
+
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly durable: DurablePort,
+    private readonly nodeId: string,
+    boundMs: number,
+    private readonly all: Map<string, OwnerWatch>,
+  ) {
+    this.done = this.poll(Date.now() + boundMs);
   }
-  return false;
+
+  join(): { done: Promise<void>; leave(): void } {
+    this.waiters++;
+    let left = false;
+    return {
+      done: this.done,
+      leave: () => {
+        if (!left) this.waiters--;
+        left = true;
+      },
+    };
+  }
+
+  private async poll(deadline: number): Promise<void> {
+    let started = false;
+    for (;;) {
+      try {
+        const state = await this.durable.cleanupState(this.nodeId);
+        if (state === 'adopted' || state === 'cleaned') return this.end();
+        if (state === 'dead' && !started) {
+          started = true;
+          this.durable.cleanUpNow(this.nodeId).catch((e: unknown) => this.ctx.reportPortError(e));
+        }
+      } catch (e) {
+        this.ctx.reportPortError(e);
+      }
+      await new Promise((resolve) => setTimeout(resolve, WATCH_INTERVAL_MS));
+      if (Date.now() >= deadline || this.waiters === 0) return this.end();
+    }
+  }
+
+  /** Synchronously with the decision to stop: a claim arriving later starts a new watch. */
+  private end(): void {
+    if (this.all.get(this.nodeId) === this) this.all.delete(this.nodeId);
+  }
 }
 
 /** True while a CONNECT of `clientId` on this node is claiming it (its session may arrive here soon). */
