@@ -23,6 +23,15 @@
  * answers (kind 9) once it has read everything sent before it; the window never reopens blindly
  * (peer-windows.ts says why).
  *
+ * Receiving side: a local subscriber that cannot take a burst as fast as it arrives (its socket
+ * full, its queue past the high-water mark) holds the receiver back (`listen`'s `held`, the
+ * engine's flow control): the rest of the frame and the frames after it wait here, in order, and
+ * are credited only once handed over. So the sender's window fills and its publishers are slowed,
+ * as a local publisher would be, instead of this node dropping the burst at the subscriber's queue
+ * limit. What waits is bounded by the senders' windows (nothing is sent past them), and the pub/sub
+ * connection is still read meanwhile: control frames are served at once, a sync probe after the
+ * batches before it.
+ *
  * Control frames share the channel: kind byte 2 and 3 (takeover request / reply), 4 (credit),
  * 5 and 6 (generic request / reply: `request` asks another node, `serveRequests` answers; the
  * admin fan-out in admin-fanout.ts rides on it). A request carries an id and the asker's node id;
@@ -89,6 +98,14 @@ interface PendingBatch {
   count: number;
 }
 
+interface Listener {
+  handler: (message: StoredMessage) => void;
+  held: (() => Promise<void> | undefined) | undefined;
+}
+
+/** A received batch frame not yet handed over in full, or a sync probe waiting behind batches. */
+type Arrived = { kind: 'batch'; nodeId: string; listener: Listener; reader: Reader; left: number; from: string; bytes: number } | { kind: 'sync'; from: string; mark: number };
+
 export class RedisNodeBus implements NodeBus {
   readonly stats: NodeBusStats = {
     publishes: 0,
@@ -106,7 +123,10 @@ export class RedisNodeBus implements NodeBus {
   private readonly maxInflightBytes: number;
   private subscriber: RedisClient | undefined = undefined;
   private readonly subscribed = new Map<string, Promise<void>>();
-  private readonly messageHandlers = new Map<string, (message: StoredMessage) => void>();
+  private readonly messageHandlers = new Map<string, Listener>();
+  /** Received, in order, not yet handed over (a local session holds the receiver back). */
+  private readonly arrived: Arrived[] = [];
+  private holding = false;
   private readonly takeoverHandlers = new Map<string, (clientId: string, epoch: number) => Promise<void>>();
   private readonly waiting = new Map<number, () => void>();
   private readonly replies = new Map<number, (body: Buffer) => void>();
@@ -209,11 +229,12 @@ export class RedisNodeBus implements NodeBus {
     );
   }
 
-  async listen(nodeId: string, handler: (message: StoredMessage) => void): Promise<() => Promise<void>> {
-    this.messageHandlers.set(nodeId, handler);
+  async listen(nodeId: string, handler: (message: StoredMessage) => void, held?: () => Promise<void> | undefined): Promise<() => Promise<void>> {
+    const listener: Listener = { handler, held };
+    this.messageHandlers.set(nodeId, listener);
     await this.subscribe(nodeId);
     return async () => {
-      if (this.messageHandlers.get(nodeId) === handler) this.messageHandlers.delete(nodeId);
+      if (this.messageHandlers.get(nodeId) === listener) this.messageHandlers.delete(nodeId);
       await this.unsubscribeIfIdle(nodeId);
     };
   }
@@ -355,14 +376,14 @@ export class RedisNodeBus implements NodeBus {
       const r = new Reader(data);
       const kind = r.u8();
       if (kind === KIND_BATCH) {
-        const handler = this.messageHandlers.get(nodeId);
+        const listener = this.messageHandlers.get(nodeId);
         const count = r.u32();
         const from = r.str();
-        if (handler === undefined) return;
+        if (listener === undefined) return;
         this.stats.messagesReceived += count;
         this.stats.receivedByPeer.set(from, (this.stats.receivedByPeer.get(from) ?? 0) + count);
-        for (let i = 0; i < count; i++) handler(readMessage(r));
-        this.consumed(from, data.length);
+        this.arrived.push({ kind: 'batch', nodeId, listener, reader: r, left: count, from, bytes: data.length });
+        if (!this.holding) this.handOver();
       } else if (kind === KIND_TAKEOVER) {
         const id = r.u32();
         const replyTo = r.str();
@@ -416,15 +437,9 @@ export class RedisNodeBus implements NodeBus {
         const bytes = r.f64();
         this.peers.credit(peer, bytes);
       } else if (kind === KIND_SYNC) {
-        // everything `from` sent before this frame has been read: answer with what was counted
-        const from = r.str();
-        const mark = r.f64();
-        const w = new Writer(64);
-        w.u8(KIND_SYNC_ACK);
-        w.str(this.options.nodeId);
-        w.f64(mark);
-        w.f64(this.consumedFrom.get(from)?.bytes ?? 0);
-        this.publish(from, w.finish());
+        // answered once everything `from` sent before this frame has been handed over
+        this.arrived.push({ kind: 'sync', from: r.str(), mark: r.f64() });
+        if (!this.holding) this.handOver();
       } else if (kind === KIND_SYNC_ACK) {
         const peer = r.str();
         const mark = r.f64();
@@ -433,6 +448,56 @@ export class RedisNodeBus implements NodeBus {
     } catch (e) {
       this.options.onError?.(e);
     }
+  }
+
+  /**
+   * Hands what arrived to the listeners, in order, until a listener's `held` returns a promise:
+   * then the rest waits for it. A frame counts as consumed (credit) once handed over in full.
+   */
+  private handOver(): void {
+    const q = this.arrived;
+    while (q.length > 0) {
+      const a = q[0];
+      if (a.kind === 'sync') {
+        q.shift();
+        this.answerSync(a.from, a.mark);
+        continue;
+      }
+      try {
+        while (a.left > 0) {
+          if (this.messageHandlers.get(a.nodeId) !== a.listener) break; // stopped listening: the rest is not delivered
+          a.left--;
+          a.listener.handler(readMessage(a.reader));
+          const held = a.listener.held?.();
+          if (held === undefined) continue;
+          if (a.left === 0) {
+            q.shift();
+            this.consumed(a.from, a.bytes);
+          }
+          this.holding = true;
+          const resume = (): void => {
+            this.holding = false;
+            this.handOver();
+          };
+          held.then(resume, resume);
+          return;
+        }
+      } catch (e) {
+        this.options.onError?.(e); // a frame that does not decode: the rest of it is lost
+      }
+      q.shift();
+      this.consumed(a.from, a.bytes);
+    }
+  }
+
+  /** A sync probe from `from`: everything it sent before it has been handed over; tells what was counted. */
+  private answerSync(from: string, mark: number): void {
+    const w = new Writer(64);
+    w.u8(KIND_SYNC_ACK);
+    w.str(this.options.nodeId);
+    w.f64(mark);
+    w.f64(this.consumedFrom.get(from)?.bytes ?? 0);
+    this.publish(from, w.finish());
   }
 
   /** Counts bytes consumed from `from` and reports them to it every `creditEveryBytes`. */
@@ -451,6 +516,7 @@ export class RedisNodeBus implements NodeBus {
 
   async close(): Promise<void> {
     if (this.flushScheduled) this.flush();
+    this.arrived.length = 0;
     const sub = this.subscriber;
     this.subscriber = undefined;
     this.subscribed.clear();

@@ -158,8 +158,14 @@ export interface RouteResync {
 export interface NodeBus {
   /** Fire and forget (QoS 0 semantics between nodes). */
   send(nodeId: string, message: StoredMessage): void;
-  /** Receive messages sent to `nodeId`. Resolves once listening; returns a function that stops. */
-  listen(nodeId: string, handler: (message: StoredMessage) => void): Promise<() => Promise<void>>;
+  /**
+   * Receive messages sent to `nodeId`. Resolves once listening; returns a function that stops.
+   * `held` (backpressure on the receiving side): asked after each message handed to `handler`;
+   * while it returns a promise nothing more is handed over (what arrives meanwhile waits in order)
+   * until that promise resolves, and what waits is not yet reported consumed to its sender, whose
+   * window then fills and holds back its publishers (`congested`) instead of this node dropping.
+   */
+  listen(nodeId: string, handler: (message: StoredMessage) => void, held?: () => Promise<void> | undefined): Promise<() => Promise<void>>;
   /**
    * Optional, used with a ClientRegistry (session takeover across nodes, ARCHITECTURE.md
    * section 3): asks `nodeId` to give up `clientId`, registered at `epoch` by the caller: close

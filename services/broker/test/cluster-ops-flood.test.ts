@@ -8,12 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { connect as netConnect } from 'node:net';
-import { after, before, describe, it } from 'node:test';
-import { type RunningRedis, redisCli, startRedis } from '@mqtt-broker/cluster-redis/testing';
+import { describe, it } from 'node:test';
+import { redisCli } from '@mqtt-broker/cluster-redis/testing';
 import mqttPacket from 'mqtt-packet';
-import { awaitRoute, metricValue, metricsText, waitUntil } from './cluster-ops-support.js';
-import { closeAllClients, collect, connect, uid } from './helpers/clients.js';
-import { type RunningBroker, startBroker, suiteSkipReason } from './helpers/processes.js';
+import { awaitRoute, metricValue, metricsText, useTwoNodes, waitUntil } from './cluster-ops-support.js';
+import { collect, connect, uid } from './helpers/clients.js';
+import { suiteSkipReason } from './helpers/processes.js';
 
 const skip = suiteSkipReason();
 
@@ -28,20 +28,7 @@ async function subscriberIds(port: number): Promise<string[]> {
 }
 
 describe('flood toward a frozen node: its Redis link survives', { skip, timeout: 60_000 }, () => {
-  let redis: RunningRedis;
-  const nodes: RunningBroker[] = [];
-
-  before(async () => {
-    redis = await startRedis();
-    for (const id of ['a', 'b']) nodes.push(await startBroker({ env: { REDIS_URL: redis.url, NODE_ID: id } }));
-  });
-
-  after(async () => {
-    closeAllClients();
-    for (const n of nodes) if (!n.exited) process.kill(n.pid, 'SIGCONT');
-    await Promise.all(nodes.map((n) => n.stop()));
-    await redis?.stop();
-  });
+  const { redis, nodes } = useTwoNodes();
 
   it('40 MB for a subscriber on a SIGSTOPped node: no link cut, excess dropped at the sender, delivery resumes', async () => {
     const [a, b] = nodes;
@@ -51,7 +38,7 @@ describe('flood toward a frozen node: its Redis link survives', { skip, timeout:
     const probe = (await connect(a.url)).client;
     await awaitRoute(probe, sub, topic); // A routes the topic to B
     probe.end(true);
-    const linksBefore = await subscriberIds(redis.port);
+    const linksBefore = await subscriberIds(redis().port);
     assert.equal(linksBefore.length, 2, 'one subscriber connection per node');
 
     process.kill(b.pid, 'SIGSTOP');
@@ -128,6 +115,6 @@ describe('flood toward a frozen node: its Redis link survives', { skip, timeout:
       10_000,
       'messages cross again',
     );
-    assert.deepEqual(await subscriberIds(redis.port), linksBefore, 'the same subscriber connections: Redis cut no link');
+    assert.deepEqual(await subscriberIds(redis().port), linksBefore, 'the same subscriber connections: Redis cut no link');
   });
 });

@@ -3,7 +3,11 @@
  * (re-exported from @mqtt-broker/test-support), and connect with the message listener attached
  * before CONNACK (queued messages of a resumed session follow the CONNACK in the same chunk).
  */
+import { after, before } from 'node:test';
+import { type RunningRedis, startRedis } from '@mqtt-broker/cluster-redis/testing';
 import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
+import { closeAllClients } from './helpers/clients.js';
+import { type RunningBroker, startBroker } from './helpers/processes.js';
 
 export { httpGet, metricsText, metricValue, readyStatus, waitUntil } from '@mqtt-broker/test-support';
 
@@ -80,4 +84,30 @@ export async function awaitRoute(pub: MqttClient, sub: MqttClient, topic: string
     if (await arrived) return Date.now() - t0;
     if (Date.now() - t0 > timeoutMs) throw new Error(`route for ${topic}: no probe delivered within ${timeoutMs} ms`);
   }
+}
+
+/**
+ * A `redis-server` and nodes `a` and `b` on it (default settings) for a describe block: started
+ * before it, stopped after it with every client (a node left SIGSTOPped is continued first).
+ */
+export function useTwoNodes(): { redis: () => RunningRedis; nodes: RunningBroker[] } {
+  let redis: RunningRedis | undefined;
+  const nodes: RunningBroker[] = [];
+  before(async () => {
+    redis = await startRedis();
+    for (const id of ['a', 'b']) nodes.push(await startBroker({ env: { REDIS_URL: redis.url, NODE_ID: id } }));
+  });
+  after(async () => {
+    closeAllClients();
+    for (const n of nodes) if (!n.exited) process.kill(n.pid, 'SIGCONT');
+    await Promise.all(nodes.map((n) => n.stop()));
+    await redis?.stop();
+  });
+  return {
+    redis: () => {
+      if (redis === undefined) throw new Error('redis not started');
+      return redis;
+    },
+    nodes,
+  };
 }

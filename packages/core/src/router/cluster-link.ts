@@ -29,7 +29,8 @@ import { parseSharedRoute, type SharedRoute, SharedRoutes } from '../cluster/sha
 import type { EngineContext } from '../engine-context.js';
 import type { NodeBus, RouteChange, RouteResync, RouteTable, StoredMessage } from '../ports.js';
 import { fromStored, type Message, toStored } from '../session/message.js';
-import { type FlowBlocker, noteCongested, releaseFeeders } from '../session/flow-control.js';
+import { beginFeed, endFeed, type FlowBlocker, noteCongested, releaseFeeders } from '../session/flow-control.js';
+import { HeldFeeder } from './held-feeder.js';
 import { PeerFlow } from './peer-flow.js';
 
 export class ClusterLink {
@@ -52,6 +53,12 @@ export class ClusterLink {
    */
   private readonly inboxFlow: FlowBlocker;
   private inboxFlowWaiting = false;
+  /**
+   * The bus's receiver as a feeder: a local session that a burst of remote copies congests holds
+   * it back (the bus keeps the rest, uncredited), so the sending node's window fills and holds its
+   * publishers, where before the session's queue limit dropped the burst (QoS 0).
+   */
+  private readonly busFeeder = new HeldFeeder();
 
   constructor(
     private readonly ctx: EngineContext,
@@ -90,7 +97,11 @@ export class ClusterLink {
       held = undefined;
       for (const c of pending) this.apply(c);
     }
-    this.stopListening = await this.bus.listen(this.nodeId, (stored) => this.onRemote(stored));
+    this.stopListening = await this.bus.listen(
+      this.nodeId,
+      (stored) => this.onRemote(stored),
+      () => this.busFeeder.flowHeld(),
+    );
   }
 
   /**
@@ -233,6 +244,11 @@ export class ClusterLink {
   /** A QoS 0 copy from the bus (QoS 1/2 come through the inbox when there is one): delivered here only. */
   private onRemote(stored: StoredMessage): void {
     const message = fromStored(stored, this.ctx.clock.now());
-    this.ctx.router.publish(message, message.publisherId);
+    beginFeed(this.busFeeder);
+    try {
+      this.ctx.router.publish(message, message.publisherId);
+    } finally {
+      endFeed();
+    }
   }
 }
