@@ -4,7 +4,9 @@
 // CONNECT. Redis is read with redis-cli (INFO, CLIENT LIST). Processes, ports and readiness come
 // from @mqtt-broker/test-support (every process is killed on exit).
 
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { freePorts, type ManagedProcess, onFreshPorts, redisCli, startProcess, startRedis as startTestRedis, waitReady } from '@mqtt-broker/test-support';
 import { BenchClient } from './bench-client.js';
@@ -15,6 +17,28 @@ export { redisCli } from '@mqtt-broker/test-support';
 const AEDES_CLUSTER = join(fileURLToPath(new URL('.', import.meta.url)), 'cluster-bench-aedes.js');
 
 export type ClusterKind = 'ours' | 'aedes';
+
+const exec = promisify(execFile);
+
+/**
+ * Moves `pid` and all its threads to the CPU list `cpus` (`taskset -a -cp`); threads it starts
+ * later inherit it. Used after a process is up, so the pid measured stays the process itself.
+ */
+export async function pinTo(pid: number, cpus: string): Promise<void> {
+  await exec('taskset', ['-a', '-cp', cpus, String(pid)], { timeout: 5_000 });
+}
+
+export interface NodeOptions {
+  /** taskset CPU list for the node (undefined: not pinned). */
+  cpu?: string;
+  /** A directory: the node runs with `--cpu-prof --cpu-prof-dir <dir>` (profile written on exit). */
+  cpuProfDir?: string;
+  /**
+   * ours: the node's default settings (only DRAIN_SECONDS=1), as a new user runs it, instead of
+   * the bench's limits (queue 100,000 as for the other brokers, log level warn, no $SYS).
+   */
+  defaults?: boolean;
+}
 
 export interface Proc {
   pid: number;
@@ -50,7 +74,7 @@ export interface RunningRedis extends Proc {
   outputBufferDisconnections(): Promise<number>;
 }
 
-export async function startRedis(): Promise<RunningRedis> {
+export async function startRedis(cpu?: string): Promise<RunningRedis> {
   // Redis logs each client it closes for passing its output buffer limit (INFO has no counter in 7.0)
   let cut = 0;
   const redis = await startTestRedis({
@@ -63,6 +87,7 @@ export async function startRedis(): Promise<RunningRedis> {
     },
   });
   const port = redis.port;
+  if (cpu !== undefined) await pinTo(redis.pid, cpu);
   const stat = async (section: string, field: string) => Number(new RegExp(`^${field}:(\\d+)`, 'm').exec(await redisCli(port, 'INFO', section))?.[1] ?? Number.NaN);
   return {
     pid: redis.pid,
@@ -88,15 +113,20 @@ async function mqttReady(port: number): Promise<boolean> {
 }
 
 /** One cluster node on `redisPort`, ready when it completes a CONNECT (retried on fresh ports on a clash). */
-export function startNode(kind: ClusterKind, nodeId: string, redisPort: number): Promise<Proc> {
-  return onFreshPorts(() => launchNode(kind, nodeId, redisPort));
+export async function startNode(kind: ClusterKind, nodeId: string, redisPort: number, options: NodeOptions = {}): Promise<Proc> {
+  const p = await onFreshPorts(() => launchNode(kind, nodeId, redisPort, options));
+  if (options.cpu !== undefined) await pinTo(p.pid, options.cpu);
+  return p;
 }
 
-async function launchNode(kind: ClusterKind, nodeId: string, redisPort: number): Promise<Proc> {
+async function launchNode(kind: ClusterKind, nodeId: string, redisPort: number, options: NodeOptions): Promise<Proc> {
+  // Node 20 does not expand ${pid} in --cpu-prof-name: the start time keeps the runs of one node id apart
+  const prof = options.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir, '--cpu-prof-name', `${nodeId}-${Date.now()}.cpuprofile`];
   const [port, httpPort] = await freePorts(2);
   let p: Proc;
   let proc: ManagedProcess;
   if (kind === 'ours') {
+    const limits = options.defaults === true ? { DRAIN_SECONDS: '1' } : { LOG_LEVEL: 'warn', SYS_INTERVAL_SECONDS: '0', DRAIN_SECONDS: '0', MAX_INFLIGHT: '100', MAX_QUEUED_MESSAGES: '100000' };
     const env = {
       ...process.env,
       REDIS_URL: `redis://127.0.0.1:${redisPort}`,
@@ -106,16 +136,12 @@ async function launchNode(kind: ClusterKind, nodeId: string, redisPort: number):
       MQTT_WS_PORT: 'off',
       HTTP_PORT: String(httpPort),
       GRPC_PORT: 'off',
-      LOG_LEVEL: 'warn',
-      SYS_INTERVAL_SECONDS: '0',
-      DRAIN_SECONDS: '0',
-      MAX_INFLIGHT: '100',
-      MAX_QUEUED_MESSAGES: '100000',
+      ...limits,
     };
-    proc = startProcess(process.execPath, [OURS_MAIN], { env, keepChars: 100_000 });
+    proc = startProcess(process.execPath, [...prof, OURS_MAIN], { env, keepChars: 100_000 });
     p = procOf(proc, port, httpPort);
   } else {
-    proc = startProcess(process.execPath, [AEDES_CLUSTER, '--port', String(port), '--redis-port', String(redisPort), '--id', nodeId], { keepChars: 100_000 });
+    proc = startProcess(process.execPath, [...prof, AEDES_CLUSTER, '--port', String(port), '--redis-port', String(redisPort), '--id', nodeId], { keepChars: 100_000 });
     p = procOf(proc, port);
   }
   await waitReady(proc, () => mqttReady(port), `${kind} node ${nodeId} on port ${port}`, { timeoutMs: 15_000, intervalMs: 100 });

@@ -6,8 +6,14 @@
 //   3. Redis commands per forwarded message (INFO total_commands_processed delta over the QoS 0
 //      run, divided by the messages delivered on B);
 //   4. a QoS 0 flood, then a probe: do 100 messages still cross, was a node's Redis link lost?
-// Prints a Markdown table (optionally JSON). Not pinned to CPUs: nodes, Redis and the generator
-// share the machine's cores, as in the issue's reference measurement.
+// Prints a Markdown table (optionally JSON). By default not pinned to CPUs: nodes, Redis and the
+// generator share the machine's cores. `--pin`: both nodes and Redis on one CPU (`--node-cpu`,
+// default 0), the generator (this process) on another (`--generator-cpu`, default 1), the layout
+// of pods sharing a core. `--runs N` interleaves the brokers run by run (each sees the same drift
+// of a shared machine) and reports medians with every run's figure beside them. `--cpu-prof dir`:
+// every node runs under `node --cpu-prof` (one profile per node and run, written when it stops).
+// `--ours-defaults`: our nodes with their default settings (only DRAIN_SECONDS=1), as a new user
+// starts them, instead of the bench's limits (queue 100,000 like the other brokers, log level warn).
 
 import { writeFileSync } from 'node:fs';
 import { get } from 'node:http';
@@ -15,10 +21,11 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { BenchClient } from './bench-client.js';
 import { brokerAvailable } from './brokers.js';
-import { type ClusterKind, type Proc, type RunningRedis, startNode, startRedis } from './cluster-bench-nodes.js';
+import { type ClusterKind, type NodeOptions, type Proc, pinTo, type RunningRedis, startNode, startRedis } from './cluster-bench-nodes.js';
 import { type CrossOptions, crossLatency, crossThroughput } from './cluster-bench-scenarios.js';
 import { fmtNum, fmtRate } from './format.js';
 import { encodePublish } from './packets.js';
+import { median } from './stats.js';
 import type { ScenarioResult } from './scenarios/types.js';
 
 interface KindResult {
@@ -35,6 +42,8 @@ interface KindResult {
   /** ours, after the flood: messages node A's bus dropped (backlog bound), messages B dropped (queues). */
   busDropped: number | null;
   subscriberDropped: number | null;
+  /** ours: messages B dropped (subscriber queue full) during the QoS 0 closed loop alone. */
+  closedLoopDropped: number | null;
   nodesAlive: boolean;
   errors: string[];
 }
@@ -93,20 +102,21 @@ async function recovery(a: Proc, b: Proc, n: number, maxS: number): Promise<numb
   return result;
 }
 
-async function runKind(kind: ClusterKind, base: Omit<CrossOptions, 'pubPort' | 'subPort' | 'pids' | 'topicRoot'>, floodS: number): Promise<KindResult> {
-  const r: KindResult = { kind, qos0: null, qos1: null, latency: null, commandsPerMessage: null, flood: null, probeAfterFlood: null, redisReconnects: null, redisCutLinks: null, busDropped: null, subscriberDropped: null, nodesAlive: false, errors: [] };
+async function runKind(kind: ClusterKind, base: Omit<CrossOptions, 'pubPort' | 'subPort' | 'pids' | 'topicRoot'>, floodS: number, place: NodeOptions): Promise<KindResult> {
+  const r: KindResult = { kind, qos0: null, qos1: null, latency: null, commandsPerMessage: null, flood: null, probeAfterFlood: null, redisReconnects: null, redisCutLinks: null, busDropped: null, subscriberDropped: null, closedLoopDropped: null, nodesAlive: false, errors: [] };
   let redis: RunningRedis | undefined;
   const nodes: Proc[] = [];
   try {
-    redis = await startRedis();
-    nodes.push(await startNode(kind, `${kind}-a`, redis.port));
-    nodes.push(await startNode(kind, `${kind}-b`, redis.port));
+    redis = await startRedis(place.cpu);
+    nodes.push(await startNode(kind, `${kind}-a`, redis.port, place));
+    nodes.push(await startNode(kind, `${kind}-b`, redis.port, place));
     const [a, b] = nodes;
     const o = (root: string): CrossOptions => ({ ...base, pubPort: a.port, subPort: b.port, pids: [a.pid, b.pid, redis?.pid ?? -1], topicRoot: root });
     const before = await redis.commands();
     r.qos0 = await crossThroughput(0, true, o('q0'));
     const after = await redis.commands();
     r.commandsPerMessage = r.qos0.totalDelivered > 0 ? (after - before) / r.qos0.totalDelivered : null;
+    if (kind === 'ours') r.closedLoopDropped = metricSum(await metrics(b.httpPort ?? 0), 'mqtt_messages_dropped_total');
     process.stderr.write(`${kind}: qos0 ${fmtRate(r.qos0.deliveredPerSec)} msg/s\n`);
     r.qos1 = await crossThroughput(1, true, o('q1'));
     process.stderr.write(`${kind}: qos1 ${fmtRate(r.qos1.deliveredPerSec)} msg/s\n`);
@@ -133,33 +143,53 @@ async function runKind(kind: ClusterKind, base: Omit<CrossOptions, 'pubPort' | '
   return r;
 }
 
+type Row = [string, (k: KindResult) => number | null, (v: number | null) => string, 'higher' | 'lower' | null];
+
+const ROWS: Row[] = [
+  ['cross-node QoS 0 throughput (msg/s delivered on B)', (k) => k.qos0?.deliveredPerSec ?? null, fmtRate, 'higher'],
+  ['cross-node QoS 1 throughput (msg/s delivered on B)', (k) => k.qos1?.deliveredPerSec ?? null, fmtRate, 'higher'],
+  ['closed-loop stalls (1 s without a delivery), QoS 0 + QoS 1', (k) => (k.qos0 === null && k.qos1 === null ? null : (k.qos0?.stalls ?? 0) + (k.qos1?.stalls ?? 0)), (v) => fmtNum(v, 0), null],
+  ['CPU per QoS 0 message, 2 nodes + Redis (µs)', (k) => k.qos0?.cpuUsPerMsg ?? null, (v) => fmtNum(v, 1), 'lower'],
+  ['CPU per QoS 1 message, 2 nodes + Redis (µs)', (k) => k.qos1?.cpuUsPerMsg ?? null, (v) => fmtNum(v, 1), 'lower'],
+  ['latency p50 at the fixed rate (ms)', (k) => (k.latency?.latency ? k.latency.latency.p50 / 1000 : null), (v) => fmtNum(v, 2), 'lower'],
+  ['latency p99 at the fixed rate (ms)', (k) => (k.latency?.latency ? k.latency.latency.p99 / 1000 : null), (v) => fmtNum(v, 2), 'lower'],
+  ['latency run: delivered / published', (k) => (k.latency && k.latency.totalPublished > 0 ? k.latency.totalDelivered / k.latency.totalPublished : null), (v) => fmtNum(v, 3), null],
+  ['Redis commands per forwarded QoS 0 message', (k) => k.commandsPerMessage, (v) => fmtNum(v, 3), 'lower'],
+  ['QoS 0 flood: delivered on B (msg/s)', (k) => k.flood?.deliveredPerSec ?? null, fmtRate, null],
+  ['QoS 0 flood: pub/sub links Redis cut (output buffer limit)', (k) => k.redisCutLinks, (v) => fmtNum(v, 0), null],
+  ['after the flood: seconds until 100 probe messages cross again', (k) => k.probeAfterFlood, (v) => (v === null ? 'never (20 s)' : fmtNum(v, 1)), null],
+];
+
+/** Throughput rows whose runs are checked for a collapse (a run below half of the median). */
+const COLLAPSE_ROWS = new Set(ROWS.slice(0, 2).map((r) => r[0]));
+
+/** Medians over the runs of each broker (ratios of the medians), every run's figure in the last columns. */
 function table(results: KindResult[]): string {
-  const ours = results.find((x) => x.kind === 'ours');
-  const aedes = results.find((x) => x.kind === 'aedes');
-  const rows: Array<[string, (k: KindResult) => number | null, (v: number | null) => string, 'higher' | 'lower' | null]> = [
-    ['cross-node QoS 0 throughput (msg/s delivered on B)', (k) => k.qos0?.deliveredPerSec ?? null, fmtRate, 'higher'],
-    ['cross-node QoS 1 throughput (msg/s delivered on B)', (k) => k.qos1?.deliveredPerSec ?? null, fmtRate, 'higher'],
-    ['CPU per QoS 0 message, 2 nodes + Redis (µs)', (k) => k.qos0?.cpuUsPerMsg ?? null, (v) => fmtNum(v, 1), 'lower'],
-    ['CPU per QoS 1 message, 2 nodes + Redis (µs)', (k) => k.qos1?.cpuUsPerMsg ?? null, (v) => fmtNum(v, 1), 'lower'],
-    ['latency p50 at the fixed rate (ms)', (k) => (k.latency?.latency ? k.latency.latency.p50 / 1000 : null), (v) => fmtNum(v, 2), 'lower'],
-    ['latency p99 at the fixed rate (ms)', (k) => (k.latency?.latency ? k.latency.latency.p99 / 1000 : null), (v) => fmtNum(v, 2), 'lower'],
-    ['latency run: delivered / published', (k) => (k.latency && k.latency.totalPublished > 0 ? k.latency.totalDelivered / k.latency.totalPublished : null), (v) => fmtNum(v, 3), null],
-    ['Redis commands per forwarded QoS 0 message', (k) => k.commandsPerMessage, (v) => fmtNum(v, 3), 'lower'],
-    ['QoS 0 flood: delivered on B (msg/s)', (k) => k.flood?.deliveredPerSec ?? null, fmtRate, null],
-    ['QoS 0 flood: pub/sub links Redis cut (output buffer limit)', (k) => k.redisCutLinks, (v) => fmtNum(v, 0), null],
-    ['after the flood: seconds until 100 probe messages cross again', (k) => k.probeAfterFlood, (v) => (v === null ? 'never (20 s)' : fmtNum(v, 1)), null],
-  ];
-  const lines = ['| metric | ours | Aedes + mqemitter-redis | ours vs Aedes |', '| --- | ---: | ---: | ---: |'];
-  for (const [name, get, fmt, better] of rows) {
-    const x = ours ? get(ours) : null;
-    const y = aedes ? get(aedes) : null;
-    const cell = (k: KindResult | undefined, v: number | null): string => (k === undefined ? '-' : fmt(v));
+  const ours = results.filter((x) => x.kind === 'ours');
+  const aedes = results.filter((x) => x.kind === 'aedes');
+  const runs = ours.length > 1 || aedes.length > 1;
+  const head = ['metric', 'ours', 'Aedes + mqemitter-redis', 'ours vs Aedes', ...(runs ? ['runs (ours)', 'runs (Aedes)'] : [])];
+  const lines = [`| ${head.join(' | ')} |`, `| --- | ${head.slice(1).map(() => '---:').join(' | ')} |`];
+  const collapsed: string[] = [];
+  for (const [name, get, fmt, better] of ROWS) {
+    const valuesOf = (ks: KindResult[]) => ks.map(get);
+    const x = median(valuesOf(ours));
+    const y = median(valuesOf(aedes));
+    const cell = (ks: KindResult[], v: number | null): string => (ks.length === 0 ? '-' : fmt(v));
     let ratio = '';
     if (better !== null && x !== null && y !== null && x > 0 && y > 0) ratio = better === 'higher' ? `${fmtNum(x / y, 1)}x` : `${fmtNum(y / x, 1)}x better`;
-    lines.push(`| ${name} | ${cell(ours, x)} | ${cell(aedes, y)} | ${ratio} |`);
+    const each = (ks: KindResult[]) => valuesOf(ks).map(fmt).join(' / ');
+    lines.push(`| ${name} | ${cell(ours, x)} | ${cell(aedes, y)} | ${ratio} |${runs ? ` ${each(ours)} | ${each(aedes)} |` : ''}`);
+    if (COLLAPSE_ROWS.has(name) && x !== null && valuesOf(ours).some((v) => v !== null && v < x / 2)) collapsed.push(name);
   }
-  if (ours?.redisReconnects !== null && ours?.redisReconnects !== undefined) lines.push(`| ours: Redis reconnects during the run | ${ours.redisReconnects} | | |`);
-  if (ours?.busDropped !== null && ours?.busDropped !== undefined) lines.push(`| ours: dropped by A's bus (backlog bound) / by B (subscriber queue), whole run | ${fmtRate(ours.busDropped)} / ${fmtRate(ours.subscriberDropped)} | | |`);
+  const sum = (f: (k: KindResult) => number | null) => (ours.some((k) => f(k) !== null) ? ours.reduce((s, k) => s + (f(k) ?? 0), 0) : null);
+  const reconnects = sum((k) => k.redisReconnects);
+  if (reconnects !== null) lines.push(`| ours: Redis reconnects during the run(s) | ${reconnects} | | |`);
+  const busDropped = sum((k) => k.busDropped);
+  const closedLoopDropped = sum((k) => k.closedLoopDropped);
+  if (closedLoopDropped !== null) lines.push(`| ours: dropped by B (subscriber queue) in the QoS 0 closed loop, all runs | ${fmtRate(closedLoopDropped)} | | |`);
+  if (busDropped !== null) lines.push(`| ours: dropped by A's bus (backlog bound) / by B (subscriber queue), all runs | ${fmtRate(busDropped)} / ${fmtRate(sum((k) => k.subscriberDropped))} | | |`);
+  if (runs) lines.push('', collapsed.length === 0 ? 'No run of ours below half of its median.' : `A run of ours fell below half of its median: ${collapsed.join('; ')}.`);
   return lines.join('\n');
 }
 
@@ -176,6 +206,12 @@ async function main(): Promise<void> {
       payload: { type: 'string', default: '64' },
       inflight: { type: 'string', default: '5000' },
       window: { type: 'string', default: '500' },
+      runs: { type: 'string', default: '1' },
+      pin: { type: 'boolean', default: false },
+      'node-cpu': { type: 'string', default: '0' },
+      'generator-cpu': { type: 'string', default: '1' },
+      'cpu-prof': { type: 'string' },
+      'ours-defaults': { type: 'boolean', default: false },
       json: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -183,7 +219,12 @@ async function main(): Promise<void> {
   if (values.help) {
     process.stdout.write(
       'usage: npm run bench:cluster -- [--brokers ours,aedes] [--duration 5] [--warmup 1] [--flood 3] [--rate 5000]\n' +
-        '                                [--publishers 10] [--payload 64] [--inflight 5000] [--window 500] [--json file]\n',
+        '                                [--publishers 10] [--payload 64] [--inflight 5000] [--window 500] [--runs 1]\n' +
+        '                                [--pin [--node-cpu 0] [--generator-cpu 1]] [--cpu-prof dir] [--ours-defaults] [--json file]\n' +
+        '  --pin       both nodes and Redis on --node-cpu, the generator on --generator-cpu (taskset)\n' +
+        '  --runs N    N runs per broker, interleaved; medians, every run beside them\n' +
+        '  --cpu-prof  each node runs with node --cpu-prof, profiles written to dir\n' +
+        '  --ours-defaults  our nodes with their default settings (queue 1,000, log info), not the bench limits\n',
     );
     return;
   }
@@ -197,15 +238,26 @@ async function main(): Promise<void> {
     window: Number(values.window),
     rate: Number(values.rate),
   };
+  const place: NodeOptions = {
+    ...(values.pin ? { cpu: values['node-cpu'] } : {}),
+    ...(values['cpu-prof'] !== undefined ? { cpuProfDir: values['cpu-prof'] } : {}),
+    defaults: values['ours-defaults'] === true,
+  };
+  if (values.pin) await pinTo(process.pid, values['generator-cpu'] ?? '1');
+  const runs = Math.max(1, Math.floor(Number(values.runs)));
   const results: KindResult[] = [];
-  for (const kind of kinds) {
-    if (kind === 'ours' && !brokerAvailable('ours')) {
-      process.stderr.write('ours: not built (run tsc -b), skipped\n');
-      continue;
+  for (let run = 0; run < runs; run++) {
+    for (const kind of kinds) {
+      if (kind === 'ours' && !brokerAvailable('ours')) {
+        process.stderr.write('ours: not built (run tsc -b), skipped\n');
+        continue;
+      }
+      if (runs > 1) process.stderr.write(`run ${run + 1}/${runs}\n`);
+      results.push(await runKind(kind, base, Number(values.flood), place));
     }
-    results.push(await runKind(kind, base, Number(values.flood)));
   }
-  process.stdout.write(`\nCross-node, 2 nodes + 1 redis-server + generator on ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${base.publishers} publishers on A, 1 subscriber on B, ${base.payloadBytes} B payload, ${base.durationS} s measured, latency at ${base.rate} msg/s\n\n`);
+  const layout = values.pin ? `2 nodes + 1 redis-server on CPU ${values['node-cpu']}, generator on CPU ${values['generator-cpu']}` : `2 nodes + 1 redis-server + generator on ${cpus().length} CPUs, not pinned`;
+  process.stdout.write(`\nCross-node, ${layout} (${cpus()[0]?.model ?? '?'}), ${base.publishers} publishers on A, 1 subscriber on B, ${base.payloadBytes} B payload, ${base.inflight} in flight, ${base.durationS} s measured, latency at ${base.rate} msg/s, ${runs === 1 ? 'one run' : `medians of ${runs} runs`}\n\n`);
   process.stdout.write(`${table(results)}\n`);
   for (const r of results) {
     if (r.errors.length > 0) process.stdout.write(`\n${r.kind} errors: ${r.errors.join('; ')}\n`);
