@@ -65,6 +65,30 @@ describe('limits and backpressure', () => {
     assert.equal(observer.drops.filter((d) => d.reason === 'client_slow').length, 89);
   });
 
+  it('a subscriber that stopped reading holds its publisher for FLOW_STALL_MS only: a healthy subscriber beside it gets everything, the overflow is dropped and counted', async () => {
+    const { broker, clock, observer } = setup({ limits: { maxQueuedMessages: 10 } });
+    const stuck = await subscriber(broker, 'stuck', [sub('h/#')]);
+    const healthy = await subscriber(broker, 'healthy', [sub('h/#')]);
+    const p = new TestClient(broker, 4);
+    await p.connect({ clientId: 'p' });
+    stuck.conn.writable = false;
+    for (let i = 0; i < 100; i++) publish(p, 'h/x', String(i));
+    assert.ok(p.conn.paused, 'held while the stuck subscriber might still drain');
+    clock.advance(200);
+    assert.ok(p.conn.paused, 'still held before FLOW_STALL_MS');
+    clock.advance(100);
+    assert.ok(!p.conn.paused, 'let go once the subscriber has sent nothing for FLOW_STALL_MS');
+    assert.deepEqual(payloads(healthy), Array.from({ length: 100 }, (_, i) => String(i)));
+    for (let i = 100; i < 200; i++) publish(p, 'h/x', String(i));
+    assert.ok(!p.conn.paused, 'a stalled subscriber holds nobody until it sends again');
+    assert.deepEqual(payloads(healthy), Array.from({ length: 100 }, (_, i) => String(100 + i)));
+    assert.equal(broker.stats().queuedMessages, 10, 'the stalled queue stays at its bound');
+    assert.equal(observer.drops.filter((d) => d.reason === 'client_slow').length, 200 - 1 - 10);
+    stuck.conn.writable = true;
+    stuck.handler.onDrain();
+    assert.deepEqual(payloads(stuck), Array.from({ length: 11 }, (_, i) => String(i)), 'it resumes with what it kept (QoS 0 overflow drops the newest)');
+  });
+
   it('a client that publishes to its own congested subscription still has its PUBACKs handled while held back', async () => {
     const { broker } = setup({ limits: { maxQueuedMessages: 10, maxInflight: 2 } });
     const c = new TestClient(broker, 4);

@@ -2,13 +2,15 @@
 // drop oldest/newest, topic length/levels, subscriptions per client, publish rate) and the
 // $SYS topics. Each describe block runs its own broker with its own settings.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { describe, it } from 'node:test';
-import { metricsText, metricValue, waitUntil } from '@mqtt-broker/test-support';
+import { metricsText, metricValue, sleep, waitUntil } from '@mqtt-broker/test-support';
+import mqttPacket from 'mqtt-packet';
 import type { IPubackPacket, IPublishPacket, ISubackPacket } from 'mqtt-packet';
 import { collect, collectFor, connect, connectRefused, uid } from './helpers/clients.js';
 import { suiteSkipReason } from './helpers/processes.js';
 import { RawClient } from './helpers/raw.js';
-import { oursOnly, useTarget } from './helpers/suite.js';
+import { isMosquitto, oursOnly, useTarget } from './helpers/suite.js';
 
 const skip = suiteSkipReason();
 
@@ -150,5 +152,55 @@ describe('e2e $SYS topics', { skip }, () => {
     await pub.client.publishAsync('$SYS/broker/fake', 'forged', { qos: 0 });
     assert.equal((await window).length, 0);
     await Promise.all([sub.client.endAsync(), pub.client.endAsync()]);
+  });
+});
+
+describe('e2e limit: a healthy subscriber beside subscribers that stopped reading', { skip }, () => {
+  const broker = useTarget({ env: { MAX_QUEUED_MESSAGES: '1000' }, mosquitto: ['max_queued_messages 1000'] });
+
+  it('keeps receiving while publishers flood 1 KiB QoS 0; what the stalled ones cannot take is dropped and counted', async () => {
+    const root = uid('slow');
+    const stalled = await Promise.all(
+      [0, 1].map(async () => {
+        const c = await RawClient.connected(broker().ports.mqtt, 4, { clientId: uid('stalled') });
+        c.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `${root}/#`, qos: 0 }] });
+        await c.next('suback');
+        c.socket.pause(); // stops reading: the broker's writes to it fill the socket buffers and stop
+        return c;
+      }),
+    );
+    const healthy = await connect(broker().url, { clientId: uid('healthy') });
+    await healthy.client.subscribeAsync(`${root}/#`, { qos: 0 });
+    const arrivals: number[] = [];
+    healthy.client.on('message', () => arrivals.push(Date.now()));
+
+    // 5 publishers write pre-encoded PUBLISH frames as fast as their sockets accept, for 4 s
+    const frame = mqttPacket.generate({ cmd: 'publish', topic: `${root}/x`, payload: Buffer.alloc(1024, 0x61), qos: 0, retain: false, dup: false });
+    const batch = Buffer.concat(Array.from({ length: 32 }, () => frame));
+    const publishers = await Promise.all([0, 1, 2, 3, 4].map(() => RawClient.connected(broker().ports.mqtt, 4, { clientId: uid('flood') })));
+    const until = Date.now() + 4000;
+    await Promise.all(
+      publishers.map(async (p) => {
+        while (Date.now() < until && !p.socket.destroyed) {
+          if (!p.socket.write(batch)) await Promise.race([once(p.socket, 'drain'), sleep(until - Date.now())]);
+        }
+      }),
+    );
+    const published = Date.now();
+    const during = arrivals.filter((t) => t <= published);
+    let longestGap = 0;
+    for (let i = 1; i < during.length; i++) longestGap = Math.max(longestGap, during[i] - during[i - 1]);
+    console.log(`# healthy subscriber: ${during.length} messages in 4 s of flooding, longest gap ${longestGap} ms`);
+    assert.ok(during.length > 1000, `the healthy subscriber kept receiving (${during.length})`);
+    // before the stall detection, the publishers were held 2 s at a time by each stalled subscriber
+    assert.ok(longestGap < 1000, `no gap of a second or more at the healthy subscriber (longest ${longestGap} ms)`);
+    if (!isMosquitto()) {
+      const text = await metricsText(broker().ports.http);
+      assert.ok(metricValue(text, 'mqtt_messages_dropped_total', '{qos="0",reason="client_slow"}') > 0, 'the stalled subscribers\u2019 overflow is counted as dropped');
+      const queued = metricValue(text, 'mqtt_queued_messages');
+      assert.ok(queued <= 3 * 1000, `and not held in memory beyond the queue bound of each subscriber (${queued} queued)`);
+    }
+    for (const c of [...stalled, ...publishers]) c.destroy();
+    await healthy.client.endAsync();
   });
 });

@@ -16,6 +16,14 @@
  * policy) applies in that window: bounded memory always wins over lossless delivery.
  * One timer per broker, armed only while some feeder is held; nothing per connection.
  *
+ * Why stall detection: a subscriber that stops reading altogether (a frozen device, a socket
+ * nobody reads) never drains, and holding its publishers for FLOW_MAX_HOLD_MS at a time would
+ * starve every healthy subscriber they also feed (seen: a healthy subscriber beside two stalled
+ * ones got nothing for whole seconds). Backpressure is for subscribers that drain slowly; one that
+ * has queued messages but sent none for `FLOW_STALL_MS` is stalled: it releases its feeders and
+ * holds nobody until it sends again, and its queue limit applies (QoS 0 overflow is dropped and
+ * counted, as Mosquitto does; QoS 1/2 follow the overflow policy).
+ *
  * A blocker is anything with a `feeders` set: a session, or the link to another node whose
  * consumption window is full (router/peer-flow.ts), so cross-node forwarding slows the local
  * publishers the same way.
@@ -26,6 +34,9 @@ import type { Session } from './session.js';
 
 /** Longest time a feeder stays held back before the watchdog releases it. */
 export const FLOW_MAX_HOLD_MS = 2000;
+
+/** A blocker that has sent nothing from its queue for this long is stalled and holds nobody. */
+export const FLOW_STALL_MS = 250;
 
 /** A connection that publishes into sessions (implemented by the channel). */
 export interface Feeder {
@@ -45,6 +56,8 @@ export interface FlowBlocker {
   /** The feeders it holds back; undefined when none. */
   feeders: Set<Feeder> | undefined;
   readonly ctx: EngineContext;
+  /** True when it has work queued but has made no progress for FLOW_STALL_MS (clock ms `now`). */
+  isStalled?(now: number): boolean;
 }
 
 interface Watchdog {
@@ -85,7 +98,7 @@ export function noteCongested(session: FlowBlocker): void {
   const blockers = f.flowBlockers;
   if (blockers?.has(session) === true) return;
   const now = ctx.clock.now();
-  if (f.flowExemptUntil > now) return;
+  if (f.flowExemptUntil > now || session.isStalled?.(now) === true) return;
   (session.feeders ??= new Set()).add(f);
   if (blockers !== undefined) {
     blockers.add(session);
@@ -159,12 +172,22 @@ function watch(ctx: EngineContext, f: Feeder): void {
 }
 
 function arm(ctx: EngineContext, w: Watchdog): void {
-  w.timer = ctx.clock.setTimer(FLOW_MAX_HOLD_MS / 2, () => {
+  w.timer = ctx.clock.setTimer(FLOW_STALL_MS / 2, () => {
     w.timer = undefined;
     const now = ctx.clock.now();
     for (const f of [...w.held]) {
+      const blockers = f.flowBlockers ?? new Set<FlowBlocker>();
+      for (const s of blockers) {
+        if (s.isStalled?.(now) !== true) continue;
+        s.feeders?.delete(f);
+        blockers.delete(s);
+      }
+      if (blockers.size === 0) {
+        release(ctx, f);
+        continue;
+      }
       if (now - f.flowBlockedAt < FLOW_MAX_HOLD_MS) continue;
-      for (const s of f.flowBlockers ?? []) s.feeders?.delete(f);
+      for (const s of blockers) s.feeders?.delete(f);
       f.flowExemptUntil = now + FLOW_MAX_HOLD_MS;
       release(ctx, f);
     }

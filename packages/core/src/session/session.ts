@@ -16,7 +16,7 @@ import type { TimerHandle } from '../clock.js';
 import type { EngineContext } from '../engine-context.js';
 import type { SessionSnapshot, StoredSubscription } from '../ports.js';
 import type { SharedGroup, SubEntry } from '../router/sub-entry.js';
-import { type Feeder, flowHigh, flowLow, noteCongested, releaseFeeders, releaseFeedersSoon } from './flow-control.js';
+import { FLOW_STALL_MS, type Feeder, flowHigh, flowLow, noteCongested, releaseFeeders, releaseFeedersSoon } from './flow-control.js';
 import { ensureOwned, fromStored, isExpired, type Message, toStored } from './message.js';
 import { RingQueue } from './ring-queue.js';
 
@@ -80,6 +80,8 @@ export class Session {
   skipCopy: Message | undefined = undefined;
   /** Connections held back because this session's queue is above the high-water mark (flow-control.ts). */
   feeders: Set<Feeder> | undefined = undefined;
+  /** Clock ms of the last send from the queue, or of its first entry since it was empty (isStalled). */
+  private progressAt = 0;
   private nextPacketId = 1;
 
   // Scratch fields for the router's per-publish de-duplication (one copy per session).
@@ -198,6 +200,7 @@ export class Session {
       ctx.observer.messageDropped(oldest.qos, 'queue_full');
     }
     ensureOwned(message);
+    if (queue.length === 0) this.progressAt = ctx.clock.now();
     queue.push({ message, qos, retain, subscriptionIds: subIds, group });
     ctx.counters.queued++;
   }
@@ -208,6 +211,7 @@ export class Session {
     const queue = this.pending;
     if (out === undefined || queue === undefined) return;
     const ctx = this.ctx;
+    const before = queue.length;
     while (queue.length > 0 && out.writable) {
       const head = queue.peek()!;
       if (head.qos > 0 && this.inflight.size >= out.sendWindow) break;
@@ -224,7 +228,13 @@ export class Session {
         this.sendNew(out, head.message, head.qos, head.retain, head.subscriptionIds, head.group);
       }
     }
+    if (queue.length < before) this.progressAt = ctx.clock.now();
     if (this.feeders !== undefined && queue.length <= flowLow(ctx)) releaseFeedersSoon(this);
+  }
+
+  /** Connected with messages queued, and none sent for FLOW_STALL_MS: a subscriber that stopped reading (flow-control.ts). */
+  isStalled(now: number): boolean {
+    return this.outlet !== undefined && this.queue.length > 0 && now - this.progressAt >= FLOW_STALL_MS;
   }
 
   /** [MQTT-4.4.0-1] On a resumed session resend unacknowledged PUBLISH (DUP=1) and PUBREL, in order. */
