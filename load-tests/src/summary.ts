@@ -15,6 +15,8 @@ export interface CellSummary {
   crashedRuns: number;
   collapsedRuns: number;
   deliveredPerSec: number | null;
+  /** Delivered in the slowest measured second (median over the runs). */
+  slowestSecond: number | null;
   cpuUsPerMsg: number | null;
   generatorCpu: number | null;
   brokerCpuShare: number | null;
@@ -36,6 +38,7 @@ export function summarize(broker: BrokerName, scenario: ScenarioName, mode: Mode
     crashedRuns: runs.filter((r) => r.crashed).length,
     collapsedRuns: runs.filter((r) => r.collapsed).length,
     deliveredPerSec: isIdle ? null : median(runs.map((r) => r.deliveredPerSec)),
+    slowestSecond: isIdle ? null : median(runs.map((r) => (r.timeline.length === 0 ? null : Math.min(...r.timeline)))),
     cpuUsPerMsg: isIdle ? null : median(runs.map((r) => r.cpuUsPerMsg)),
     generatorCpu: median(runs.map((r) => r.generatorCpu)),
     brokerCpuShare: median(runs.map((r) => r.brokerCpuShare)),
@@ -58,6 +61,11 @@ interface Metric {
 const THROUGHPUT: Metric[] = [
   { label: 'delivered msg/s', value: (c) => c.deliveredPerSec, format: fmtRate, higherIsBetter: true },
   { label: 'CPU µs/msg', value: (c) => c.cpuUsPerMsg, format: (n) => fmtNum(n, 2), higherIsBetter: false },
+];
+const SLOW_SUBSCRIBERS: Metric[] = [
+  { label: 'healthy subscriber msg/s', value: (c) => c.deliveredPerSec, format: fmtRate, higherIsBetter: true },
+  { label: 'its slowest second msg/s', value: (c) => c.slowestSecond, format: fmtRate, higherIsBetter: true },
+  THROUGHPUT[1],
 ];
 const LATENCY: Metric[] = [
   { label: 'p50 latency µs', value: (c) => c.p50, format: (n) => fmtNum(n, 0), higherIsBetter: false },
@@ -89,7 +97,7 @@ export function renderTable(cells: CellSummary[], brokers: BrokerName[]): string
   const keys: Array<[ScenarioName, Mode | null]> = [];
   for (const c of cells) if (!keys.some(([s, m]) => s === c.scenario && m === c.mode)) keys.push([c.scenario, c.mode]);
   for (const [scenario, mode] of keys) {
-    const metrics = scenario === 'idle' ? IDLE : scenario === 'latency' ? LATENCY : THROUGHPUT;
+    const metrics = scenario === 'idle' ? IDLE : scenario === 'latency' ? LATENCY : scenario === 'slow-subscribers' ? SLOW_SUBSCRIBERS : THROUGHPUT;
     const find = (b: BrokerName) => cells.find((c) => c.broker === b && c.scenario === scenario && c.mode === mode);
     metrics.forEach((m, i) => {
       const row = [scenario, mode ?? '-', m.label];

@@ -102,6 +102,7 @@ describe('scenarios against mosquitto', { timeout: 60_000 }, () => {
     ['fan-out', 'closed', 3, {}],
     ['qos1', 'flood', 1, {}],
     ['qos1', 'closed', 1, { version: 5, receiveMaximum: 32 }],
+    ['slow-subscribers', 'flood', 1, {}],
   ];
   for (const [scenario, mode, fanout, extra] of cases) {
     it(`${scenario} ${mode}${extra.version === 5 ? ' (MQTT 5)' : ''}`, async () => {

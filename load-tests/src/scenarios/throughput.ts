@@ -1,5 +1,9 @@
-// fan-in, fan-out and qos1: publishers write pre-encoded PUBLISH frames, subscribers count
-// what arrives.
+// fan-in, fan-out, qos1 and slow-subscribers: publishers write pre-encoded PUBLISH frames,
+// subscribers count what arrives.
+//
+// slow-subscribers is fan-in with 1 KiB payloads, flood only, and two more subscribers on the
+// same filter that stop reading their sockets after SUBACK: what the one healthy subscriber gets
+// (its slowest second above all) shows whether stalled subscribers hold everyone else back.
 //
 // The publishers (rings, the pump, flood and closed loop, the stall watch) are publisher-pump.ts's:
 // - flood: keep writing while socket.write accepts; on false wait for 'drain' (socket
@@ -14,7 +18,11 @@ import { drain, measure } from './monitor.js';
 import { BATCH, PublisherLoad, type RingPublisher, ringPublisher } from './publisher-pump.js';
 import { emptyResult, type Mode, type ScenarioOptions, type ScenarioResult } from './types.js';
 
-export type ThroughputScenario = 'fan-in' | 'fan-out' | 'qos1';
+export type ThroughputScenario = 'fan-in' | 'fan-out' | 'qos1' | 'slow-subscribers';
+
+/** slow-subscribers: subscribers that stop reading, beside the healthy one. */
+const STALLED_SUBSCRIBERS = 2;
+const SLOW_PAYLOAD_BYTES = 1024;
 
 export async function runThroughput(
   scenario: ThroughputScenario,
@@ -28,15 +36,25 @@ export async function runThroughput(
   const nPubs = fanOut ? 1 : o.publishers;
   const filter = fanOut ? `${o.topicRoot}/fanout` : `${o.topicRoot}/#`;
   const closedLoop = mode === 'closed';
+  const stalling = scenario === 'slow-subscribers';
   result.fanout = nSubs;
 
   let delivered = 0;
   const load = new PublisherLoad({ qos, closedLoop, inflightCap: o.inflight, delivered: () => delivered / nSubs });
   const counters = () => ({ published: load.published, delivered });
   const subs: BenchClient[] = [];
+  const stalled: BenchClient[] = [];
   const { pubs, pump, resumeAll } = load;
 
   try {
+    if (stalling) {
+      for (let i = 0; i < STALLED_SUBSCRIBERS; i++) {
+        const c = await BenchClient.connect({ host: o.host, port: o.port, clientId: `${o.clientPrefix}-stalled-${i}`, version: o.version });
+        stalled.push(c);
+        await c.subscribe(filter, qos);
+        c.socket.pause();
+      }
+    }
     const subClients = await Promise.all(
       Array.from({ length: nSubs }, (_, i) =>
         BenchClient.connect({
@@ -55,7 +73,7 @@ export async function runThroughput(
     subs.push(...subClients);
     await Promise.all(subs.map((s) => s.subscribe(filter, qos)));
 
-    const payload = Buffer.alloc(o.payloadBytes, 0x61);
+    const payload = Buffer.alloc(stalling ? SLOW_PAYLOAD_BYTES : o.payloadBytes, 0x61);
     const pubClients = await Promise.all(
       Array.from({ length: nPubs }, (_, i) => {
         let self: RingPublisher | undefined;
@@ -85,7 +103,7 @@ export async function runThroughput(
     pubs.push(...pubClients);
   } catch (err) {
     result.errors.push(`setup: ${(err as Error).message}`);
-    for (const c of [...subs, ...pubs.map((p) => p.client)]) c.destroy();
+    for (const c of [...subs, ...stalled, ...pubs.map((p) => p.client)]) c.destroy();
     return result;
   }
 
@@ -113,6 +131,7 @@ export async function runThroughput(
     if (c.closeReason !== undefined) result.errors.push(`${c.options.clientId}: ${c.closeReason}`);
     c.close();
   }
+  for (const c of stalled) c.destroy();
   if (m.failure !== undefined) result.errors.unshift(m.failure);
   return fillMeasured(result, m, load.published, delivered);
 }

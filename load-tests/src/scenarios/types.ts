@@ -1,9 +1,9 @@
 import type { ProtocolVersion } from '../packets.js';
 
-export type ScenarioName = 'fan-in' | 'fan-out' | 'qos1' | 'latency' | 'idle';
+export type ScenarioName = 'fan-in' | 'fan-out' | 'qos1' | 'slow-subscribers' | 'latency' | 'idle';
 export type Mode = 'flood' | 'closed';
 
-export const SCENARIOS: readonly ScenarioName[] = ['fan-in', 'fan-out', 'qos1', 'latency', 'idle'];
+export const SCENARIOS: readonly ScenarioName[] = ['fan-in', 'fan-out', 'qos1', 'slow-subscribers', 'latency', 'idle'];
 /** Scenarios measured in both modes (flood and closed loop). */
 export const THROUGHPUT_SCENARIOS: readonly ScenarioName[] = ['fan-in', 'fan-out', 'qos1'];
 
