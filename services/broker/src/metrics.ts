@@ -16,7 +16,7 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 const PACKET_TYPES = ['reserved', 'connect', 'connack', 'publish', 'puback', 'pubrec', 'pubrel', 'pubcomp', 'subscribe', 'suback', 'unsubscribe', 'unsuback', 'pingreq', 'pingresp', 'disconnect', 'auth'];
 const TRANSPORTS: readonly TransportKind[] = ['tcp', 'tls', 'ws', 'wss'];
 const QOS = ['0', '1', '2'];
-const CAUSES: readonly DisconnectCause[] = ['client_disconnect', 'network', 'keepalive_timeout', 'connect_timeout', 'protocol_error', 'session_taken_over', 'kicked', 'server_shutdown', 'auth_failed'];
+const CAUSES: readonly DisconnectCause[] = ['client_disconnect', 'network', 'keepalive_timeout', 'connect_timeout', 'protocol_error', 'session_taken_over', 'kicked', 'server_shutdown', 'auth_failed', 'auth_expired'];
 const DROP_REASONS: readonly DropReason[] = ['no_subscribers', 'queue_full', 'expired', 'not_authorized', 'packet_too_large', 'qos0_offline', 'client_slow', 'rate_limited', 'payload_format_invalid'];
 const LIMITS: readonly LimitName[] = ['max_connections', 'max_packet_size', 'max_inflight', 'max_queued_messages', 'max_topic_length', 'max_topic_levels', 'max_subscriptions', 'publish_rate'];
 
