@@ -106,6 +106,7 @@ export class BrokerMetrics {
   private readonly limitHits: Record<LimitName, Inc>;
   private readonly transportErrors: Record<TransportKind, Inc>;
   private readonly transportRejects: LazyChildren;
+  private readonly authRefusals: LazyChildren;
   private readonly ready: Gauge<string>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
@@ -126,6 +127,8 @@ export class BrokerMetrics {
     );
     const violations = counter('mqtt_protocol_violations_total', 'Protocol violations by clients, by reason code name', ['reason']);
     this.violations = new LazyChildren(violations, (code) => [reasonName(code as number)]);
+    const authRefusals = counter('mqtt_auth_refusals_total', 'Clients refused by an authentication method (AUTH_CHAIN), by method and reason', ['method', 'reason']);
+    this.authRefusals = new LazyChildren(authRefusals, (key) => String(key).split('|'));
     this.packetsIn = packetType(counter('mqtt_packets_received_total', 'MQTT packets received, by type', ['type']));
     this.packetsOut = packetType(counter('mqtt_packets_sent_total', 'MQTT packets sent, by type', ['type']));
     this.bytesIn = packetType(counter('mqtt_bytes_received_total', 'Bytes of MQTT packets received, by packet type', ['type']));
@@ -254,5 +257,9 @@ export class BrokerMetrics {
   }
   transportRejected(transport: TransportKind, reason: TransportRejectReason): void {
     this.transportRejects.get(`${transport}|${reason}`).inc();
+  }
+  /** `reason` comes from a bounded set (the methods' refusal reasons), never from client input. */
+  authRefused(method: string, reason: string): void {
+    this.authRefusals.get(`${method}|${reason}`).inc();
   }
 }
