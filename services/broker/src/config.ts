@@ -91,6 +91,13 @@ function schemaFor(kind: SettingKind): z.ZodType<Value, string> {
     ctx.addIssue({ code: 'custom', message });
     return z.NEVER;
   };
+  const url = (scheme: RegExp, what: string): z.ZodType<Value, string> =>
+    z.string().transform((raw, ctx) => {
+      const v = raw.trim();
+      if (v === '') return undefined;
+      if (!scheme.test(v) || !URL.canParse(v)) return fail(ctx, `"${raw}" is not ${what} URL`);
+      return v;
+    });
   switch (kind.type) {
     case 'port':
       return z.string().transform((raw, ctx) => {
@@ -137,19 +144,9 @@ function schemaFor(kind: SettingKind): z.ZodType<Value, string> {
         return v;
       });
     case 'redis-url':
-      return z.string().transform((raw, ctx) => {
-        const v = raw.trim();
-        if (v === '') return undefined;
-        if (!/^rediss?:\/\/[^\s]+$/.test(v) || !URL.canParse(v)) return fail(ctx, `"${raw}" is not a redis:// or rediss:// URL`);
-        return v;
-      });
+      return url(/^rediss?:\/\/[^\s]+$/, 'a redis:// or rediss://');
     case 'url':
-      return z.string().transform((raw, ctx) => {
-        const v = raw.trim();
-        if (v === '') return undefined;
-        if (!/^https?:\/\/[^\s]+$/.test(v) || !URL.canParse(v)) return fail(ctx, `"${raw}" is not an http:// or https:// URL`);
-        return v;
-      });
+      return url(/^https?:\/\/[^\s]+$/, 'an http:// or https://');
     case 'list':
       return z.string().transform((raw, ctx) => {
         const items = raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
