@@ -72,7 +72,7 @@ export class JwksCache {
     if (this.#set === undefined) {
       if (now - this.#attemptedAt >= this.#cooldownMs || this.#fetching !== undefined) await this.#refresh();
       if (this.#set === undefined) throw new JwksUnavailableError(this.url, this.#lastError);
-    } else if (now - this.#fetchedAt >= this.#maxAgeMs) {
+    } else if (now - this.#fetchedAt >= this.#maxAgeMs && now - this.#attemptedAt >= this.#cooldownMs) {
       void this.#refresh();
     }
     const set: LocalSet = this.#set;
