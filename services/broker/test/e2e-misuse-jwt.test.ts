@@ -5,15 +5,14 @@
 // table of these cases beside what Mosquitto and EMQX do.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import type { IAuthPacket, IPubackPacket, ISubackPacket } from 'mqtt-packet';
 import { closed, connect, serverDisconnect, uid } from './helpers/clients.js';
-import { assertNothingDelivered, refusedConnect, type Watcher, watchEverything } from './helpers/misuse.js';
+import { assertNothingDelivered, misuseAuthEnv, refusedConnect, useWatcher } from './helpers/misuse.js';
 import { suiteSkipReason } from './helpers/processes.js';
 import { RawClient } from './helpers/raw.js';
 import { oursOnly, useTarget } from './helpers/suite.js';
@@ -23,10 +22,7 @@ const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 20
 const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
 const keyFile = join(dir, 'jwt.pem');
 writeFileSync(keyFile, publicPem);
-const passwordFile = join(dir, 'passwd');
-if (suiteSkipReason() === false) execFileSync('mosquitto_passwd', ['-c', '-b', passwordFile, 'watcher', 'w4tch']);
-const aclFile = join(dir, 'acl');
-writeFileSync(aclFile, ['user watcher', 'topic readwrite #', 'topic read $SYS/#', '', 'pattern read public/#', ''].join('\n'));
+const authEnv = suiteSkipReason() === false ? misuseAuthEnv(dir, ['pattern read public/#']) : {};
 
 const ISSUER = 'https://issuer.test';
 const AUDIENCE = 'mqtt-fleet';
@@ -70,17 +66,10 @@ describe('misuse: JWT, password file, claim ACL', { skip: suiteSkipReason() || o
       JWT_ISSUER: ISSUER,
       JWT_AUDIENCE: AUDIENCE,
       JWT_LEEWAY_SECONDS: '0',
-      PASSWORD_FILE: passwordFile,
-      ACL_FILE: aclFile,
-      ALLOW_ANONYMOUS: 'false',
-      LOG_LEVEL: 'info',
+      ...authEnv,
     },
   });
-  let watcher: Watcher;
-  before(async () => {
-    watcher = await watchEverything(broker().url, { username: 'watcher', password: 'w4tch' });
-  });
-  after(async () => watcher.stop());
+  const watcher = useWatcher(broker);
 
   it('a valid token connects (3.1.1 and 5.0) and may use what its acl claim grants', async () => {
     for (const protocolVersion of [4, 5] as const) {
@@ -89,8 +78,8 @@ describe('misuse: JWT, password file, claim ACL', { skip: suiteSkipReason() || o
       await client.publishAsync(`dev/${id}/up`, 'reading', { qos: 1 });
       await client.endAsync();
       const deadline = Date.now() + 2000;
-      while (watcher.seen(`dev/${id}/up`).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      assert.equal(watcher.seen(`dev/${id}/up`).length, 1, 'the positive control: an allowed publish is seen by the watcher');
+      while (watcher().seen(`dev/${id}/up`).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(watcher().seen(`dev/${id}/up`).length, 1, 'the positive control: an allowed publish is seen by the watcher');
     }
   });
 
@@ -127,7 +116,7 @@ describe('misuse: JWT, password file, claim ACL', { skip: suiteSkipReason() || o
         const leak = `dev/${id}/up`;
         const result = await refusedConnect(broker().ports.mqtt, version, { clientId: id, ...(await r.connect(id)) }, leak);
         assert.deepEqual(result, { code: version === 5 ? r.v5 : r.v4, closed: true });
-        await assertNothingDelivered(watcher, leak, 100);
+        await assertNothingDelivered(watcher(), leak, 100);
       }
     });
   }
@@ -174,8 +163,8 @@ describe('misuse: JWT, password file, claim ACL', { skip: suiteSkipReason() || o
       const codes: number[] = [];
       for (let i = 0; i < 5; i++) codes.push(((await raw.next('puback')) as IPubackPacket).reasonCode ?? 0);
       assert.deepEqual(codes, [0, 0x87, 0x87, 0x87, 0x87]);
-      await assertNothingDelivered(watcher, 'secret/alias');
-      assert.equal(watcher.seen(`dev/${id}/up`).length, 1, 'the allowed one was delivered');
+      await assertNothingDelivered(watcher(), 'secret/alias');
+      assert.equal(watcher().seen(`dev/${id}/up`).length, 1, 'the allowed one was delivered');
       raw.destroy();
     });
 
@@ -183,7 +172,7 @@ describe('misuse: JWT, password file, claim ACL', { skip: suiteSkipReason() || o
       const id = uid('will');
       const raw = await RawClient.connected(broker().ports.mqtt, 5, { clientId: id, username: 'd', password: Buffer.from(await token(id)), will: { topic: 'secret/will', payload: Buffer.from('w'), qos: 1, retain: false } });
       raw.destroy();
-      await assertNothingDelivered(watcher, 'secret/will', 500);
+      await assertNothingDelivered(watcher(), 'secret/will', 500);
     });
 
     it('a retained message on a denied topic is neither delivered nor kept for later subscribers', async () => {
@@ -208,7 +197,7 @@ describe('misuse: JWT, password file, claim ACL', { skip: suiteSkipReason() || o
       raw.send({ cmd: 'publish', messageId: 1, topic: `dev/${slash}/up`, payload: Buffer.from('x'), qos: 1, retain: false, dup: false });
       assert.equal(((await raw.next('puback')) as IPubackPacket).reasonCode, 0x87);
       raw.destroy();
-      await assertNothingDelivered(watcher, `dev/${slash}`);
+      await assertNothingDelivered(watcher(), `dev/${slash}`);
       for (const wild of [`${uid('p')}+`, `${uid('h')}#`]) {
         const w = await RawClient.connected(broker().ports.mqtt, 5, { clientId: wild, username: 'd', password: Buffer.from(await token(wild)) });
         w.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'dev/+/down', qos: 1 }, { topic: 'public/#', qos: 1 }] });

@@ -4,9 +4,41 @@
  * both the refusal the client sees and that nothing it sent was delivered.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
 import mqttPacket, { type IConnackPacket, type IConnectPacket, type Packet } from 'mqtt-packet';
 import { connect, type Received } from './clients.js';
+import type { RunningBroker } from './processes.js';
 import { RawClient, type Version } from './raw.js';
+
+export const WATCHER = { username: 'watcher', password: 'w4tch' } as const;
+
+/**
+ * PASSWORD_FILE (user `watcher`, by mosquitto_passwd) and ACL_FILE (watcher reads and writes
+ * everything, then `aclLines`) in `dir`, as broker environment with anonymous clients refused.
+ */
+export function misuseAuthEnv(dir: string, aclLines: readonly string[]): Record<string, string> {
+  const passwordFile = join(dir, 'passwd');
+  const aclFile = join(dir, 'acl');
+  execFileSync('mosquitto_passwd', ['-c', '-b', passwordFile, WATCHER.username, WATCHER.password]);
+  writeFileSync(aclFile, [`user ${WATCHER.username}`, 'topic readwrite #', 'topic read $SYS/#', '', ...aclLines, ''].join('\n'));
+  return { PASSWORD_FILE: passwordFile, ACL_FILE: aclFile, ALLOW_ANONYMOUS: 'false', LOG_LEVEL: 'info' };
+}
+
+/** A watcher connected for the describe block (before/after). */
+export function useWatcher(broker: () => RunningBroker): () => Watcher {
+  let watcher: Watcher | undefined;
+  before(async () => {
+    watcher = await watchEverything(broker().url, WATCHER);
+  });
+  after(async () => watcher?.stop());
+  return () => {
+    if (watcher === undefined) throw new Error('watcher not connected');
+    return watcher;
+  };
+}
 
 export interface Watcher {
   /** Messages received so far whose topic starts with `prefix`. */
