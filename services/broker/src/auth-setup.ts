@@ -124,8 +124,6 @@ export function createAuthLoader(settings: AuthSettings, events: AuthEvents = {}
           aclClaim: jwt.aclClaim,
         });
       }
-      case 'http':
-        throw new Error('the http method is not built yet');
     }
   };
 

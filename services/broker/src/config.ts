@@ -243,7 +243,6 @@ function resolveJwt(str: (k: string) => string | undefined, num: (k: string) => 
 const METHOD_NEEDS: Record<AuthMethodName, string> = {
   certificate: 'TLS_IDENTITY',
   jwt: 'JWT_KEY_FILE or JWT_JWKS_URL',
-  http: 'AUTH_HTTP_URL',
   'password-file': 'PASSWORD_FILE',
 };
 
@@ -307,7 +306,6 @@ export function resolveConfig(env: Record<string, string | undefined>, flags: Re
   const authChain = resolveAuthChain(v.get('AUTH_CHAIN') as AuthMethodName[] | undefined, {
     certificate: tlsIdentity !== undefined,
     jwt: jwt !== undefined,
-    http: false,
     'password-file': str('PASSWORD_FILE') !== undefined,
   });
 

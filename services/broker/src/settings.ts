@@ -34,7 +34,7 @@ export interface SettingSpec {
 }
 
 /** The names AUTH_CHAIN accepts; the default chain is these, in this order, those configured. */
-export const AUTH_METHOD_NAMES = ['certificate', 'jwt', 'http', 'password-file'] as const;
+export const AUTH_METHOD_NAMES = ['certificate', 'jwt', 'password-file'] as const;
 /** The algorithms JWT_ALGORITHMS accepts (what @mqtt-broker/auth verifies). */
 const JWT_ALGORITHM_NAMES = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'EdDSA'];
 
@@ -111,7 +111,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   {
     env: 'AUTH_CHAIN',
     default: undefined,
-    defaultText: 'certificate,jwt,http,password-file (those configured)',
+    defaultText: 'certificate,jwt,password-file (those configured)',
     description: 'authentication methods in the order tried; the first that knows the client decides (docs/security.md)',
     kind: { type: 'list', values: AUTH_METHOD_NAMES },
   },
