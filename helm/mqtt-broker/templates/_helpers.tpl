@@ -198,6 +198,26 @@ app.kubernetes.io/part-of: mqtt-broker
 {{- end }}
 - name: TLS_REQUIRE_CLIENT_CERT
   value: {{ .Values.tls.requireClientCert | quote }}
+- name: TLS_IDENTITY
+  value: {{ .Values.tls.identity | quote }}
+{{- end }}
+{{- with .Values.auth.chain }}
+- name: AUTH_CHAIN
+  value: {{ . | quote }}
+{{- end }}
+{{- if .Values.auth.jwt.jwksUrl }}
+- name: JWT_JWKS_URL
+  value: {{ .Values.auth.jwt.jwksUrl | quote }}
+- name: JWT_LEEWAY_SECONDS
+  value: {{ .Values.auth.jwt.leewaySeconds | quote }}
+{{- with .Values.auth.jwt.issuer }}
+- name: JWT_ISSUER
+  value: {{ . | quote }}
+{{- end }}
+{{- with .Values.auth.jwt.audience }}
+- name: JWT_AUDIENCE
+  value: {{ . | quote }}
+{{- end }}
 {{- end }}
 {{- $passwordSecret := include "mqtt-broker.redis.passwordSecret" . }}
 {{- if $passwordSecret }}

@@ -139,6 +139,20 @@ export class Acl {
     return acl;
   }
 
+  /**
+   * An ACL of `pattern` rules only (e.g. from a token's claims): every rule applies to every
+   * client, with %c / %u substituted and the same dangerous-character rules as the file's patterns.
+   * Throws AclParseError (line = rule index + 1) on an invalid topic filter.
+   */
+  static fromPatterns(rules: readonly AclRule[], origin = 'acl claim'): Acl {
+    const acl = new Acl(undefined);
+    rules.forEach((rule, i) => {
+      if (!isValidTopicFilter(rule.topic)) throw new AclParseError(`invalid topic "${rule.topic}"`, i + 1, origin);
+      addRule(acl.#patterns, { access: rule.access, topic: rule.topic, usesClientId: rule.topic.includes('%c'), usesUsername: rule.topic.includes('%u') });
+    });
+    return acl;
+  }
+
   /** Names of users with a section. */
   users(): IterableIterator<string> {
     return this.#users.keys();

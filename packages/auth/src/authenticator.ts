@@ -5,36 +5,20 @@
  *                              mosquitto 2.0.11 answers the same)
  *   user name, file         -> 0x86 Bad user name or password (3.1.1: 4) unless the user is in the
  *                              file and the password matches its hash; a missing password fails.
- * The 3.1.1 return code is derived from the 5.0 reason code by the core.
+ * The 3.1.1 return code is derived from the 5.0 reason code by the core. It is the chain
+ * (auth-method.ts) of the password-file method alone.
  */
-import type { AuthRequest, AuthResult, Authenticator } from '@mqtt-broker/core';
+import type { Authenticator } from '@mqtt-broker/core';
+import { createAuthChain } from './auth-method.js';
 import type { PasswordFile } from './password-file.js';
-
-const BAD_USER_NAME_OR_PASSWORD = 0x86;
-const NOT_AUTHORIZED = 0x87;
+import { createPasswordFileMethod } from './password-method.js';
 
 export interface FileAuthenticatorOptions {
   passwordFile?: PasswordFile;
   allowAnonymous: boolean;
 }
 
-const OK: AuthResult = { ok: true };
-
 export function createFileAuthenticator(options: FileAuthenticatorOptions): Authenticator {
-  const { passwordFile, allowAnonymous } = options;
-  return {
-    async authenticate(request: AuthRequest): Promise<AuthResult> {
-      if (request.username === undefined) {
-        return allowAnonymous ? OK : { ok: false, reasonCode: NOT_AUTHORIZED };
-      }
-      if (passwordFile === undefined) {
-        return allowAnonymous ? OK : { ok: false, reasonCode: NOT_AUTHORIZED };
-      }
-      if (request.password === undefined || !passwordFile.has(request.username)) {
-        return { ok: false, reasonCode: BAD_USER_NAME_OR_PASSWORD };
-      }
-      const ok = await passwordFile.verify(request.username, request.password);
-      return ok ? OK : { ok: false, reasonCode: BAD_USER_NAME_OR_PASSWORD };
-    },
-  };
+  const methods = options.passwordFile === undefined ? [] : [createPasswordFileMethod(options.passwordFile)];
+  return createAuthChain(methods, { allowAnonymous: options.allowAnonymous });
 }

@@ -1,7 +1,20 @@
 export { Acl, AclAccess, type AclAccessValue, AclParseError, type AclRule, loadAclFile } from './acl.js';
+export {
+  type AuthChainOptions,
+  type AuthMethod,
+  type AuthRefusal,
+  createAuthChain,
+  type MethodDecision,
+  type MethodRefusal,
+} from './auth-method.js';
 export { createFileAuthenticator, type FileAuthenticatorOptions } from './authenticator.js';
 export { createAclAuthorizer } from './authorizer.js';
+export { CERTIFICATE_IDENTITIES, type CertificateIdentity, certificateName, createCertificateMethod } from './certificate-method.js';
+export { aclFromClaim, ownAcl } from './claim-acl.js';
 export { covers, meet } from './filter-algebra.js';
+export { JwksCache, type JwksCacheOptions, JwksUnavailableError } from './jwks-cache.js';
+export { ASYMMETRIC_ALGORITHMS, JWT_ALGORITHMS, type JwtAlgorithm, JwtKeyFileError, type JwtKeys, loadJwtKeyFile, parseJwtKeys } from './jwt-keys.js';
+export { createJwtMethod, JWT_AUTH_METHOD, type JwtMethodOptions, looksLikeJwt } from './jwt-method.js';
 export { loadPasswordFile, PasswordFile, type PasswordFileOptions } from './password-file.js';
 export {
   DEFAULT_ITERATIONS,
@@ -11,4 +24,5 @@ export {
   parsePasswordHash,
   verifyPasswordHash,
 } from './password-hash.js';
+export { createPasswordFileMethod } from './password-method.js';
 export { deletePasswordEntry, type WritePasswordOptions, writePasswordEntry } from './password-write.js';

@@ -12,6 +12,7 @@ function request(username: string | undefined, password: string | undefined): Au
     transport: 'tcp',
     protocolVersion: 5,
     certificateCommonName: undefined,
+    certificate: undefined,
   };
 }
 

@@ -22,6 +22,8 @@ export interface ClientConnection {
   readonly remotePort: number;
   /** Subject CN of a verified TLS client certificate, when client certificates are required. */
   readonly certificateCommonName?: string;
+  /** Names in a verified TLS client certificate (subject CN and subjectAltName entries). */
+  readonly certificate?: CertificateNames;
   /**
    * Queue one complete MQTT frame. Frames written in one event-loop turn are flushed together.
    * Returns false when the socket's send buffer is over its high-water mark: the core stops
@@ -70,7 +72,9 @@ export type DisconnectCause =
   | 'session_taken_over'
   | 'kicked'
   | 'server_shutdown'
-  | 'auth_failed';
+  | 'auth_failed'
+  /** The credentials' validity ended (e.g. a JWT's exp) and no re-authentication extended it. */
+  | 'auth_expired';
 
 /** Names of configurable limits (label of the limit-hit metric). */
 export type LimitName =
@@ -138,22 +142,55 @@ export interface AuthRequest {
   transport: TransportKind;
   protocolVersion: ProtocolVersion;
   certificateCommonName: string | undefined;
+  /** Names in the verified client certificate, when the listener asked for one. */
+  certificate: CertificateNames | undefined;
 }
+
+/** What a verified X.509 client certificate says about its holder. */
+export interface CertificateNames {
+  readonly commonName: string | undefined;
+  /** subjectAltName DNS entries. */
+  readonly dnsNames: readonly string[];
+  /** subjectAltName URI entries. */
+  readonly uris: readonly string[];
+}
+
+/**
+ * Facts an authenticator established about a client and hands to the authorizer (for example
+ * the topic rules carried in a JWT's claims). Opaque to the core.
+ */
+export type AuthAttributes = Readonly<Record<string, unknown>>;
 
 /** The identity a client acts as after authentication, seen by the authorizer. */
 export interface ClientIdentity {
   clientId: string;
   username: string | undefined;
+  attributes?: AuthAttributes;
+}
+
+/** What an accepting authenticator may say beyond "yes". */
+export interface AuthGrant {
+  /**
+   * The user name the client acts as from now on (authorization, logs), replacing the CONNECT's:
+   * the name a certificate or a token vouches for. Absent: the CONNECT's user name.
+   */
+  username?: string;
+  attributes?: AuthAttributes;
+  /**
+   * When the credentials stop being valid (ms since the epoch): the connection is closed then
+   * (5.0: DISCONNECT 0xA0 Maximum connect time) unless a re-authentication extends it.
+   */
+  expiresAt?: number;
 }
 
 export type AuthResult =
-  | { ok: true }
+  | ({ ok: true } & AuthGrant)
   /** reasonCode: 5.0 code, e.g. 0x86 bad user name or password, 0x87 not authorized. */
   | { ok: false; reasonCode: number };
 
 /** One step of MQTT 5 enhanced authentication (AUTH packets). */
 export type EnhancedAuthStep =
-  | { done: true; ok: true; data?: Buffer }
+  | ({ done: true; ok: true; data?: Buffer } & AuthGrant)
   | { done: true; ok: false; reasonCode: number }
   | { done: false; data: Buffer };
 

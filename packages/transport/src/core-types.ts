@@ -4,7 +4,7 @@
  */
 import type { ClientConnection, ConnectionHandler } from '@mqtt-broker/core';
 
-export type { ClientConnection, ConnectionHandler, TransportKind } from '@mqtt-broker/core';
+export type { CertificateNames, ClientConnection, ConnectionHandler, TransportKind } from '@mqtt-broker/core';
 
 /** What a listener hands each accepted connection to: `Broker.accept` satisfies it. */
 export interface ConnectionAcceptor {

@@ -16,6 +16,8 @@ export interface Listener {
   stopAccepting(): void;
   /** Stop accepting, destroy open connections, resolve once the server is closed. */
   close(): Promise<void>;
+  /** TLS and WSS listeners: new connections use these certificates, CA and CRL (SIGHUP reload). */
+  reloadTls?(tls: TlsSettings): void;
 }
 
 export interface TlsSettings {
@@ -26,6 +28,18 @@ export interface TlsSettings {
   ca?: string | Buffer;
   /** Ask for and require a client certificate signed by `ca`; its subject CN is exposed. */
   requireClientCert?: boolean;
+  /**
+   * Ask for a client certificate without requiring one: a certificate verified against `ca`
+   * identifies the client (ClientConnection.certificate), an unverified one is ignored.
+   */
+  requestClientCert?: boolean;
+  /** PEM certificate revocation list(s): a revoked client certificate fails the handshake. */
+  crl?: string | Buffer;
+}
+
+/** The secure-context part of TlsSettings, as node:tls takes it. */
+export function secureContextOptions(tls: TlsSettings): { cert: string | Buffer; key: string | Buffer; ca?: string | Buffer; crl?: string | Buffer } {
+  return { cert: tls.cert, key: tls.key, ...(tls.ca !== undefined ? { ca: tls.ca } : {}), ...(tls.crl !== undefined ? { crl: tls.crl } : {}) };
 }
 
 export interface ListenOptions {

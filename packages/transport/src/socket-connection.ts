@@ -11,7 +11,7 @@
  * an exception thrown by the handler is reported and the socket is destroyed.
  */
 import type { Socket } from 'node:net';
-import type { ClientConnection, ConnectionAcceptor, ConnectionHandler, TransportKind } from './core-types.js';
+import type { CertificateNames, ClientConnection, ConnectionAcceptor, ConnectionHandler, TransportKind } from './core-types.js';
 import type { TransportEvents } from './events.js';
 
 export interface SocketConnectionOptions {
@@ -20,6 +20,7 @@ export interface SocketConnectionOptions {
   remoteAddress?: string;
   remotePort?: number;
   certificateCommonName?: string;
+  certificate?: CertificateNames;
   events?: TransportEvents;
 }
 
@@ -30,6 +31,7 @@ export class SocketConnection implements ClientConnection {
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly certificateCommonName?: string;
+  readonly certificate?: CertificateNames;
   readonly socket: Socket;
   private handler: ConnectionHandler = NO_HANDLER;
   private corked = false;
@@ -42,6 +44,7 @@ export class SocketConnection implements ClientConnection {
     this.remoteAddress = options.remoteAddress ?? normalizeAddress(socket.remoteAddress);
     this.remotePort = options.remotePort ?? socket.remotePort ?? 0;
     if (options.certificateCommonName !== undefined) this.certificateCommonName = options.certificateCommonName;
+    if (options.certificate !== undefined) this.certificate = options.certificate;
     this.events = options.events;
     socket.setNoDelay(true);
     socket.setKeepAlive(false); // MQTT has its own keep alive

@@ -10,7 +10,8 @@
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { ConnectionAcceptor, TransportKind } from './core-types.js';
-import { bindServer, closeServer, type Listener, type ListenOptions, type TlsSettings } from './listener.js';
+import { verifiedCertificate } from './client-certificate.js';
+import { bindServer, closeServer, type Listener, type ListenOptions, secureContextOptions, type TlsSettings } from './listener.js';
 import type { ProxyHeader } from './proxy-protocol.js';
 import { DEFAULT_PROXY_HEADER_TIMEOUT_MS, readProxyHeader } from './proxy-reader.js';
 import { normalizeAddress, type SocketConnectionOptions, serveSocket } from './socket-connection.js';
@@ -58,6 +59,7 @@ async function listenStream(transport: TransportKind, options: TcpListenOptions,
   });
 
   let server: Server;
+  let reloadTls: ((tls: TlsSettings) => void) | undefined;
   if (tls === undefined) {
     server = createNetServer(serverOptions, (socket) => {
       track(socket);
@@ -73,26 +75,26 @@ async function listenStream(transport: TransportKind, options: TcpListenOptions,
     });
   } else {
     const requireCert = tls.requireClientCert === true;
+    const askCert = requireCert || tls.requestClientCert === true;
     const pending = new Map<string, ProxyHeader>();
     const tlsServer = createTlsServer({
-      cert: tls.cert,
-      key: tls.key,
-      ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
-      requestCert: requireCert,
+      ...secureContextOptions(tls),
+      requestCert: askCert,
       rejectUnauthorized: requireCert,
       highWaterMark: options.highWaterMark,
       noDelay: true,
     });
+    reloadTls = (next) => tlsServer.setSecureContext(secureContextOptions(next));
     tlsServer.on('secureConnection', (socket: TLSSocket) => {
       socket.on('error', onError);
       const key = `${socket.remoteAddress}|${socket.remotePort}`;
       const header = pending.get(key);
       pending.delete(key);
       const connOptions = base(header);
-      if (requireCert && socket.authorized) {
-        const cn = socket.getPeerCertificate().subject?.CN;
-        const name = Array.isArray(cn) ? cn[0] : cn;
-        if (name !== undefined) connOptions.certificateCommonName = name;
+      const certificate = askCert ? verifiedCertificate(socket) : undefined;
+      if (certificate !== undefined) {
+        connOptions.certificate = certificate;
+        if (requireCert && certificate.commonName !== undefined) connOptions.certificateCommonName = certificate.commonName;
       }
       serveSocket(socket, options.acceptor, connOptions);
     });
@@ -130,6 +132,7 @@ async function listenStream(transport: TransportKind, options: TcpListenOptions,
     stopAccepting() {
       if (server.listening) server.close();
     },
+    ...(reloadTls !== undefined ? { reloadTls } : {}),
     async close() {
       const closed = closeServer(server);
       for (const socket of sockets) socket.destroy();

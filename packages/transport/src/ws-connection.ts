@@ -8,7 +8,7 @@
  * Backpressure: `write` returns false once bytes buffered (sent and not flushed, plus this
  * turn's batch) reach `highWaterMark`; `onDrain` follows when the socket drains below it.
  */
-import type { ClientConnection, ConnectionAcceptor, ConnectionHandler, TransportKind } from './core-types.js';
+import type { CertificateNames, ClientConnection, ConnectionAcceptor, ConnectionHandler, TransportKind } from './core-types.js';
 import type { TransportEvents } from './events.js';
 import type { WebSocketPeer, WebSocketPeerInfo } from './ws-engine.js';
 
@@ -21,6 +21,7 @@ export class WebSocketConnection implements ClientConnection {
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly certificateCommonName?: string;
+  readonly certificate?: CertificateNames;
   private handler: ConnectionHandler = NO_HANDLER;
   private batch: Buffer[] = [];
   private batchBytes = 0;
@@ -39,6 +40,7 @@ export class WebSocketConnection implements ClientConnection {
     this.remoteAddress = info.remoteAddress;
     this.remotePort = info.remotePort;
     if (info.certificateCommonName !== undefined) this.certificateCommonName = info.certificateCommonName;
+    if (info.certificate !== undefined) this.certificate = info.certificate;
   }
 
   attach(handler: ConnectionHandler): void {

@@ -9,9 +9,10 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import { WebSocket, WebSocketServer } from 'ws';
-import { bindServer, closeServer } from './listener.js';
+import { verifiedCertificate } from './client-certificate.js';
+import { bindServer, closeServer, secureContextOptions } from './listener.js';
 import { normalizeAddress } from './socket-connection.js';
 import type { WebSocketEngine, WebSocketPeer, WebSocketPeerEvents, WebSocketPeerInfo, WebSocketServerHandle, WebSocketServerOptions } from './ws-engine.js';
 
@@ -84,16 +85,9 @@ export function createWsEngine(): WebSocketEngine {
       const { events, transport } = options;
       const tls = options.tls;
       const requireCert = tls?.requireClientCert === true;
+      const askCert = requireCert || tls?.requestClientCert === true;
       const server: Server =
-        tls === undefined
-          ? createHttpServer()
-          : createHttpsServer({
-              cert: tls.cert,
-              key: tls.key,
-              ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
-              requestCert: requireCert,
-              rejectUnauthorized: requireCert,
-            });
+        tls === undefined ? createHttpServer() : createHttpsServer({ ...secureContextOptions(tls), requestCert: askCert, rejectUnauthorized: requireCert });
       const wss = new WebSocketServer({
         noServer: true,
         clientTracking: false,
@@ -143,10 +137,10 @@ export function createWsEngine(): WebSocketEngine {
         wss.handleUpgrade(req, socket, head, (ws) => {
           const info: WebSocketPeerInfo = { remoteAddress: address, remotePort: socket.remotePort ?? 0 };
           const tlsSocket = socket as TLSSocket;
-          if (requireCert && tlsSocket.authorized) {
-            const cn = tlsSocket.getPeerCertificate().subject?.CN;
-            const name = Array.isArray(cn) ? cn[0] : cn;
-            if (name !== undefined) info.certificateCommonName = name;
+          const certificate = askCert ? verifiedCertificate(tlsSocket) : undefined;
+          if (certificate !== undefined) {
+            info.certificate = certificate;
+            if (requireCert && certificate.commonName !== undefined) info.certificateCommonName = certificate.commonName;
           }
           onPeer(new WsPeer(ws, socket), info);
         });
@@ -161,6 +155,9 @@ export function createWsEngine(): WebSocketEngine {
         stopAccepting() {
           accepting = false;
           if (server.listening) server.close();
+        },
+        reloadTls(next) {
+          if (tls !== undefined) (server as unknown as TlsServer).setSecureContext(secureContextOptions(next));
         },
         async close() {
           accepting = false;

@@ -3,7 +3,7 @@
  * so that `ws` (ws-engine-ws.ts) can one day be swapped for uWebSockets.js without touching
  * the ClientConnection logic (ws-connection.ts).
  */
-import type { TransportKind } from './core-types.js';
+import type { CertificateNames, TransportKind } from './core-types.js';
 import type { TransportEvents } from './events.js';
 import type { TlsSettings } from './listener.js';
 
@@ -37,6 +37,8 @@ export interface WebSocketPeerInfo {
   remotePort: number;
   /** Verified client certificate subject CN (wss with client certificates required). */
   certificateCommonName?: string;
+  /** Names of a verified client certificate (wss asking for client certificates). */
+  certificate?: CertificateNames;
 }
 
 export interface WebSocketServerOptions {
@@ -58,6 +60,8 @@ export interface WebSocketServerHandle {
   readonly connections: number;
   stopAccepting(): void;
   close(): Promise<void>;
+  /** New TLS handshakes use these settings (wss only). */
+  reloadTls?(tls: TlsSettings): void;
 }
 
 export interface WebSocketEngine {

@@ -56,5 +56,6 @@ export async function listenWebSocket(options: WebSocketListenOptions): Promise<
     },
     stopAccepting: () => handle.stopAccepting(),
     close: () => handle.close(),
+    ...(options.tls !== undefined && handle.reloadTls !== undefined ? { reloadTls: (tls: TlsSettings) => handle.reloadTls?.(tls) } : {}),
   };
 }

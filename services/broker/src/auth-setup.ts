@@ -1,15 +1,61 @@
 /**
- * Builds the authenticator and authorizer from PASSWORD_FILE / ACL_FILE / ALLOW_ANONYMOUS, at
- * start and again on SIGHUP. Loading is all-or-nothing: a reload that fails on either file
- * leaves the broker with the previous pair (the caller logs the error).
+ * Builds the authenticator and authorizer from the auth settings (AUTH_CHAIN, PASSWORD_FILE,
+ * ACL_FILE, JWT_*, TLS_IDENTITY, ALLOW_ANONYMOUS), at start and again on SIGHUP. Loading is
+ * all-or-nothing: a reload that fails on any file leaves the broker with the previous pair (the
+ * caller logs the error). The JWKS key set is held by the loader, not by one load, so a reload
+ * keeps the keys it already fetched.
  */
-import { createAclAuthorizer, createFileAuthenticator, loadAclFile, loadPasswordFile } from '@mqtt-broker/auth';
+import {
+  type AuthMethod,
+  type AuthRefusal,
+  type CertificateIdentity,
+  createAclAuthorizer,
+  createAuthChain,
+  createCertificateMethod,
+  createJwtMethod,
+  createPasswordFileMethod,
+  JwksCache,
+  type JwtAlgorithm,
+  type JwtKeys,
+  ASYMMETRIC_ALGORITHMS,
+  loadAclFile,
+  loadJwtKeyFile,
+  loadPasswordFile,
+} from '@mqtt-broker/auth';
 import type { Authenticator, Authorizer } from '@mqtt-broker/core';
+import type { AUTH_METHOD_NAMES } from './settings.js';
+
+export type AuthMethodName = (typeof AUTH_METHOD_NAMES)[number];
+export type TlsIdentity = CertificateIdentity;
+
+export interface JwtSettings {
+  keyFile?: string;
+  jwksUrl?: string;
+  jwksRefreshSeconds: number;
+  algorithms?: readonly string[];
+  leewaySeconds: number;
+  issuer?: string;
+  audience?: string;
+  clientIdClaim: string;
+  usernameClaim: string;
+  aclClaim: string;
+}
 
 export interface AuthSettings {
   allowAnonymous: boolean;
   passwordFile: string | undefined;
   aclFile: string | undefined;
+  /** Methods in the order tried (default: password-file when PASSWORD_FILE is set). */
+  chain?: readonly AuthMethodName[];
+  jwt?: JwtSettings;
+  tlsIdentity?: TlsIdentity;
+}
+
+export interface AuthEvents {
+  /** A client refused by a method (or by the chain: anonymous, unknown user). */
+  onRefusal?(refusal: AuthRefusal): void;
+  /** The JWKS URL could not be fetched (the last good key set, if any, stays in use). */
+  onJwksError?(url: string, error: Error): void;
 }
 
 export interface LoadedAuth {
@@ -17,10 +63,10 @@ export interface LoadedAuth {
   authorizer: Authorizer | undefined;
 }
 
-/** Raised when PASSWORD_FILE or ACL_FILE cannot be read or parsed; `setting` names which. */
+/** Raised when a file of the auth settings cannot be read or parsed; `setting` names which. */
 export class AuthFileError extends Error {
-  readonly setting: 'PASSWORD_FILE' | 'ACL_FILE';
-  constructor(setting: 'PASSWORD_FILE' | 'ACL_FILE', path: string, cause: unknown) {
+  readonly setting: string;
+  constructor(setting: string, path: string, cause: unknown) {
     const detail = (cause as NodeJS.ErrnoException).code ?? (cause instanceof Error ? cause.message : String(cause));
     super(`invalid ${setting}: cannot load "${path}": ${detail}`, { cause });
     this.name = 'AuthFileError';
@@ -28,26 +74,77 @@ export class AuthFileError extends Error {
   }
 }
 
-export async function loadAuth(settings: AuthSettings): Promise<LoadedAuth> {
-  let passwordFile: Awaited<ReturnType<typeof loadPasswordFile>> | undefined;
-  if (settings.passwordFile !== undefined) {
-    try {
-      passwordFile = await loadPasswordFile(settings.passwordFile);
-    } catch (err) {
-      throw new AuthFileError('PASSWORD_FILE', settings.passwordFile, err);
-    }
+async function loadFile<T>(setting: string, path: string, load: (path: string) => Promise<T>): Promise<T> {
+  try {
+    return await load(path);
+  } catch (err) {
+    throw new AuthFileError(setting, path, err);
   }
-  let authorizer: Authorizer | undefined;
-  if (settings.aclFile !== undefined) {
-    try {
-      authorizer = createAclAuthorizer(await loadAclFile(settings.aclFile));
-    } catch (err) {
-      throw new AuthFileError('ACL_FILE', settings.aclFile, err);
+}
+
+export interface AuthLoader {
+  load(): Promise<LoadedAuth>;
+  /** The JWKS cache when JWT_JWKS_URL is set (fetched once at start by `prefetch`). */
+  readonly jwks: JwksCache | undefined;
+}
+
+export function createAuthLoader(settings: AuthSettings, events: AuthEvents = {}): AuthLoader {
+  const jwtSettings = settings.jwt;
+  const jwks =
+    jwtSettings?.jwksUrl === undefined
+      ? undefined
+      : new JwksCache({
+          url: jwtSettings.jwksUrl,
+          maxAgeMs: jwtSettings.jwksRefreshSeconds * 1000,
+          onFetchError: (error) => events.onJwksError?.(jwtSettings.jwksUrl as string, error),
+        });
+  const chain = settings.chain ?? (settings.passwordFile !== undefined ? ['password-file'] : []);
+
+  const jwtKeys = async (jwt: JwtSettings): Promise<JwtKeys> => {
+    const keys: JwtKeys =
+      jwks !== undefined ? { key: jwks.getKey, algorithms: ASYMMETRIC_ALGORITHMS } : await loadFile('JWT_KEY_FILE', jwt.keyFile as string, loadJwtKeyFile);
+    return jwt.algorithms === undefined ? keys : { key: keys.key, algorithms: jwt.algorithms as readonly JwtAlgorithm[] };
+  };
+
+  const method = async (name: AuthMethodName): Promise<AuthMethod> => {
+    switch (name) {
+      case 'password-file':
+        return createPasswordFileMethod(await loadFile('PASSWORD_FILE', settings.passwordFile as string, (path) => loadPasswordFile(path)));
+      case 'certificate':
+        return createCertificateMethod(settings.tlsIdentity ?? 'cn');
+      case 'jwt': {
+        const jwt = jwtSettings as JwtSettings;
+        return createJwtMethod({
+          keys: await jwtKeys(jwt),
+          leewaySeconds: jwt.leewaySeconds,
+          ...(jwt.issuer !== undefined ? { issuer: jwt.issuer } : {}),
+          ...(jwt.audience !== undefined ? { audience: jwt.audience } : {}),
+          clientIdClaim: jwt.clientIdClaim,
+          usernameClaim: jwt.usernameClaim,
+          aclClaim: jwt.aclClaim,
+        });
+      }
     }
-  }
-  const authenticator = createFileAuthenticator({
-    allowAnonymous: settings.allowAnonymous,
-    ...(passwordFile !== undefined ? { passwordFile } : {}),
-  });
-  return { authenticator, authorizer };
+  };
+
+  return {
+    jwks,
+    async load() {
+      const methods: AuthMethod[] = [];
+      for (const name of chain) methods.push(await method(name));
+      const fileAcl = settings.aclFile === undefined ? undefined : await loadFile('ACL_FILE', settings.aclFile, loadAclFile);
+      // tokens may carry their own rules, so with jwt there is an authorizer even without ACL_FILE
+      const authorizer = fileAcl !== undefined || chain.includes('jwt') ? createAclAuthorizer(fileAcl) : undefined;
+      const authenticator = createAuthChain(methods, {
+        allowAnonymous: settings.allowAnonymous,
+        ...(events.onRefusal !== undefined ? { onRefusal: events.onRefusal } : {}),
+      });
+      return { authenticator, authorizer };
+    },
+  };
+}
+
+/** One load, no JWKS kept across loads (tests, tools). */
+export function loadAuth(settings: AuthSettings, events?: AuthEvents): Promise<LoadedAuth> {
+  return createAuthLoader(settings, events).load();
 }

@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import type { BrokerLimits } from '@mqtt-broker/core';
 import { z } from 'zod';
 import { isLoopbackHost, readTokenFile } from './admin-access.js';
-import { flagOf, SETTINGS, type SettingKind, type SettingSpec } from './settings.js';
+import type { AuthMethodName, JwtSettings, TlsIdentity } from './auth-setup.js';
+import { AUTH_METHOD_NAMES, flagOf, SETTINGS, type SettingKind, type SettingSpec } from './settings.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -20,6 +21,11 @@ export interface TlsFiles {
   key: Buffer;
   ca: Buffer | undefined;
   requireClientCert: boolean;
+  /** Ask for a client certificate even when not required (TLS_IDENTITY set). */
+  requestClientCert: boolean;
+  /** TLS_CRL_FILE, read again on SIGHUP. */
+  crlFile: string | undefined;
+  crl: Buffer | undefined;
 }
 
 export interface BrokerConfig {
@@ -44,6 +50,12 @@ export interface BrokerConfig {
   allowAnonymous: boolean;
   passwordFile: string | undefined;
   aclFile: string | undefined;
+  /** AUTH_CHAIN as given, else every configured method in the default order. */
+  authChain: readonly AuthMethodName[];
+  /** The jwt method's settings, when JWT_KEY_FILE or JWT_JWKS_URL is set. */
+  jwt: JwtSettings | undefined;
+  /** TLS_IDENTITY; undefined: off. */
+  tlsIdentity: TlsIdentity | undefined;
   logLevel: LogLevel;
   drainSeconds: number;
   /** Cluster: how long the will of a client disconnected by a drain waits for the client to come back. */
@@ -79,6 +91,13 @@ function schemaFor(kind: SettingKind): z.ZodType<Value, string> {
     ctx.addIssue({ code: 'custom', message });
     return z.NEVER;
   };
+  const url = (scheme: RegExp, what: string): z.ZodType<Value, string> =>
+    z.string().transform((raw, ctx) => {
+      const v = raw.trim();
+      if (v === '') return undefined;
+      if (!scheme.test(v) || !URL.canParse(v)) return fail(ctx, `"${raw}" is not ${what} URL`);
+      return v;
+    });
   switch (kind.type) {
     case 'port':
       return z.string().transform((raw, ctx) => {
@@ -125,11 +144,16 @@ function schemaFor(kind: SettingKind): z.ZodType<Value, string> {
         return v;
       });
     case 'redis-url':
+      return url(/^rediss?:\/\/[^\s]+$/, 'a redis:// or rediss://');
+    case 'url':
+      return url(/^https?:\/\/[^\s]+$/, 'an http:// or https://');
+    case 'list':
       return z.string().transform((raw, ctx) => {
-        const v = raw.trim();
-        if (v === '') return undefined;
-        if (!/^rediss?:\/\/[^\s]+$/.test(v) || !URL.canParse(v)) return fail(ctx, `"${raw}" is not a redis:// or rediss:// URL`);
-        return v;
+        const items = raw.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+        if (items.length === 0) return undefined;
+        for (const item of items) if (!kind.values.includes(item)) return fail(ctx, `"${item}" is not one of ${kind.values.join(', ')}`);
+        if (new Set(items).size !== items.length) return fail(ctx, `"${raw}" names a value twice`);
+        return items;
       });
     case 'host-port-list':
       return z.string().transform((raw, ctx) => {
@@ -193,6 +217,44 @@ function resolveAdminToken(file: string | undefined, fromEnv: string | undefined
   return token;
 }
 
+/** The jwt method's settings, or undefined when neither key source is set. */
+function resolveJwt(str: (k: string) => string | undefined, num: (k: string) => number | undefined, v: Map<string, Value>): JwtSettings | undefined {
+  const keyFile = str('JWT_KEY_FILE');
+  const jwksUrl = str('JWT_JWKS_URL');
+  if (keyFile !== undefined && jwksUrl !== undefined) throw new ConfigError('JWT_JWKS_URL', 'invalid JWT_JWKS_URL: set either JWT_KEY_FILE or JWT_JWKS_URL, not both');
+  if (keyFile === undefined && jwksUrl === undefined) return undefined;
+  const algorithms = v.get('JWT_ALGORITHMS') as string[] | undefined;
+  const issuer = str('JWT_ISSUER');
+  const audience = str('JWT_AUDIENCE');
+  return {
+    ...(keyFile !== undefined ? { keyFile } : {}),
+    ...(jwksUrl !== undefined ? { jwksUrl } : {}),
+    jwksRefreshSeconds: num('JWT_JWKS_REFRESH_SECONDS') ?? 300,
+    ...(algorithms !== undefined ? { algorithms } : {}),
+    leewaySeconds: num('JWT_LEEWAY_SECONDS') ?? 10,
+    ...(issuer !== undefined ? { issuer } : {}),
+    ...(audience !== undefined ? { audience } : {}),
+    clientIdClaim: str('JWT_CLIENT_ID_CLAIM') ?? 'sub',
+    usernameClaim: str('JWT_USERNAME_CLAIM') ?? 'sub',
+    aclClaim: str('JWT_ACL_CLAIM') ?? 'acl',
+  };
+}
+
+const METHOD_NEEDS: Record<AuthMethodName, string> = {
+  certificate: 'TLS_IDENTITY',
+  jwt: 'JWT_KEY_FILE or JWT_JWKS_URL',
+  'password-file': 'PASSWORD_FILE',
+};
+
+/** AUTH_CHAIN as given (each method must be configured), else the configured methods in the default order. */
+function resolveAuthChain(chain: AuthMethodName[] | undefined, configured: Record<AuthMethodName, boolean>): readonly AuthMethodName[] {
+  if (chain === undefined) return AUTH_METHOD_NAMES.filter((name) => configured[name]);
+  for (const name of chain) {
+    if (!configured[name]) throw new ConfigError('AUTH_CHAIN', `invalid AUTH_CHAIN: "${name}" needs ${METHOD_NEEDS[name]}`);
+  }
+  return chain;
+}
+
 /**
  * Validate everything; `flags` are keyed by environment variable name. Throws ConfigError.
  * `env` is usually process.env.
@@ -225,13 +287,27 @@ export function resolveConfig(env: Record<string, string | undefined>, flags: Re
     if (requireClientCert && caPath === undefined) {
       throw new ConfigError('TLS_CA', 'invalid TLS_CA: required when TLS_REQUIRE_CLIENT_CERT is true');
     }
+    const crlFile = str('TLS_CRL_FILE');
     tls = {
       cert: readPem('TLS_CERT', certPath),
       key: readPem('TLS_KEY', keyPath),
       ca: caPath === undefined ? undefined : readPem('TLS_CA', caPath),
       requireClientCert,
+      requestClientCert: str('TLS_IDENTITY') !== 'off',
+      crlFile,
+      crl: crlFile === undefined ? undefined : readPem('TLS_CRL_FILE', crlFile),
     };
   }
+  const tlsIdentity = str('TLS_IDENTITY') === 'off' ? undefined : (str('TLS_IDENTITY') as TlsIdentity);
+  if (tlsIdentity !== undefined && tls?.ca === undefined) {
+    throw new ConfigError('TLS_IDENTITY', 'invalid TLS_IDENTITY: needs TLS_CA and MQTT_TLS_PORT or MQTT_WSS_PORT (client certificates are verified against TLS_CA)');
+  }
+  const jwt = resolveJwt(str, num, v);
+  const authChain = resolveAuthChain(v.get('AUTH_CHAIN') as AuthMethodName[] | undefined, {
+    certificate: tlsIdentity !== undefined,
+    jwt: jwt !== undefined,
+    'password-file': str('PASSWORD_FILE') !== undefined,
+  });
 
   const grpcPort = num('GRPC_PORT');
   const grpcHost = str('GRPC_HOST') ?? '127.0.0.1';
@@ -275,6 +351,9 @@ export function resolveConfig(env: Record<string, string | undefined>, flags: Re
     allowAnonymous: bool('ALLOW_ANONYMOUS'),
     passwordFile: str('PASSWORD_FILE'),
     aclFile: str('ACL_FILE'),
+    authChain,
+    jwt,
+    tlsIdentity,
     logLevel: (str('LOG_LEVEL') ?? 'info') as LogLevel,
     drainSeconds: num('DRAIN_SECONDS') ?? 10,
     drainWillGraceSeconds: num('DRAIN_WILL_GRACE_SECONDS') ?? 30,

@@ -16,7 +16,7 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 const PACKET_TYPES = ['reserved', 'connect', 'connack', 'publish', 'puback', 'pubrec', 'pubrel', 'pubcomp', 'subscribe', 'suback', 'unsubscribe', 'unsuback', 'pingreq', 'pingresp', 'disconnect', 'auth'];
 const TRANSPORTS: readonly TransportKind[] = ['tcp', 'tls', 'ws', 'wss'];
 const QOS = ['0', '1', '2'];
-const CAUSES: readonly DisconnectCause[] = ['client_disconnect', 'network', 'keepalive_timeout', 'connect_timeout', 'protocol_error', 'session_taken_over', 'kicked', 'server_shutdown', 'auth_failed'];
+const CAUSES: readonly DisconnectCause[] = ['client_disconnect', 'network', 'keepalive_timeout', 'connect_timeout', 'protocol_error', 'session_taken_over', 'kicked', 'server_shutdown', 'auth_failed', 'auth_expired'];
 const DROP_REASONS: readonly DropReason[] = ['no_subscribers', 'queue_full', 'expired', 'not_authorized', 'packet_too_large', 'qos0_offline', 'client_slow', 'rate_limited', 'payload_format_invalid'];
 const LIMITS: readonly LimitName[] = ['max_connections', 'max_packet_size', 'max_inflight', 'max_queued_messages', 'max_topic_length', 'max_topic_levels', 'max_subscriptions', 'publish_rate'];
 
@@ -106,6 +106,7 @@ export class BrokerMetrics {
   private readonly limitHits: Record<LimitName, Inc>;
   private readonly transportErrors: Record<TransportKind, Inc>;
   private readonly transportRejects: LazyChildren;
+  private readonly authRefusals: LazyChildren;
   private readonly ready: Gauge<string>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
@@ -126,6 +127,8 @@ export class BrokerMetrics {
     );
     const violations = counter('mqtt_protocol_violations_total', 'Protocol violations by clients, by reason code name', ['reason']);
     this.violations = new LazyChildren(violations, (code) => [reasonName(code as number)]);
+    const authRefusals = counter('mqtt_auth_refusals_total', 'Clients refused by an authentication method (AUTH_CHAIN), by method and reason', ['method', 'reason']);
+    this.authRefusals = new LazyChildren(authRefusals, (key) => String(key).split('|'));
     this.packetsIn = packetType(counter('mqtt_packets_received_total', 'MQTT packets received, by type', ['type']));
     this.packetsOut = packetType(counter('mqtt_packets_sent_total', 'MQTT packets sent, by type', ['type']));
     this.bytesIn = packetType(counter('mqtt_bytes_received_total', 'Bytes of MQTT packets received, by packet type', ['type']));
@@ -254,5 +257,9 @@ export class BrokerMetrics {
   }
   transportRejected(transport: TransportKind, reason: TransportRejectReason): void {
     this.transportRejects.get(`${transport}|${reason}`).inc();
+  }
+  /** `reason` comes from a bounded set (the methods' refusal reasons), never from client input. */
+  authRefused(method: string, reason: string): void {
+    this.authRefusals.get(`${method}|${reason}`).inc();
   }
 }

@@ -5,11 +5,12 @@
  * StartupError naming its setting; whatever was already started is closed first.
  */
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { type AdminServer, startAdminServer } from '@mqtt-broker/admin-api';
 import { type Broker, createAdminFacade, createBroker, DEFAULT_LIMITS } from '@mqtt-broker/core';
 import { ListenError, type Listener, listenTcp, listenTls, listenWebSocket, type TlsSettings } from '@mqtt-broker/transport';
 import type { Logger } from 'pino';
-import { type AuthSettings, loadAuth } from './auth-setup.js';
+import { type AuthSettings, createAuthLoader } from './auth-setup.js';
 import { type ClusterMode, clusterConfigured, createClusterMode } from './cluster.js';
 import type { BrokerConfig } from './config.js';
 import { type HttpEndpoints, startHttpServer } from './http-server.js';
@@ -39,7 +40,7 @@ export interface RunningNode {
   /** Bound gRPC admin API port, undefined when GRPC_PORT is off. */
   readonly grpcPort: number | undefined;
   isReady(): boolean;
-  /** Re-read PASSWORD_FILE and ACL_FILE; on failure keep the old ones, log, resolve false. */
+  /** Re-read PASSWORD_FILE, ACL_FILE, JWT_KEY_FILE and TLS_CRL_FILE; on failure keep the old ones, log, resolve false. */
   reloadAuth(): Promise<boolean>;
   /** Unready, stop accepting, drain clients over DRAIN_SECONDS, close everything. */
   shutdown(): Promise<void>;
@@ -63,8 +64,23 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
   const metrics = new BrokerMetrics();
   const observer = createObserver(metrics, log);
   const events = createTransportEvents(metrics, log);
-  const authSettings: AuthSettings = { allowAnonymous: config.allowAnonymous, passwordFile: config.passwordFile, aclFile: config.aclFile };
-  const auth = await loadAuth(authSettings);
+  const authSettings: AuthSettings = {
+    allowAnonymous: config.allowAnonymous,
+    passwordFile: config.passwordFile,
+    aclFile: config.aclFile,
+    chain: config.authChain,
+    ...(config.jwt !== undefined ? { jwt: config.jwt } : {}),
+    ...(config.tlsIdentity !== undefined ? { tlsIdentity: config.tlsIdentity } : {}),
+  };
+  const authLoader = createAuthLoader(authSettings, {
+    onRefusal: (r) => {
+      metrics.authRefused(r.method, r.reason);
+      log.info({ event: 'auth_refused', method: r.method, reason: r.reason, reasonCode: r.reasonCode, clientId: r.clientId, username: r.username, address: r.address }, `client refused by ${r.method}: ${r.reason}`);
+    },
+    onJwksError: (url, err) => log.warn({ event: 'jwks_fetch_failed', url, err: err.message }, 'JWT_JWKS_URL could not be fetched; the last key set (if any) stays in use'),
+  });
+  const auth = await authLoader.load();
+  await authLoader.jwks?.prefetch();
   const cluster: ClusterMode | undefined = clusterConfigured(config) ? createClusterMode(config, log, metrics.registry) : undefined;
   // [cluster] a previous run of this node id that left (drain) is adopted by a survivor first
   await cluster?.awaitPreviousRun().catch((err: unknown) => log.warn({ err }, 'could not check for a previous run of this node id'));
@@ -90,6 +106,7 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
   metrics.setReady(false);
 
   const listeners: Listener[] = [];
+  let tls: TlsSettings | undefined;
   let http: HttpEndpoints | undefined;
   let admin: AdminServer | undefined;
   const closeAll = async (): Promise<void> => {
@@ -131,14 +148,16 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
         throw new StartupError('GRPC_PORT', `GRPC_PORT ${config.grpcPort}: ${description}`, err);
       }
     }
-    const tls: TlsSettings | undefined =
+    tls =
       config.tls === undefined
         ? undefined
         : {
             cert: config.tls.cert,
             key: config.tls.key,
             ...(config.tls.ca !== undefined ? { ca: config.tls.ca } : {}),
+            ...(config.tls.crl !== undefined ? { crl: config.tls.crl } : {}),
             requireClientCert: config.tls.requireClientCert,
+            requestClientCert: config.tls.requestClientCert,
           };
     const maxPacket = config.limits.maxPacketSize ?? DEFAULT_LIMITS.maxPacketSize;
     const maxMessageBytes = Math.max(2 * maxPacket, 1024 * 1024);
@@ -150,7 +169,8 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
     }
     if (config.tlsPort !== undefined && tls !== undefined) {
       const port = config.tlsPort;
-      starts.push({ setting: 'MQTT_TLS_PORT', port, start: () => listenTls({ ...common, port, tls, proxyProtocol: config.proxyProtocol }) });
+      const settings = tls;
+      starts.push({ setting: 'MQTT_TLS_PORT', port, start: () => listenTls({ ...common, port, tls: settings, proxyProtocol: config.proxyProtocol }) });
     }
     if (config.wsPort !== undefined) {
       const port = config.wsPort;
@@ -158,7 +178,8 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
     }
     if (config.wssPort !== undefined && tls !== undefined) {
       const port = config.wssPort;
-      starts.push({ setting: 'MQTT_WSS_PORT', port, start: () => listenWebSocket({ ...common, port, tls, maxMessageBytes }) });
+      const settings = tls;
+      starts.push({ setting: 'MQTT_WSS_PORT', port, start: () => listenWebSocket({ ...common, port, tls: settings, maxMessageBytes }) });
     }
     for (const s of starts) {
       try {
@@ -197,6 +218,8 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
       allowAnonymous: config.allowAnonymous,
       passwordFile: config.passwordFile,
       aclFile: config.aclFile,
+      authChain: config.authChain,
+      tlsIdentity: config.tlsIdentity,
     },
     `mqtt-broker ${config.nodeId} listening: ${summary.join(', ')}`,
   );
@@ -212,7 +235,12 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
     isReady,
     async reloadAuth() {
       try {
-        const next = await loadAuth(authSettings);
+        const next = await authLoader.load();
+        const crlFile = config.tls?.crlFile;
+        if (tls !== undefined && crlFile !== undefined) {
+          const crl = await readFile(crlFile);
+          for (const l of listeners) l.reloadTls?.({ ...tls, crl });
+        }
         broker.setAuth({ authenticator: next.authenticator, ...(next.authorizer !== undefined ? { authorizer: next.authorizer } : {}) });
         log.info({ event: 'auth_reloaded', passwordFile: config.passwordFile, aclFile: config.aclFile }, 'password and ACL files reloaded');
         return true;

@@ -13,6 +13,10 @@ export type SettingKind =
   | { type: 'host' }
   | { type: 'redis-url' }
   | { type: 'host-port-list' }
+  /** An http:// or https:// URL. */
+  | { type: 'url' }
+  /** Comma-separated values, each one of `values`, no repeats. */
+  | { type: 'list'; values: readonly string[] }
   /** A credential: never echoed in errors; at least `minLength` characters. */
   | { type: 'secret'; minLength: number };
 
@@ -28,6 +32,11 @@ export interface SettingSpec {
   /** The BrokerLimits field it sets, for limit settings. */
   readonly limit?: string;
 }
+
+/** The names AUTH_CHAIN accepts; the default chain is these, in this order, those configured. */
+export const AUTH_METHOD_NAMES = ['certificate', 'jwt', 'password-file'] as const;
+/** The algorithms JWT_ALGORITHMS accepts (what @mqtt-broker/auth verifies). */
+const JWT_ALGORITHM_NAMES = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'EdDSA'];
 
 export function flagOf(env: string): string {
   return `--${env.toLowerCase().replaceAll('_', '-')}`;
@@ -68,6 +77,13 @@ export const SETTINGS: readonly SettingSpec[] = [
     description: 'require a client certificate signed by TLS_CA on TLS/WSS; its CN is given to the authenticator',
     kind: { type: 'bool' },
   },
+  {
+    env: 'TLS_IDENTITY',
+    default: 'off',
+    description: "certificate method: a verified client certificate's subject CN, first SAN DNS name or first SAN URI is the user name (ACL file user and %u rules apply); needs TLS_CA",
+    kind: { type: 'enum', values: ['off', 'cn', 'san-dns', 'san-uri'] },
+  },
+  { env: 'TLS_CRL_FILE', default: undefined, description: 'PEM certificate revocation list for client certificates (reloaded on SIGHUP)', kind: { type: 'path' } },
   { env: 'PROXY_PROTOCOL', default: 'false', description: 'expect a PROXY protocol v1/v2 header on the TCP and TLS listeners', kind: { type: 'bool' } },
   { env: 'REDIS_URL', default: undefined, description: 'redis://... : cluster mode over one Redis (docs/cluster.md)', kind: { type: 'redis-url' } },
   {
@@ -92,6 +108,34 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'ALLOW_ANONYMOUS', default: 'true', description: 'false: every client must authenticate', kind: { type: 'bool' } },
   { env: 'PASSWORD_FILE', default: undefined, description: 'users and password hashes, mosquitto_passwd format (reloaded on SIGHUP)', kind: { type: 'path' } },
   { env: 'ACL_FILE', default: undefined, description: 'topic access rules, Mosquitto acl_file format (reloaded on SIGHUP)', kind: { type: 'path' } },
+  {
+    env: 'AUTH_CHAIN',
+    default: undefined,
+    defaultText: 'certificate,jwt,password-file (those configured)',
+    description: 'authentication methods in the order tried; the first that knows the client decides (docs/security.md)',
+    kind: { type: 'list', values: AUTH_METHOD_NAMES },
+  },
+  {
+    env: 'JWT_KEY_FILE',
+    default: undefined,
+    description: 'jwt method: PEM public key or certificate, JWK / JWK set (JSON) or HMAC secret (32+ bytes) the tokens are verified with (reloaded on SIGHUP)',
+    kind: { type: 'path' },
+  },
+  { env: 'JWT_JWKS_URL', default: undefined, description: 'jwt method: JWK set URL (instead of JWT_KEY_FILE), cached, refetched on an unknown kid, used stale while down', kind: { type: 'url' } },
+  { env: 'JWT_JWKS_REFRESH_SECONDS', default: '300', description: 'jwt method: a JWK set older than this is refetched in the background', kind: int(1, 86400) },
+  {
+    env: 'JWT_ALGORITHMS',
+    default: undefined,
+    defaultText: "the key's (HS* for a secret, RS*/ES*/EdDSA for a public key)",
+    description: 'jwt method: signature algorithms accepted',
+    kind: { type: 'list', values: JWT_ALGORITHM_NAMES },
+  },
+  { env: 'JWT_LEEWAY_SECONDS', default: '10', description: 'jwt method: clock skew allowed on exp, nbf and iat', kind: int(0, 3600) },
+  { env: 'JWT_ISSUER', default: undefined, description: 'jwt method: required iss claim', kind: { type: 'string' } },
+  { env: 'JWT_AUDIENCE', default: undefined, description: 'jwt method: required aud claim (one of the token\'s audiences)', kind: { type: 'string' } },
+  { env: 'JWT_CLIENT_ID_CLAIM', default: 'sub', description: 'jwt method: claim that must equal the client id', kind: { type: 'string' } },
+  { env: 'JWT_USERNAME_CLAIM', default: 'sub', description: 'jwt method: claim that becomes the user name (ACL file user and %u rules)', kind: { type: 'string' } },
+  { env: 'JWT_ACL_CLAIM', default: 'acl', description: 'jwt method: claim with the client\'s own topic rules {"pub":[...],"sub":[...]} (%c, %u substituted)', kind: { type: 'string' } },
   {
     env: 'LOG_LEVEL',
     default: 'info',

@@ -161,4 +161,14 @@ describe('mqtt-broker CLI', () => {
       blocker.close();
     }
   });
+  it('auth methods: AUTH_CHAIN names only configured methods; one JWT key source; TLS_IDENTITY needs TLS_CA', () => {
+    assert.deepEqual(resolveConfig({ PASSWORD_FILE: '/p', JWT_JWKS_URL: 'https://issuer.test/jwks.json' }).authChain, ['jwt', 'password-file']);
+    assert.deepEqual(resolveConfig({ AUTH_CHAIN: 'password-file, jwt', PASSWORD_FILE: '/p', JWT_KEY_FILE: '/k' }).authChain, ['password-file', 'jwt']);
+    assert.equal(configError(() => resolveConfig({ AUTH_CHAIN: 'jwt' })).message, 'invalid AUTH_CHAIN: "jwt" needs JWT_KEY_FILE or JWT_JWKS_URL');
+    assert.match(configError(() => resolveConfig({ AUTH_CHAIN: 'jwt,ldap' })).message, /^invalid AUTH_CHAIN: "ldap" is not one of/);
+    assert.match(configError(() => resolveConfig({ JWT_KEY_FILE: '/k', JWT_JWKS_URL: 'https://x.test/j' })).message, /either JWT_KEY_FILE or JWT_JWKS_URL/);
+    assert.match(configError(() => resolveConfig({ JWT_JWKS_URL: 'ftp://x' })).message, /is not an http:\/\/ or https:\/\/ URL/);
+    assert.match(configError(() => resolveConfig({ JWT_JWKS_URL: 'https://x.test/j', JWT_ALGORITHMS: 'RS256,none' })).message, /"none" is not one of/);
+    assert.match(configError(() => resolveConfig({ TLS_IDENTITY: 'cn' })).message, /^invalid TLS_IDENTITY: needs TLS_CA/);
+  });
 });

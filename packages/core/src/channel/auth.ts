@@ -5,12 +5,12 @@
  * CONNECT-time exchange are held by the channel and replayed after the CONNACK).
  */
 import { type AuthPacket, PacketType, ReasonCode } from '@mqtt-broker/mqtt-codec';
-import type { AuthRequest, EnhancedAuthStep } from '../api.js';
+import type { AuthGrant, AuthRequest, EnhancedAuthStep } from '../api.js';
 import type { Channel } from './channel.js';
 
 const MAX_ROUNDS = 32;
 
-export type EnhancedOutcome = { ok: true; data: Buffer | undefined } | { ok: false; reasonCode: number };
+export type EnhancedOutcome = { ok: true; data: Buffer | undefined; grant: AuthGrant } | { ok: false; reasonCode: number };
 
 function waitForAuth(ch: Channel): Promise<AuthPacket> {
   return new Promise((resolve) => {
@@ -26,7 +26,7 @@ async function exchange(ch: Channel, method: string, data: Buffer | undefined, r
   let step: EnhancedAuthStep = await authenticator.startEnhanced(method, data, request);
   for (let round = 0; round < MAX_ROUNDS; round++) {
     if (ch.isClosed()) return 'closed';
-    if (step.done) return step.ok ? { ok: true, data: step.data } : { ok: false, reasonCode: step.reasonCode };
+    if (step.done) return step.ok ? { ok: true, data: step.data, grant: grantOf(step) } : { ok: false, reasonCode: step.reasonCode };
     ch.send({
       type: PacketType.AUTH,
       reasonCode: ReasonCode.ContinueAuthentication,
@@ -42,6 +42,14 @@ async function exchange(ch: Channel, method: string, data: Buffer | undefined, r
     step = await authenticator.continueEnhanced(method, reply.properties?.authenticationData, request);
   }
   return { ok: false, reasonCode: ReasonCode.NotAuthorized };
+}
+
+function grantOf(step: AuthGrant): AuthGrant {
+  return {
+    ...(step.username !== undefined ? { username: step.username } : {}),
+    ...(step.attributes !== undefined ? { attributes: step.attributes } : {}),
+    ...(step.expiresAt !== undefined ? { expiresAt: step.expiresAt } : {}),
+  };
 }
 
 /** The CONNECT-time exchange. */
@@ -83,6 +91,19 @@ async function reauthenticate(ch: Channel, method: string, data: Buffer | undefi
     ch.disconnect('auth_failed', outcome.reasonCode, true, 're-authentication failed');
     return;
   }
+  // A re-authentication may not change who the client is: the ACL was chosen for that name.
+  const session = ch.session;
+  const grant = outcome.grant;
+  if (session !== undefined && (grant.username ?? ch.authRequest?.username) !== session.identity.username) {
+    ch.disconnect('auth_failed', ReasonCode.NotAuthorized, true, 're-authentication as another user');
+    return;
+  }
+  if (grant.expiresAt !== undefined && grant.expiresAt <= ch.ctx.clock.now()) {
+    ch.disconnect('auth_failed', ReasonCode.NotAuthorized, true, 're-authentication with expired credentials');
+    return;
+  }
+  if (session !== undefined && grant.attributes !== undefined) session.setIdentity(session.identity.username, grant.attributes);
+  ch.armAuthExpiry(grant.expiresAt);
   ch.send({
     type: PacketType.AUTH,
     reasonCode: ReasonCode.Success,

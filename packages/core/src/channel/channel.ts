@@ -80,6 +80,7 @@ export class Channel implements ConnectionHandler, Outlet, Feeder {
   held: Packet[] | undefined = undefined;
   private connectTimer: TimerHandle | undefined;
   private keepAliveTimer: TimerHandle | undefined = undefined;
+  private authExpiryTimer: TimerHandle | undefined = undefined;
   /** Only when a per-client publish rate is configured. */
   readonly rate: PublishRate | undefined;
   private firstChunk: Buffer | undefined = undefined;
@@ -337,6 +338,18 @@ export class Channel implements ConnectionHandler, Outlet, Feeder {
     this.keepAliveTimer = this.ctx.clock.setTimer(this.keepAliveMs * 1.5, () => this.checkKeepAlive());
   }
 
+  /** Close the connection when its credentials expire; a later call (re-authentication) replaces the deadline. */
+  armAuthExpiry(expiresAt: number | undefined): void {
+    const clock = this.ctx.clock;
+    if (this.authExpiryTimer !== undefined) clock.clearTimer(this.authExpiryTimer);
+    this.authExpiryTimer = undefined;
+    if (expiresAt === undefined) return;
+    this.authExpiryTimer = clock.setTimer(Math.max(0, expiresAt - clock.now()), () => {
+      this.authExpiryTimer = undefined;
+      this.disconnect('auth_expired', ReasonCode.MaximumConnectTime, true, 'credentials expired');
+    });
+  }
+
   private checkKeepAlive(): void {
     this.keepAliveTimer = undefined;
     if (this.state !== ChannelState.Connected) return;
@@ -425,8 +438,9 @@ export class Channel implements ConnectionHandler, Outlet, Feeder {
     const clock = this.ctx.clock;
     if (this.connectTimer !== undefined) clock.clearTimer(this.connectTimer);
     if (this.keepAliveTimer !== undefined) clock.clearTimer(this.keepAliveTimer);
+    if (this.authExpiryTimer !== undefined) clock.clearTimer(this.authExpiryTimer);
     this.rate?.stop();
-    this.connectTimer = this.keepAliveTimer = undefined;
+    this.connectTimer = this.keepAliveTimer = this.authExpiryTimer = undefined;
   }
 }
 

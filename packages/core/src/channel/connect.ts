@@ -7,7 +7,7 @@ import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { type ConnectPacket, PacketType, type Properties, ReasonCode } from '@mqtt-broker/mqtt-codec';
 import { countLevels, isValidTopicName } from '@mqtt-broker/topics';
-import type { AuthRequest, AuthResult, DisconnectCause } from '../api.js';
+import type { AuthGrant, AuthRequest, AuthResult, DisconnectCause } from '../api.js';
 import { durabilityOf } from '../cluster/durable.js';
 import { claimClientId } from '../cluster/takeover.js';
 import type { EngineContext } from '../engine-context.js';
@@ -81,33 +81,43 @@ async function runConnect(ch: Channel, p: ConnectPacket): Promise<void> {
     transport: ch.conn.transport,
     protocolVersion: v,
     certificateCommonName: ch.conn.certificateCommonName,
+    certificate: ch.conn.certificate,
   };
   ch.authRequest = request;
   const connackProps: Properties = {};
+  let grant: AuthGrant = {};
   if (v === 5 && props?.authenticationMethod !== undefined) {
     const outcome = await runEnhancedAuth(ch, props.authenticationMethod, props.authenticationData, request);
     if (outcome === 'closed' || ch.isClosed()) return;
     if (!outcome.ok) return reject(ch, p, outcome.reasonCode, 'auth_failed');
     connackProps.authenticationMethod = props.authenticationMethod;
     if (outcome.data !== undefined) connackProps.authenticationData = outcome.data;
+    grant = outcome.grant;
   } else if (ctx.authenticator !== undefined) {
     let result = ctx.authenticator.authenticate(request);
     if (isPromise(result)) {
       ch.conn.pauseReading();
-      result = await result;
+      try {
+        result = await result;
+      } catch {
+        // an authenticator that throws refuses, it does not take the broker down
+        result = { ok: false, reasonCode: ReasonCode.UnspecifiedError };
+      }
       if (ch.isClosed()) return;
       ch.conn.resumeReading();
     }
     if (!result.ok) return reject(ch, p, result.reasonCode, 'auth_failed');
+    grant = result;
   }
-  await accept(ch, p, clientId, assigned, connackProps);
+  if (grant.expiresAt !== undefined && grant.expiresAt <= ctx.clock.now()) return reject(ch, p, ReasonCode.NotAuthorized, 'auth_failed');
+  await accept(ch, p, clientId, assigned, connackProps, grant);
 }
 
 function isPromise(value: AuthResult | Promise<AuthResult>): value is Promise<AuthResult> {
   return typeof (value as Promise<AuthResult>).then === 'function';
 }
 
-async function accept(ch: Channel, p: ConnectPacket, clientId: string, assigned: boolean, connackProps: Properties): Promise<void> {
+async function accept(ch: Channel, p: ConnectPacket, clientId: string, assigned: boolean, connackProps: Properties, grant: AuthGrant): Promise<void> {
   const ctx = ch.ctx;
   const limits = ctx.limits;
   const v = p.protocolVersion;
@@ -137,8 +147,10 @@ async function accept(ch: Channel, p: ConnectPacket, clientId: string, assigned:
     if (session === undefined && snapshot !== undefined) session = restoreSession(ctx, snapshot);
   }
   const sessionPresent = session !== undefined; // [MQTT-3.2.2-2] [MQTT-3.2.2-3]
+  const username = grant.username ?? p.username;
+  ch.username = username;
   if (session === undefined) {
-    session = new Session(ctx, clientId, p.username, v);
+    session = new Session(ctx, clientId, username, v);
     ctx.sessions.set(clientId, session);
   }
 
@@ -150,7 +162,7 @@ async function accept(ch: Channel, p: ConnectPacket, clientId: string, assigned:
   ch.connectExpiry = requestedExpiry;
   session.expiryInterval = expiry;
   session.protocolVersion = v;
-  session.setUsername(p.username);
+  session.setIdentity(username, grant.attributes);
   session.disconnectedAt = undefined;
 
   let keepAlive = p.keepAlive;
@@ -193,6 +205,7 @@ async function accept(ch: Channel, p: ConnectPacket, clientId: string, assigned:
     keepAlive,
   });
   ch.armKeepAlive();
+  ch.armAuthExpiry(grant.expiresAt);
   session.resendInflight();
   session.pump();
   ch.replayHeld();

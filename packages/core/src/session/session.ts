@@ -11,7 +11,7 @@
  * encoding (shared frames, topic aliases, maximum packet size).
  */
 import type { ProtocolVersion, QoS } from '@mqtt-broker/mqtt-codec';
-import type { ClientIdentity } from '../api.js';
+import type { AuthAttributes, ClientIdentity } from '../api.js';
 import type { TimerHandle } from '../clock.js';
 import type { EngineContext } from '../engine-context.js';
 import type { SessionSnapshot, StoredSubscription } from '../ports.js';
@@ -128,8 +128,12 @@ export class Session {
     return true;
   }
 
-  setUsername(username: string | undefined): void {
-    (this.identity as { username: string | undefined }).username = username;
+  /** The identity of the connection that now holds this session (attributes from its authenticator). */
+  setIdentity(username: string | undefined, attributes: AuthAttributes | undefined): void {
+    const identity = this.identity as { username: string | undefined; attributes?: AuthAttributes };
+    identity.username = username;
+    if (attributes === undefined) delete identity.attributes;
+    else identity.attributes = attributes;
   }
 
   get persistent(): boolean {
