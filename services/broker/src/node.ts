@@ -14,6 +14,7 @@ import { type ClusterMode, clusterConfigured, createClusterMode } from './cluste
 import type { BrokerConfig } from './config.js';
 import { type HttpEndpoints, startHttpServer } from './http-server.js';
 import { BrokerMetrics } from './metrics.js';
+import { startMqttSn } from './mqttsn.js';
 import { createObserver, createTransportEvents } from './observer.js';
 
 /** A listener (or the HTTP server) could not start; `setting` names the variable to fix. */
@@ -63,8 +64,14 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
   const metrics = new BrokerMetrics();
   const observer = createObserver(metrics, log);
   const events = createTransportEvents(metrics, log);
-  const authSettings: AuthSettings = { allowAnonymous: config.allowAnonymous, passwordFile: config.passwordFile, aclFile: config.aclFile };
+  const authSettings: AuthSettings = {
+    allowAnonymous: config.allowAnonymous,
+    passwordFile: config.passwordFile,
+    aclFile: config.aclFile,
+    mqttsnClientsFile: config.mqttsn?.clientsFile,
+  };
   const auth = await loadAuth(authSettings);
+  let mqttsnClients = auth.mqttsnClients;
   const cluster: ClusterMode | undefined = clusterConfigured(config) ? createClusterMode(config, log, metrics.registry) : undefined;
   // [cluster] a previous run of this node id that left (drain) is adopted by a survivor first
   await cluster?.awaitPreviousRun().catch((err: unknown) => log.warn({ err }, 'could not check for a previous run of this node id'));
@@ -160,6 +167,23 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
       const port = config.wssPort;
       starts.push({ setting: 'MQTT_WSS_PORT', port, start: () => listenWebSocket({ ...common, port, tls, maxMessageBytes }) });
     }
+    const mqttsn = config.mqttsn;
+    if (mqttsn !== undefined) {
+      const start = async (): Promise<Listener> =>
+        (
+          await startMqttSn({
+            config: mqttsn,
+            host: config.host,
+            nodeId: config.nodeId,
+            broker,
+            registry: metrics.registry,
+            log,
+            events,
+            clients: () => mqttsnClients,
+          })
+        ).listener;
+      starts.push({ setting: 'MQTTSN_PORT', port: mqttsn.port, start });
+    }
     for (const s of starts) {
       try {
         listeners.push(await s.start());
@@ -214,6 +238,7 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
       try {
         const next = await loadAuth(authSettings);
         broker.setAuth({ authenticator: next.authenticator, ...(next.authorizer !== undefined ? { authorizer: next.authorizer } : {}) });
+        mqttsnClients = next.mqttsnClients;
         log.info({ event: 'auth_reloaded', passwordFile: config.passwordFile, aclFile: config.aclFile }, 'password and ACL files reloaded');
         return true;
       } catch (err) {
