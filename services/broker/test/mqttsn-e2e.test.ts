@@ -295,3 +295,26 @@ describe('MQTT-SN gateway, one node', { skip: suiteSkipReason() }, () => {
     await sub.client.endAsync();
   });
 });
+
+describe('MQTT-SN gateway with ALLOW_ANONYMOUS=false and a client list', { skip: suiteSkipReason() }, () => {
+  let broker: RunningBroker;
+  let snPort: number;
+  const clientsFile = join(dir, 'clients.txt');
+  writeFileSync(clientsFile, '# listed ids\nsensor-ok\nsensor-pre*\n');
+
+  before(async () => {
+    snPort = await freePort();
+    broker = await startBroker({ env: { MQTTSN_PORT: String(snPort), MQTTSN_CLIENTS: clientsFile, ALLOW_ANONYMOUS: 'false' } });
+  });
+  after(async () => {
+    await broker?.stop();
+  });
+
+  it('a listed client id (exact or by prefix) connects, an unlisted one gets CONNACK 0x03', async () => {
+    for (const [id, code] of [['sensor-ok', 0], ['sensor-pre-17', 0], ['intruder', 0x03]] as const) {
+      const c = await SnTestClient.open(snPort);
+      assert.equal(await c.connect(id), code, id);
+      c.close();
+    }
+  });
+});
