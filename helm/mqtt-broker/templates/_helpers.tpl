@@ -152,6 +152,8 @@ app.kubernetes.io/part-of: mqtt-broker
   value: {{ ternary (toString .Values.ports.mqttTls.containerPort) "off" .Values.ports.mqttTls.enabled | quote }}
 - name: MQTT_WSS_PORT
   value: {{ ternary (toString .Values.ports.wss.containerPort) "off" .Values.ports.wss.enabled | quote }}
+- name: MQTTSN_PORT
+  value: {{ ternary (toString .Values.ports.mqttsn.containerPort) "off" .Values.ports.mqttsn.enabled | quote }}
 - name: HTTP_PORT
   value: {{ .Values.ports.http | quote }}
 - name: GRPC_PORT

@@ -10,3 +10,4 @@ export { DEFAULT_WS_HIGH_WATER_MARK, serveWebSocket, WebSocketConnection } from 
 export type { WebSocketEngine, WebSocketPeer, WebSocketPeerEvents, WebSocketPeerInfo, WebSocketServerHandle, WebSocketServerOptions } from './ws-engine.js';
 export { createWsEngine } from './ws-engine-ws.js';
 export { listenWebSocket, MQTT_WS_SUBPROTOCOLS, selectMqttSubprotocol, type WebSocketListenOptions } from './ws-listener.js';
+export { listenUdp, type UdpListener, type UdpListenOptions } from './udp-listener.js';

@@ -4,7 +4,11 @@
  * all-or-nothing: a reload that fails on any file leaves the broker with the previous pair (the
  * caller logs the error). The JWKS key set is held by the loader, not by one load, so a reload
  * keeps the keys it already fetched.
+ *
+ * MQTT-SN clients have no user name or password: a CONNECT of transport 'mqttsn' (only the
+ * gateway makes those) is decided by the client list (MQTTSN_CLIENTS) alone, never by the chain.
  */
+import { readFile } from 'node:fs/promises';
 import {
   type AuthMethod,
   type AuthRefusal,
@@ -22,7 +26,9 @@ import {
   loadJwtKeyFile,
   loadPasswordFile,
 } from '@mqtt-broker/auth';
-import type { Authenticator, Authorizer } from '@mqtt-broker/core';
+import type { AuthRequest, AuthResult, Authenticator, Authorizer } from '@mqtt-broker/core';
+import { ReasonCode } from '@mqtt-broker/mqtt-codec';
+import { ClientList } from '@mqtt-broker/mqttsn-gateway';
 import type { AUTH_METHOD_NAMES } from './settings.js';
 
 export type AuthMethodName = (typeof AUTH_METHOD_NAMES)[number];
@@ -49,6 +55,8 @@ export interface AuthSettings {
   chain?: readonly AuthMethodName[];
   jwt?: JwtSettings;
   tlsIdentity?: TlsIdentity;
+  /** MQTTSN_CLIENTS. */
+  mqttsnClientsFile?: string | undefined;
 }
 
 export interface AuthEvents {
@@ -61,6 +69,8 @@ export interface AuthEvents {
 export interface LoadedAuth {
   authenticator: Authenticator;
   authorizer: Authorizer | undefined;
+  /** Undefined when MQTTSN_CLIENTS is not set. */
+  mqttsnClients: ClientList | undefined;
 }
 
 /** Raised when a file of the auth settings cannot be read or parsed; `setting` names which. */
@@ -135,11 +145,13 @@ export function createAuthLoader(settings: AuthSettings, events: AuthEvents = {}
       const fileAcl = settings.aclFile === undefined ? undefined : await loadFile('ACL_FILE', settings.aclFile, loadAclFile);
       // tokens may carry their own rules, so with jwt there is an authorizer even without ACL_FILE
       const authorizer = fileAcl !== undefined || chain.includes('jwt') ? createAclAuthorizer(fileAcl) : undefined;
+      const mqttsnClients =
+        settings.mqttsnClientsFile === undefined ? undefined : ClientList.parse(await loadFile('MQTTSN_CLIENTS', settings.mqttsnClientsFile, (path) => readFile(path, 'utf8')));
       const authenticator = createAuthChain(methods, {
         allowAnonymous: settings.allowAnonymous,
         ...(events.onRefusal !== undefined ? { onRefusal: events.onRefusal } : {}),
       });
-      return { authenticator, authorizer };
+      return { authenticator: withMqttSnClients(authenticator, mqttsnClients, settings.allowAnonymous), authorizer, mqttsnClients };
     },
   };
 }
@@ -147,4 +159,21 @@ export function createAuthLoader(settings: AuthSettings, events: AuthEvents = {}
 /** One load, no JWKS kept across loads (tests, tools). */
 export function loadAuth(settings: AuthSettings, events?: AuthEvents): Promise<LoadedAuth> {
   return createAuthLoader(settings, events).load();
+}
+
+/** A listed client id is allowed as its listed user (the gateway puts that user in the CONNECT); an unlisted one only anonymously. */
+function authenticateMqttSn(request: AuthRequest, clients: ClientList | undefined, allowAnonymous: boolean): AuthResult {
+  const entry = clients?.lookup(request.clientId);
+  if (entry !== undefined) return entry.username === request.username ? { ok: true } : { ok: false, reasonCode: ReasonCode.NotAuthorized };
+  return allowAnonymous && request.username === undefined ? { ok: true } : { ok: false, reasonCode: ReasonCode.NotAuthorized };
+}
+
+function withMqttSnClients(chain: Authenticator, clients: ClientList | undefined, allowAnonymous: boolean): Authenticator {
+  const wrapped: Authenticator = {
+    authenticate: (request) => (request.transport === 'mqttsn' ? authenticateMqttSn(request, clients, allowAnonymous) : chain.authenticate(request)),
+  };
+  if (chain.enhancedMethods !== undefined) Object.assign(wrapped, { enhancedMethods: chain.enhancedMethods });
+  if (chain.startEnhanced !== undefined) wrapped.startEnhanced = chain.startEnhanced.bind(chain);
+  if (chain.continueEnhanced !== undefined) wrapped.continueEnhanced = chain.continueEnhanced.bind(chain);
+  return wrapped;
 }

@@ -14,7 +14,7 @@ import type { TransportRejectReason } from '@mqtt-broker/transport';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 const PACKET_TYPES = ['reserved', 'connect', 'connack', 'publish', 'puback', 'pubrec', 'pubrel', 'pubcomp', 'subscribe', 'suback', 'unsubscribe', 'unsuback', 'pingreq', 'pingresp', 'disconnect', 'auth'];
-const TRANSPORTS: readonly TransportKind[] = ['tcp', 'tls', 'ws', 'wss'];
+const TRANSPORTS: readonly TransportKind[] = ['tcp', 'tls', 'ws', 'wss', 'mqttsn'];
 const QOS = ['0', '1', '2'];
 const CAUSES: readonly DisconnectCause[] = ['client_disconnect', 'network', 'keepalive_timeout', 'connect_timeout', 'protocol_error', 'session_taken_over', 'kicked', 'server_shutdown', 'auth_failed', 'auth_expired'];
 const DROP_REASONS: readonly DropReason[] = ['no_subscribers', 'queue_full', 'expired', 'not_authorized', 'packet_too_large', 'qos0_offline', 'client_slow', 'rate_limited', 'payload_format_invalid'];

@@ -15,6 +15,7 @@ import { type ClusterMode, clusterConfigured, createClusterMode } from './cluste
 import type { BrokerConfig } from './config.js';
 import { type HttpEndpoints, startHttpServer } from './http-server.js';
 import { BrokerMetrics } from './metrics.js';
+import { startMqttSn } from './mqttsn.js';
 import { createObserver, createTransportEvents } from './observer.js';
 
 /** A listener (or the HTTP server) could not start; `setting` names the variable to fix. */
@@ -71,6 +72,7 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
     chain: config.authChain,
     ...(config.jwt !== undefined ? { jwt: config.jwt } : {}),
     ...(config.tlsIdentity !== undefined ? { tlsIdentity: config.tlsIdentity } : {}),
+    mqttsnClientsFile: config.mqttsn?.clientsFile,
   };
   const authLoader = createAuthLoader(authSettings, {
     onRefusal: (r) => {
@@ -81,6 +83,7 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
   });
   const auth = await authLoader.load();
   await authLoader.jwks?.prefetch();
+  let mqttsnClients = auth.mqttsnClients;
   const cluster: ClusterMode | undefined = clusterConfigured(config) ? createClusterMode(config, log, metrics.registry) : undefined;
   // [cluster] a previous run of this node id that left (drain) is adopted by a survivor first
   await cluster?.awaitPreviousRun().catch((err: unknown) => log.warn({ err }, 'could not check for a previous run of this node id'));
@@ -181,6 +184,23 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
       const settings = tls;
       starts.push({ setting: 'MQTT_WSS_PORT', port, start: () => listenWebSocket({ ...common, port, tls: settings, maxMessageBytes }) });
     }
+    const mqttsn = config.mqttsn;
+    if (mqttsn !== undefined) {
+      const start = async (): Promise<Listener> =>
+        (
+          await startMqttSn({
+            config: mqttsn,
+            host: config.host,
+            nodeId: config.nodeId,
+            broker,
+            registry: metrics.registry,
+            log,
+            events,
+            clients: () => mqttsnClients,
+          })
+        ).listener;
+      starts.push({ setting: 'MQTTSN_PORT', port: mqttsn.port, start });
+    }
     for (const s of starts) {
       try {
         listeners.push(await s.start());
@@ -242,6 +262,7 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
           for (const l of listeners) l.reloadTls?.({ ...tls, crl });
         }
         broker.setAuth({ authenticator: next.authenticator, ...(next.authorizer !== undefined ? { authorizer: next.authorizer } : {}) });
+        mqttsnClients = next.mqttsnClients;
         log.info({ event: 'auth_reloaded', passwordFile: config.passwordFile, aclFile: config.aclFile }, 'password and ACL files reloaded');
         return true;
       } catch (err) {
