@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { BrokerLimits } from '@mqtt-broker/core';
+import type { WebSocketEngineSetting } from '@mqtt-broker/transport';
 import { z } from 'zod';
 import { isLoopbackHost, readTokenFile } from './admin-access.js';
 import { flagOf, SETTINGS, type SettingKind, type SettingSpec } from './settings.js';
@@ -40,6 +41,8 @@ export interface BrokerConfig {
   /** Loaded when a TLS or WSS listener is enabled. */
   tls: TlsFiles | undefined;
   proxyProtocol: boolean;
+  /** WS_ENGINE: which WebSocket engine the WS and WSS listeners run on. */
+  wsEngine: WebSocketEngineSetting;
   nodeId: string;
   allowAnonymous: boolean;
   passwordFile: string | undefined;
@@ -271,6 +274,7 @@ export function resolveConfig(env: Record<string, string | undefined>, flags: Re
     adminTls,
     tls,
     proxyProtocol: bool('PROXY_PROTOCOL'),
+    wsEngine: (str('WS_ENGINE') ?? 'auto') as WebSocketEngineSetting,
     nodeId: str('NODE_ID') ?? `${hostname()}-${randomBytes(3).toString('hex')}`,
     allowAnonymous: bool('ALLOW_ANONYMOUS'),
     passwordFile: str('PASSWORD_FILE'),

@@ -3,6 +3,8 @@
  * value kind. The CLI (--help), the config parser and the README are all derived from this table.
  */
 
+import { WS_ENGINE_SETTINGS } from '@mqtt-broker/transport';
+
 export type SettingKind =
   | { type: 'port' }
   | { type: 'int'; min: number; max: number }
@@ -67,6 +69,12 @@ export const SETTINGS: readonly SettingSpec[] = [
     default: 'false',
     description: 'require a client certificate signed by TLS_CA on TLS/WSS; its CN is given to the authenticator',
     kind: { type: 'bool' },
+  },
+  {
+    env: 'WS_ENGINE',
+    default: 'auto',
+    description: "WebSocket listeners' engine: uws (uWebSockets.js), ws, or auto: uws where it loads, else ws (ws also for WSS with TLS_REQUIRE_CLIENT_CERT)",
+    kind: { type: 'enum', values: WS_ENGINE_SETTINGS },
   },
   { env: 'PROXY_PROTOCOL', default: 'false', description: 'expect a PROXY protocol v1/v2 header on the TCP and TLS listeners', kind: { type: 'bool' } },
   { env: 'REDIS_URL', default: undefined, description: 'redis://... : cluster mode over one Redis (docs/cluster.md)', kind: { type: 'redis-url' } },
