@@ -175,6 +175,8 @@ app.kubernetes.io/part-of: mqtt-broker
   value: {{ .Values.broker.drainWillGraceSeconds | quote }}
 - name: SYS_INTERVAL_SECONDS
   value: {{ .Values.broker.sysIntervalSeconds | quote }}
+- name: WS_ENGINE
+  value: {{ .Values.broker.wsEngine | quote }}
 - name: PROXY_PROTOCOL
   value: {{ .Values.proxyProtocol.enabled | quote }}
 {{- with .Values.broker.serverReference }}

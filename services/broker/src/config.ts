@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { BrokerLimits } from '@mqtt-broker/core';
 import { NO_PREDEFINED_TOPICS, type PredefinedTopics, parsePredefinedTopics } from '@mqtt-broker/mqttsn-gateway';
+import type { WebSocketEngineSetting } from '@mqtt-broker/transport';
 import { z } from 'zod';
 import { isLoopbackHost, readTokenFile } from './admin-access.js';
 import type { AuthMethodName, JwtSettings, TlsIdentity } from './auth-setup.js';
@@ -64,6 +65,8 @@ export interface BrokerConfig {
   /** Loaded when a TLS or WSS listener is enabled. */
   tls: TlsFiles | undefined;
   proxyProtocol: boolean;
+  /** WS_ENGINE: which WebSocket engine the WS and WSS listeners run on. */
+  wsEngine: WebSocketEngineSetting;
   nodeId: string;
   allowAnonymous: boolean;
   passwordFile: string | undefined;
@@ -408,6 +411,7 @@ export function resolveConfig(env: Record<string, string | undefined>, flags: Re
     adminTls,
     tls,
     proxyProtocol: bool('PROXY_PROTOCOL'),
+    wsEngine: (str('WS_ENGINE') ?? 'auto') as WebSocketEngineSetting,
     nodeId: str('NODE_ID') ?? `${hostname()}-${randomBytes(3).toString('hex')}`,
     allowAnonymous: bool('ALLOW_ANONYMOUS'),
     passwordFile: str('PASSWORD_FILE'),

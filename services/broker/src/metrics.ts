@@ -108,6 +108,7 @@ export class BrokerMetrics {
   private readonly transportRejects: LazyChildren;
   private readonly authRefusals: LazyChildren;
   private readonly ready: Gauge<string>;
+  private readonly websocketEngine: Gauge<string>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registry = new Registry();
@@ -151,6 +152,12 @@ export class BrokerMetrics {
     ]);
     this.transportRejects = new LazyChildren(rejects, (key) => (key as string).split('|'));
     this.ready = new Gauge({ name: 'mqtt_ready', help: '1 when all listeners are up and the node is not draining', registers });
+    this.websocketEngine = new Gauge({
+      name: 'mqtt_websocket_engine_info',
+      help: "1 for the engine the WebSocket listeners run on (WS_ENGINE): 'uws' (uWebSockets.js) or 'ws'",
+      labelNames: ['engine'],
+      registers,
+    });
 
     const stats = (): BrokerStats | undefined => this.readStats();
     const gauge = (name: string, help: string, read: (s: BrokerStats) => number): void => {
@@ -192,6 +199,11 @@ export class BrokerMetrics {
 
   get contentType(): string {
     return this.registry.contentType;
+  }
+
+  /** mqtt_websocket_engine_info{engine}: 1 for the engine of this node's WebSocket listeners. */
+  setWebSocketEngine(engine: string): void {
+    this.websocketEngine.labels(engine).set(1);
   }
 
   setReady(ready: boolean): void {

@@ -8,7 +8,17 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { type AdminServer, startAdminServer } from '@mqtt-broker/admin-api';
 import { type Broker, createAdminFacade, createBroker, DEFAULT_LIMITS } from '@mqtt-broker/core';
-import { ListenError, type Listener, listenTcp, listenTls, listenWebSocket, type TlsSettings } from '@mqtt-broker/transport';
+import {
+  chooseWebSocketEngine,
+  ListenError,
+  type Listener,
+  listenTcp,
+  listenTls,
+  listenWebSocket,
+  type TlsSettings,
+  type WebSocketEngineChoice,
+  WebSocketEngineError,
+} from '@mqtt-broker/transport';
 import type { Logger } from 'pino';
 import { type AuthSettings, createAuthLoader } from './auth-setup.js';
 import { type ClusterMode, clusterConfigured, createClusterMode } from './cluster.js';
@@ -61,8 +71,23 @@ function describeListenError(setting: string, err: ListenError | NodeJS.ErrnoExc
   return `${setting} ${port}: ${description}`;
 }
 
+/** The WebSocket engine (WS_ENGINE) when a WS or WSS listener is on; WS_ENGINE=uws that cannot run fails the start. */
+function chooseWebSocket(config: BrokerConfig): WebSocketEngineChoice | undefined {
+  const wss = config.wssPort !== undefined && config.tls !== undefined;
+  if (config.wsPort === undefined && !wss) return undefined;
+  try {
+    return chooseWebSocketEngine(config.wsEngine, { clientCertificates: wss && config.tls?.requireClientCert === true });
+  } catch (err) {
+    if (err instanceof WebSocketEngineError) throw new StartupError('WS_ENGINE', err.message, err);
+    throw err;
+  }
+}
+
 export async function startNode(config: BrokerConfig, log: Logger): Promise<RunningNode> {
+  // First: a WS_ENGINE that cannot run fails the start before anything is opened.
+  const websocket = chooseWebSocket(config);
   const metrics = new BrokerMetrics();
+  if (websocket !== undefined) metrics.setWebSocketEngine(websocket.engine.name);
   const observer = createObserver(metrics, log);
   const events = createTransportEvents(metrics, log);
   const authSettings: AuthSettings = {
@@ -99,7 +124,7 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
   });
   metrics.setStatsSource(() => broker.stats());
   // [cluster] admin calls are answered for every node; this node also answers the others' fan-out
-  const localAdmin = createAdminFacade(broker);
+  const localAdmin = createAdminFacade(broker, { runtime: process.version, ...(websocket !== undefined ? { websocketEngine: websocket.engine.name } : {}) });
   const adminFacade = cluster !== undefined ? cluster.adminFacade(localAdmin) : localAdmin;
   let listening = false;
   let draining = false;
@@ -175,14 +200,15 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
       const settings = tls;
       starts.push({ setting: 'MQTT_TLS_PORT', port, start: () => listenTls({ ...common, port, tls: settings, proxyProtocol: config.proxyProtocol }) });
     }
-    if (config.wsPort !== undefined) {
+    const engine = websocket?.engine;
+    if (config.wsPort !== undefined && engine !== undefined) {
       const port = config.wsPort;
-      starts.push({ setting: 'MQTT_WS_PORT', port, start: () => listenWebSocket({ ...common, port, maxMessageBytes }) });
+      starts.push({ setting: 'MQTT_WS_PORT', port, start: () => listenWebSocket({ ...common, port, maxMessageBytes, engine }) });
     }
-    if (config.wssPort !== undefined && tls !== undefined) {
+    if (config.wssPort !== undefined && tls !== undefined && engine !== undefined) {
       const port = config.wssPort;
       const settings = tls;
-      starts.push({ setting: 'MQTT_WSS_PORT', port, start: () => listenWebSocket({ ...common, port, tls: settings, maxMessageBytes }) });
+      starts.push({ setting: 'MQTT_WSS_PORT', port, start: () => listenWebSocket({ ...common, port, tls: settings, maxMessageBytes, engine }) });
     }
     const mqttsn = config.mqttsn;
     if (mqttsn !== undefined) {
@@ -235,6 +261,9 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
       adminTokenRequired: admin?.tokenRequired,
       adminTls: admin?.tls,
       proxyProtocol: config.proxyProtocol,
+      nodejs: process.version,
+      wsEngine: websocket?.engine.name,
+      wsEngineReason: websocket?.reason,
       allowAnonymous: config.allowAnonymous,
       passwordFile: config.passwordFile,
       aclFile: config.aclFile,

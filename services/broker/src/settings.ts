@@ -3,6 +3,8 @@
  * value kind. The CLI (--help), the config parser and the README are all derived from this table.
  */
 
+import { WS_ENGINE_SETTINGS } from '@mqtt-broker/transport';
+
 export type SettingKind =
   | { type: 'port' }
   | { type: 'int'; min: number; max: number }
@@ -105,6 +107,12 @@ export const SETTINGS: readonly SettingSpec[] = [
     kind: { type: 'enum', values: ['off', 'cn', 'san-dns', 'san-uri'] },
   },
   { env: 'TLS_CRL_FILE', default: undefined, description: 'PEM certificate revocation list for client certificates (reloaded on SIGHUP)', kind: { type: 'path' } },
+  {
+    env: 'WS_ENGINE',
+    default: 'auto',
+    description: "WebSocket listeners' engine: uws (uWebSockets.js), ws, or auto: uws where it loads, else ws (ws also for WSS with TLS_REQUIRE_CLIENT_CERT)",
+    kind: { type: 'enum', values: WS_ENGINE_SETTINGS },
+  },
   { env: 'PROXY_PROTOCOL', default: 'false', description: 'expect a PROXY protocol v1/v2 header on the TCP and TLS listeners', kind: { type: 'bool' } },
   { env: 'REDIS_URL', default: undefined, description: 'redis://... : cluster mode over one Redis (docs/cluster.md)', kind: { type: 'redis-url' } },
   {
