@@ -10,7 +10,7 @@ export {
 export { createFileAuthenticator, type FileAuthenticatorOptions } from './authenticator.js';
 export { createAclAuthorizer } from './authorizer.js';
 export { CERTIFICATE_IDENTITIES, type CertificateIdentity, certificateName, createCertificateMethod } from './certificate-method.js';
-export { aclFromClaim, ownAcl } from './claim-acl.js';
+export { claimAclAttributes, ownAcl } from './claim-acl.js';
 export { covers, meet } from './filter-algebra.js';
 export { JwksCache, type JwksCacheOptions, JwksUnavailableError } from './jwks-cache.js';
 export { ASYMMETRIC_ALGORITHMS, JWT_ALGORITHMS, type JwtAlgorithm, JwtKeyFileError, type JwtKeys, loadJwtKeyFile, parseJwtKeys } from './jwt-keys.js';

@@ -155,11 +155,16 @@ export interface CertificateNames {
   readonly uris: readonly string[];
 }
 
+/** Plain data (what JSON holds): attribute values are stored and sent to other nodes. */
+export type AttributeValue = string | number | boolean | null | readonly AttributeValue[] | { readonly [key: string]: AttributeValue };
+
 /**
  * Facts an authenticator established about a client and hands to the authorizer (for example
- * the topic rules carried in a JWT's claims). Opaque to the core.
+ * the topic rules carried in a JWT's claims). Opaque to the core, but plain data: they are saved
+ * with a persistent session (SessionSnapshot.identity), so a node that restores the session before
+ * its device reconnects (adoption after a node died, a takeover) authorizes it the same way.
  */
-export type AuthAttributes = Readonly<Record<string, unknown>>;
+export type AuthAttributes = Readonly<Record<string, AttributeValue>>;
 
 /** The identity a client acts as after authentication, seen by the authorizer. */
 export interface ClientIdentity {
