@@ -223,6 +223,24 @@ app.kubernetes.io/part-of: mqtt-broker
   value: {{ . | quote }}
 {{- end }}
 {{- end }}
+{{- if or .Values.auth.http.authUrl .Values.auth.http.authzUrl }}
+{{- with .Values.auth.http.authUrl }}
+- name: HTTP_AUTH_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- with .Values.auth.http.authzUrl }}
+- name: HTTP_AUTHZ_URL
+  value: {{ . | quote }}
+{{- end }}
+- name: HTTP_AUTH_TIMEOUT_MS
+  value: {{ .Values.auth.http.timeoutMs | quote }}
+- name: HTTP_AUTH_MAX_CONCURRENT
+  value: {{ .Values.auth.http.maxConcurrent | quote }}
+- name: HTTP_AUTH_CACHE_SECONDS
+  value: {{ .Values.auth.http.cacheSeconds | quote }}
+- name: HTTP_AUTH_FAIL
+  value: {{ .Values.auth.http.fail | quote }}
+{{- end }}
 {{- $passwordSecret := include "mqtt-broker.redis.passwordSecret" . }}
 {{- if $passwordSecret }}
 - name: REDIS_PASSWORD

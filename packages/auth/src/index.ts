@@ -10,8 +10,12 @@ export {
 export { createFileAuthenticator, type FileAuthenticatorOptions } from './authenticator.js';
 export { createAclAuthorizer } from './authorizer.js';
 export { CERTIFICATE_IDENTITIES, type CertificateIdentity, certificateName, createCertificateMethod } from './certificate-method.js';
-export { aclFromClaim, ownAcl } from './claim-acl.js';
+export { claimAclAttributes, ownAcl } from './claim-acl.js';
 export { covers, meet } from './filter-algebra.js';
+export { AnswerCache } from './answer-cache.js';
+export { createHttpAuthorizer, type HttpAuthorizerOptions } from './http-authorizer.js';
+export { type HookFailure, type HookOutcome, type HookVerdict, HttpHook, type HttpHookOptions } from './http-hook.js';
+export { createHttpMethod, HTTP_FAIL_MODES, type HttpFailMode, type HttpMethodOptions } from './http-method.js';
 export { JwksCache, type JwksCacheOptions, JwksUnavailableError } from './jwks-cache.js';
 export { ASYMMETRIC_ALGORITHMS, JWT_ALGORITHMS, type JwtAlgorithm, JwtKeyFileError, type JwtKeys, loadJwtKeyFile, parseJwtKeys } from './jwt-keys.js';
 export { createJwtMethod, JWT_AUTH_METHOD, type JwtMethodOptions, looksLikeJwt } from './jwt-method.js';

@@ -18,7 +18,7 @@
 import type { AuthRequest } from '@mqtt-broker/core';
 import { decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
 import { type AuthMethod, BAD_USER_NAME_OR_PASSWORD, type MethodDecision, NOT_AUTHORIZED, SERVER_UNAVAILABLE } from './auth-method.js';
-import { aclAttributes, aclFromClaim } from './claim-acl.js';
+import { claimAclAttributes } from './claim-acl.js';
 import { JwksUnavailableError } from './jwks-cache.js';
 import type { JwtKeys } from './jwt-keys.js';
 
@@ -101,12 +101,12 @@ export function createJwtMethod(options: JwtMethodOptions): AuthMethod {
     if (typeof payload.iat === 'number' && payload.iat > now() / 1000 + leeway) return bad('token_issued_in_future');
     if (payload[clientIdClaim] !== request.clientId) return { ok: false, reasonCode: NOT_AUTHORIZED, reason: 'token_for_other_client' };
     const name = payload[usernameClaim];
-    const acl = payload[aclClaim] === undefined ? undefined : aclFromClaim(payload[aclClaim]);
-    if (typeof acl === 'string') return { ok: false, reasonCode: NOT_AUTHORIZED, reason: 'token_acl_claim_invalid' };
+    const attributes = payload[aclClaim] === undefined ? undefined : claimAclAttributes(payload[aclClaim]);
+    if (typeof attributes === 'string') return { ok: false, reasonCode: NOT_AUTHORIZED, reason: 'token_acl_claim_invalid' };
     return {
       ok: true,
       ...(typeof name === 'string' ? { username: name } : {}),
-      ...(acl !== undefined ? { attributes: aclAttributes(acl) } : {}),
+      ...(attributes !== undefined ? { attributes } : {}),
       expiresAt: ((payload.exp as number) + leeway) * 1000,
     };
   };

@@ -161,11 +161,16 @@ export interface CertificateNames {
   readonly uris: readonly string[];
 }
 
+/** Plain data (what JSON holds): attribute values are stored and sent to other nodes. */
+export type AttributeValue = string | number | boolean | null | readonly AttributeValue[] | { readonly [key: string]: AttributeValue };
+
 /**
  * Facts an authenticator established about a client and hands to the authorizer (for example
- * the topic rules carried in a JWT's claims). Opaque to the core.
+ * the topic rules carried in a JWT's claims). Opaque to the core, but plain data: they are saved
+ * with a persistent session (SessionSnapshot.identity), so a node that restores the session before
+ * its device reconnects (adoption after a node died, a takeover) authorizes it the same way.
  */
-export type AuthAttributes = Readonly<Record<string, unknown>>;
+export type AuthAttributes = Readonly<Record<string, AttributeValue>>;
 
 /** The identity a client acts as after authentication, seen by the authorizer. */
 export interface ClientIdentity {
@@ -217,10 +222,25 @@ export interface Authenticator {
  * topics the client may not read), `canSubscribe` per filter in a SUBSCRIBE.
  */
 export interface Authorizer {
-  canPublish?(client: ClientIdentity, topic: string): boolean;
-  canSubscribe?(client: ClientIdentity, topicFilter: string): boolean;
+  canPublish?(client: ClientIdentity, topic: string, message?: PublishFacts): boolean;
+  canSubscribe?(client: ClientIdentity, topicFilter: string, qos?: QoS): boolean;
   canRead?(client: ClientIdentity, topic: string): boolean;
+  /**
+   * Optional, for an authorizer that asks a remote service (an HTTP hook): a promise when the
+   * answer to this PUBLISH or SUBSCRIBE filter is not known yet, undefined when it is. The client's
+   * packets are then held, in order, with reading paused, until the promise settles; the packet is
+   * then handled again and canPublish / canSubscribe answer from what was fetched.
+   */
+  prepare?(client: ClientIdentity, request: AuthorizationRequest): Promise<void> | undefined;
 }
+
+/** What a PUBLISH asks beyond its topic (an authorization hook may decide on them). */
+export interface PublishFacts {
+  qos: QoS;
+  retain: boolean;
+}
+
+export type AuthorizationRequest = ({ action: 'publish'; topic: string } & PublishFacts) | { action: 'subscribe'; topic: string; qos: QoS };
 
 /** The protocol engine as the transport and the service see it. */
 export interface Broker {

@@ -12,6 +12,7 @@
  *   (`runPortConformance`) states the expected behaviour.
  */
 import type { ProtocolVersion, Properties, QoS } from '@mqtt-broker/mqtt-codec';
+import type { AuthAttributes } from './api.js';
 
 /** An application message as stored or sent between nodes (payload owned, not a view). */
 export interface StoredMessage {
@@ -55,6 +56,12 @@ export interface StoredQueued {
   subscriptionIds?: number[];
 }
 
+/** Who a session acts as: what the authorizer checks its deliveries against. */
+export interface StoredIdentity {
+  username: string | undefined;
+  attributes?: AuthAttributes;
+}
+
 /** Everything a persistent session is, serialisable (JSON-safe apart from Buffers). */
 export interface SessionSnapshot {
   clientId: string;
@@ -69,6 +76,11 @@ export interface SessionSnapshot {
   /** Inbound QoS 2 packet ids received (PUBREC sent) and not yet released. */
   inboundQos2: number[];
   nextPacketId: number;
+  /**
+   * The identity of the connection that last held the session (absent in snapshots saved before
+   * it was stored): a session restored without its connection is authorized as that identity.
+   */
+  identity?: StoredIdentity;
 }
 
 /** Persistent sessions. */

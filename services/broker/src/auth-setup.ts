@@ -1,21 +1,28 @@
 /**
  * Builds the authenticator and authorizer from the auth settings (AUTH_CHAIN, PASSWORD_FILE,
- * ACL_FILE, JWT_*, TLS_IDENTITY, ALLOW_ANONYMOUS), at start and again on SIGHUP. Loading is
- * all-or-nothing: a reload that fails on any file leaves the broker with the previous pair (the
- * caller logs the error). The JWKS key set is held by the loader, not by one load, so a reload
- * keeps the keys it already fetched.
+ * ACL_FILE, JWT_*, HTTP_AUTH_*, TLS_IDENTITY, ALLOW_ANONYMOUS), at start and again on SIGHUP.
+ * Loading is all-or-nothing: a reload that fails on any file leaves the broker with the previous
+ * pair (the caller logs the error). The JWKS key set, the HTTP hook's connections and its answer
+ * caches are held by the loader, not by one load, so a reload keeps what they hold.
  *
  * MQTT-SN clients have no user name or password: a CONNECT of transport 'mqttsn' (only the
  * gateway makes those) is decided by the client list (MQTTSN_CLIENTS) alone, never by the chain.
  */
 import { readFile } from 'node:fs/promises';
 import {
+  AnswerCache,
   type AuthMethod,
   type AuthRefusal,
   type CertificateIdentity,
   createAclAuthorizer,
   createAuthChain,
   createCertificateMethod,
+  createHttpAuthorizer,
+  createHttpMethod,
+  type HookOutcome,
+  type HookVerdict,
+  type HttpFailMode,
+  HttpHook,
   createJwtMethod,
   createPasswordFileMethod,
   JwksCache,
@@ -33,6 +40,20 @@ import type { AUTH_METHOD_NAMES } from './settings.js';
 
 export type AuthMethodName = (typeof AUTH_METHOD_NAMES)[number];
 export type TlsIdentity = CertificateIdentity;
+export type { HttpFailMode };
+
+export interface HttpHookSettings {
+  /** The http method's URL (authentication). */
+  authUrl?: string;
+  /** Authorization of PUBLISH and SUBSCRIBE. */
+  authzUrl?: string;
+  timeoutMs: number;
+  maxConcurrent: number;
+  maxWaiting: number;
+  cacheSeconds: number;
+  cacheSize: number;
+  failMode: HttpFailMode;
+}
 
 export interface JwtSettings {
   keyFile?: string;
@@ -54,6 +75,7 @@ export interface AuthSettings {
   /** Methods in the order tried (default: password-file when PASSWORD_FILE is set). */
   chain?: readonly AuthMethodName[];
   jwt?: JwtSettings;
+  httpHook?: HttpHookSettings;
   tlsIdentity?: TlsIdentity;
   /** MQTTSN_CLIENTS. */
   mqttsnClientsFile?: string | undefined;
@@ -64,6 +86,10 @@ export interface AuthEvents {
   onRefusal?(refusal: AuthRefusal): void;
   /** The JWKS URL could not be fetched (the last good key set, if any, stays in use). */
   onJwksError?(url: string, error: Error): void;
+  /** One request to the HTTP hook: `kind` authentication or authorization. */
+  onHttpRequest?(kind: string, outcome: HookOutcome, seconds: number): void;
+  /** An HTTP hook verdict reused from the cache. */
+  onHttpCacheHit?(kind: string): void;
 }
 
 export interface LoadedAuth {
@@ -96,6 +122,8 @@ export interface AuthLoader {
   load(): Promise<LoadedAuth>;
   /** The JWKS cache when JWT_JWKS_URL is set (fetched once at start by `prefetch`). */
   readonly jwks: JwksCache | undefined;
+  /** Closes the HTTP hook's connections. */
+  close(): Promise<void>;
 }
 
 export function createAuthLoader(settings: AuthSettings, events: AuthEvents = {}): AuthLoader {
@@ -109,6 +137,19 @@ export function createAuthLoader(settings: AuthSettings, events: AuthEvents = {}
           onFetchError: (error) => events.onJwksError?.(jwtSettings.jwksUrl as string, error),
         });
   const chain = settings.chain ?? (settings.passwordFile !== undefined ? ['password-file'] : []);
+  const http = settings.httpHook;
+  const hook =
+    http === undefined
+      ? undefined
+      : new HttpHook({
+          maxConcurrent: http.maxConcurrent,
+          maxWaiting: http.maxWaiting,
+          timeoutMs: http.timeoutMs,
+          ...(events.onHttpRequest !== undefined ? { onRequest: events.onHttpRequest } : {}),
+        });
+  const newCache = (h: HttpHookSettings): AnswerCache<HookVerdict> => new AnswerCache(h.cacheSeconds * 1000, h.cacheSize);
+  const authnCache = http === undefined ? undefined : newCache(http);
+  const authzCache = http === undefined ? undefined : newCache(http);
 
   const jwtKeys = async (jwt: JwtSettings): Promise<JwtKeys> => {
     const keys: JwtKeys =
@@ -122,6 +163,16 @@ export function createAuthLoader(settings: AuthSettings, events: AuthEvents = {}
         return createPasswordFileMethod(await loadFile('PASSWORD_FILE', settings.passwordFile as string, (path) => loadPasswordFile(path)));
       case 'certificate':
         return createCertificateMethod(settings.tlsIdentity ?? 'cn');
+      case 'http': {
+        const h = http as HttpHookSettings;
+        return createHttpMethod({
+          hook: hook as HttpHook,
+          url: h.authUrl as string,
+          failMode: h.failMode,
+          cache: authnCache as AnswerCache<HookVerdict>,
+          onCacheHit: () => events.onHttpCacheHit?.('authentication'),
+        });
+      }
       case 'jwt': {
         const jwt = jwtSettings as JwtSettings;
         return createJwtMethod({
@@ -139,12 +190,24 @@ export function createAuthLoader(settings: AuthSettings, events: AuthEvents = {}
 
   return {
     jwks,
+    close: async () => hook?.close(),
     async load() {
       const methods: AuthMethod[] = [];
       for (const name of chain) methods.push(await method(name));
       const fileAcl = settings.aclFile === undefined ? undefined : await loadFile('ACL_FILE', settings.aclFile, loadAclFile);
       // tokens may carry their own rules, so with jwt there is an authorizer even without ACL_FILE
-      const authorizer = fileAcl !== undefined || chain.includes('jwt') ? createAclAuthorizer(fileAcl) : undefined;
+      const aclAuthorizer = fileAcl !== undefined || chain.includes('jwt') ? createAclAuthorizer(fileAcl) : undefined;
+      const authorizer =
+        http?.authzUrl === undefined
+          ? aclAuthorizer
+          : createHttpAuthorizer({
+              hook: hook as HttpHook,
+              url: http.authzUrl,
+              failMode: http.failMode,
+              cache: authzCache as AnswerCache<HookVerdict>,
+              inner: aclAuthorizer,
+              onCacheHit: () => events.onHttpCacheHit?.('authorization'),
+            });
       const mqttsnClients =
         settings.mqttsnClientsFile === undefined ? undefined : ClientList.parse(await loadFile('MQTTSN_CLIENTS', settings.mqttsnClientsFile, (path) => readFile(path, 'utf8')));
       const authenticator = createAuthChain(methods, {

@@ -13,7 +13,7 @@ import { NO_PREDEFINED_TOPICS, type PredefinedTopics, parsePredefinedTopics } fr
 import type { WebSocketEngineSetting } from '@mqtt-broker/transport';
 import { z } from 'zod';
 import { isLoopbackHost, readTokenFile } from './admin-access.js';
-import type { AuthMethodName, JwtSettings, TlsIdentity } from './auth-setup.js';
+import type { AuthMethodName, HttpFailMode, HttpHookSettings, JwtSettings, TlsIdentity } from './auth-setup.js';
 import { AUTH_METHOD_NAMES, flagOf, SETTINGS, type SettingKind, type SettingSpec } from './settings.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -75,6 +75,8 @@ export interface BrokerConfig {
   authChain: readonly AuthMethodName[];
   /** The jwt method's settings, when JWT_KEY_FILE or JWT_JWKS_URL is set. */
   jwt: JwtSettings | undefined;
+  /** The HTTP hook's settings, when HTTP_AUTH_URL or HTTP_AUTHZ_URL is set. */
+  httpHook: HttpHookSettings | undefined;
   /** TLS_IDENTITY; undefined: off. */
   tlsIdentity: TlsIdentity | undefined;
   logLevel: LogLevel;
@@ -261,7 +263,25 @@ function resolveJwt(str: (k: string) => string | undefined, num: (k: string) => 
   };
 }
 
+/** The HTTP hook's settings, or undefined when neither URL is set. */
+function resolveHttpHook(str: (k: string) => string | undefined, num: (k: string) => number | undefined): HttpHookSettings | undefined {
+  const authUrl = str('HTTP_AUTH_URL');
+  const authzUrl = str('HTTP_AUTHZ_URL');
+  if (authUrl === undefined && authzUrl === undefined) return undefined;
+  return {
+    ...(authUrl !== undefined ? { authUrl } : {}),
+    ...(authzUrl !== undefined ? { authzUrl } : {}),
+    timeoutMs: num('HTTP_AUTH_TIMEOUT_MS') ?? 2000,
+    maxConcurrent: num('HTTP_AUTH_MAX_CONCURRENT') ?? 32,
+    maxWaiting: num('HTTP_AUTH_MAX_WAITING') ?? 1000,
+    cacheSeconds: num('HTTP_AUTH_CACHE_SECONDS') ?? 60,
+    cacheSize: num('HTTP_AUTH_CACHE_SIZE') ?? 100_000,
+    failMode: (str('HTTP_AUTH_FAIL') ?? 'closed') as HttpFailMode,
+  };
+}
+
 const METHOD_NEEDS: Record<AuthMethodName, string> = {
+  http: 'HTTP_AUTH_URL',
   certificate: 'TLS_IDENTITY',
   jwt: 'JWT_KEY_FILE or JWT_JWKS_URL',
   'password-file': 'PASSWORD_FILE',
@@ -349,9 +369,11 @@ export function resolveConfig(env: Record<string, string | undefined>, flags: Re
     throw new ConfigError('TLS_IDENTITY', 'invalid TLS_IDENTITY: needs TLS_CA and MQTT_TLS_PORT or MQTT_WSS_PORT (client certificates are verified against TLS_CA)');
   }
   const jwt = resolveJwt(str, num, v);
+  const httpHook = resolveHttpHook(str, num);
   const authChain = resolveAuthChain(v.get('AUTH_CHAIN') as AuthMethodName[] | undefined, {
     certificate: tlsIdentity !== undefined,
     jwt: jwt !== undefined,
+    http: httpHook?.authUrl !== undefined,
     'password-file': str('PASSWORD_FILE') !== undefined,
   });
 
@@ -418,6 +440,7 @@ export function resolveConfig(env: Record<string, string | undefined>, flags: Re
     aclFile: str('ACL_FILE'),
     authChain,
     jwt,
+    httpHook,
     tlsIdentity,
     logLevel: (str('LOG_LEVEL') ?? 'info') as LogLevel,
     drainSeconds: num('DRAIN_SECONDS') ?? 10,

@@ -23,6 +23,7 @@ import type { Logger } from 'pino';
 import { type AuthSettings, createAuthLoader } from './auth-setup.js';
 import { type ClusterMode, clusterConfigured, createClusterMode } from './cluster.js';
 import type { BrokerConfig } from './config.js';
+import { registerHttpHookMetrics } from './http-hook-metrics.js';
 import { type HttpEndpoints, startHttpServer } from './http-server.js';
 import { BrokerMetrics } from './metrics.js';
 import { startMqttSn } from './mqttsn.js';
@@ -98,13 +99,20 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
     ...(config.jwt !== undefined ? { jwt: config.jwt } : {}),
     ...(config.tlsIdentity !== undefined ? { tlsIdentity: config.tlsIdentity } : {}),
     mqttsnClientsFile: config.mqttsn?.clientsFile,
+    ...(config.httpHook !== undefined ? { httpHook: config.httpHook } : {}),
   };
+  const hookMetrics = registerHttpHookMetrics(metrics.registry);
   const authLoader = createAuthLoader(authSettings, {
     onRefusal: (r) => {
       metrics.authRefused(r.method, r.reason);
       log.info({ event: 'auth_refused', method: r.method, reason: r.reason, reasonCode: r.reasonCode, clientId: r.clientId, username: r.username, address: r.address }, `client refused by ${r.method}: ${r.reason}`);
     },
     onJwksError: (url, err) => log.warn({ event: 'jwks_fetch_failed', url, err: err.message }, 'JWT_JWKS_URL could not be fetched; the last key set (if any) stays in use'),
+    onHttpRequest: (kind, outcome, seconds) => {
+      hookMetrics.request(kind, outcome, seconds);
+      if (outcome !== 'allow' && outcome !== 'deny' && outcome !== 'ignore') log.warn({ event: 'http_hook_failed', kind, outcome, seconds }, `HTTP auth hook gave no verdict (${outcome}); HTTP_AUTH_FAIL decides`);
+    },
+    onHttpCacheHit: (kind) => hookMetrics.cacheHit(kind),
   });
   const auth = await authLoader.load();
   await authLoader.jwks?.prefetch();
@@ -143,6 +151,7 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
     await broker.close();
     await cluster?.close();
     await http?.close();
+    await authLoader.close();
   };
 
   try {

@@ -36,7 +36,7 @@ export interface SettingSpec {
 }
 
 /** The names AUTH_CHAIN accepts; the default chain is these, in this order, those configured. */
-export const AUTH_METHOD_NAMES = ['certificate', 'jwt', 'password-file'] as const;
+export const AUTH_METHOD_NAMES = ['certificate', 'jwt', 'password-file', 'http'] as const;
 /** The algorithms JWT_ALGORITHMS accepts (what @mqtt-broker/auth verifies). */
 const JWT_ALGORITHM_NAMES = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'EdDSA'];
 
@@ -140,7 +140,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   {
     env: 'AUTH_CHAIN',
     default: undefined,
-    defaultText: 'certificate,jwt,password-file (those configured)',
+    defaultText: 'certificate,jwt,password-file,http (those configured)',
     description: 'authentication methods in the order tried; the first that knows the client decides (docs/security.md)',
     kind: { type: 'list', values: AUTH_METHOD_NAMES },
   },
@@ -165,6 +165,24 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'JWT_CLIENT_ID_CLAIM', default: 'sub', description: 'jwt method: claim that must equal the client id', kind: { type: 'string' } },
   { env: 'JWT_USERNAME_CLAIM', default: 'sub', description: 'jwt method: claim that becomes the user name (ACL file user and %u rules)', kind: { type: 'string' } },
   { env: 'JWT_ACL_CLAIM', default: 'acl', description: 'jwt method: claim with the client\'s own topic rules {"pub":[...],"sub":[...]} (%c, %u substituted)', kind: { type: 'string' } },
+  { env: 'HTTP_AUTH_URL', default: undefined, description: 'http method: URL every CONNECT is POSTed to as JSON; the answer allows, denies or ignores (docs/security.md)', kind: { type: 'url' } },
+  {
+    env: 'HTTP_AUTHZ_URL',
+    default: undefined,
+    description: 'HTTP hook: URL each PUBLISH topic and SUBSCRIBE filter is POSTed to before it is acted on; ignore falls back to the claim ACL / ACL_FILE',
+    kind: { type: 'url' },
+  },
+  { env: 'HTTP_AUTH_TIMEOUT_MS', default: '2000', description: 'HTTP hook: one request at most, waiting for a free slot included', kind: int(50, 60_000) },
+  { env: 'HTTP_AUTH_MAX_CONCURRENT', default: '32', description: 'HTTP hook: requests in flight at most (keep-alive connections per URL origin)', kind: int(1, 1024) },
+  { env: 'HTTP_AUTH_MAX_WAITING', default: '1000', description: 'HTTP hook: requests waiting for a free slot at most; beyond, no verdict (HTTP_AUTH_FAIL)', kind: int(0, 1_000_000) },
+  { env: 'HTTP_AUTH_CACHE_SECONDS', default: '60', description: 'HTTP hook: how long an allow or deny is reused (0: every CONNECT, PUBLISH and SUBSCRIBE asks)', kind: int(0, 86400) },
+  { env: 'HTTP_AUTH_CACHE_SIZE', default: '100000', description: 'HTTP hook: answers cached at most, per URL (the oldest goes)', kind: int(1, 10_000_000) },
+  {
+    env: 'HTTP_AUTH_FAIL',
+    default: 'closed',
+    description: 'HTTP hook down, slow, busy or answering garbage: closed = refuse (CONNACK 0x88 / 3, PUBACK / SUBACK 0x87), next = as if it answered ignore',
+    kind: { type: 'enum', values: ['closed', 'next'] },
+  },
   {
     env: 'LOG_LEVEL',
     default: 'info',

@@ -91,6 +91,8 @@ export class Channel implements ConnectionHandler, Outlet, Feeder {
   flowBlockedAt = 0;
   flowExemptUntil = 0;
   private flowHeld: Packet[] | undefined = undefined;
+  /** Packets held while the authorizer fetches an answer (Authorizer.prepare), in order. */
+  private authHeld: Packet[] | undefined = undefined;
 
   constructor(
     readonly ctx: EngineContext,
@@ -229,6 +231,10 @@ export class Channel implements ConnectionHandler, Outlet, Feeder {
   }
 
   dispatchConnected(packet: Packet): void {
+    if (this.authHeld !== undefined && !bypassesHold(packet.type)) {
+      this.authHeld.push(packet);
+      return;
+    }
     const held = this.flowHeld;
     if (held !== undefined && !bypassesHold(packet.type)) {
       held.push(packet);
@@ -305,6 +311,29 @@ export class Channel implements ConnectionHandler, Outlet, Feeder {
       }
     }
     if (this.rate?.held === undefined && !this.isClosed()) this.conn.resumeReading();
+  }
+
+  /**
+   * `packet` waits for `answer` (the authorizer fetching its decision), and every packet after it
+   * waits behind it; then they are handled again in order.
+   */
+  holdForAuthorization(packet: Packet, answer: Promise<void>): void {
+    this.authHeld = [packet];
+    this.conn.pauseReading();
+    const release = (): void => {
+      const held = this.authHeld ?? [];
+      this.authHeld = undefined;
+      for (let i = 0; i < held.length; i++) {
+        if (this.isClosed()) return;
+        this.dispatchConnected(held[i]);
+        if (this.authHeld !== undefined) {
+          (this.authHeld as Packet[]).push(...held.slice(i + 1)); // waits for another answer: keep the rest behind it
+          return;
+        }
+      }
+      if (this.flowHeld === undefined && this.rate?.held === undefined && !this.isClosed()) this.conn.resumeReading();
+    };
+    answer.then(release, release);
   }
 
   /** Replays the packets held while the CONNECT was being authenticated. */
@@ -422,6 +451,7 @@ export class Channel implements ConnectionHandler, Outlet, Feeder {
       releaseFeeders(session); // an offline session cannot drain: its publishers go free
     }
     this.flowHeld = undefined;
+    this.authHeld = undefined;
     ctx.observer.clientDisconnected({
       clientId: session.clientId,
       username: this.username,

@@ -63,6 +63,12 @@ export function handlePublish(ch: Channel, session: Session, p: PublishPacket): 
       return;
     }
   }
+  // before anything is counted: the packet is handled again from the start once the answer is known
+  const pending = ctx.authorizer?.prepare?.(session.identity, { action: 'publish', topic, qos, retain: p.retain });
+  if (pending !== undefined) {
+    ch.holdForAuthorization(p, pending);
+    return;
+  }
   ch.rate?.count();
   ctx.counters.publishReceived++;
 
@@ -81,7 +87,7 @@ export function handlePublish(ch: Channel, session: Session, p: PublishPacket): 
     dropReason = 'payload_format_invalid';
   } else {
     const authorizer = ctx.authorizer;
-    if (authorizer?.canPublish !== undefined && !authorizer.canPublish(session.identity, topic)) reasonCode = ReasonCode.NotAuthorized;
+    if (authorizer?.canPublish !== undefined && !authorizer.canPublish(session.identity, topic, { qos, retain: p.retain })) reasonCode = ReasonCode.NotAuthorized;
   }
 
   if (reasonCode === 0) {

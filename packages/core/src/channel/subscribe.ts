@@ -20,6 +20,7 @@ export function handleSubscribe(ch: Channel, session: Session, p: SubscribePacke
   const ctx = ch.ctx;
   const limits = ctx.limits;
   const v = ch.protocolVersion;
+  if (awaitsAuthorization(ch, session, p)) return;
   const subscriptionId = v === 5 ? p.properties?.subscriptionIdentifiers?.[0] : undefined;
   const codes: number[] = [];
   const retainedFor: SubEntry[] = [];
@@ -49,7 +50,7 @@ export function handleSubscribe(ch: Channel, session: Session, p: SubscribePacke
     }
     if (rc === 0) {
       const authorizer = ctx.authorizer;
-      if (authorizer?.canSubscribe !== undefined && !authorizer.canSubscribe(session.identity, sub.topicFilter)) rc = ReasonCode.NotAuthorized;
+      if (authorizer?.canSubscribe !== undefined && !authorizer.canSubscribe(session.identity, sub.topicFilter, sub.qos)) rc = ReasonCode.NotAuthorized;
     }
     if (rc === 0 && !session.subscriptions.has(sub.topicFilter) && session.subscriptions.size >= limits.maxSubscriptionsPerClient) {
       ctx.observer.limitHit('max_subscriptions');
@@ -87,6 +88,20 @@ export function handleSubscribe(ch: Channel, session: Session, p: SubscribePacke
       session.deliver(message, qos, true, entry.subscriptionIds, undefined); // [MQTT-3.3.1-8] retain flag 1
     });
   }
+}
+
+/** True when the authorizer is still fetching the answer for some filter: the SUBSCRIBE is held until then. */
+function awaitsAuthorization(ch: Channel, session: Session, p: SubscribePacket): boolean {
+  const prepare = ch.ctx.authorizer?.prepare;
+  if (prepare === undefined) return false;
+  const pending: Promise<void>[] = [];
+  for (const sub of p.subscriptions) {
+    const answer = prepare.call(ch.ctx.authorizer, session.identity, { action: 'subscribe', topic: sub.topicFilter, qos: sub.qos });
+    if (answer !== undefined) pending.push(answer);
+  }
+  if (pending.length === 0) return false;
+  ch.holdForAuthorization(p, Promise.allSettled(pending).then(() => undefined));
+  return true;
 }
 
 export function handleUnsubscribe(ch: Channel, session: Session, p: UnsubscribePacket): void {

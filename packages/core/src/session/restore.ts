@@ -7,6 +7,8 @@ import { Session } from './session.js';
 
 export function restoreSession(ctx: EngineContext, snapshot: SessionSnapshot): Session {
   const session = new Session(ctx, snapshot.clientId, undefined, snapshot.protocolVersion);
+  // authorized as its last connection until a new one replaces the identity (connect.ts)
+  if (snapshot.identity !== undefined) session.setIdentity(snapshot.identity.username, snapshot.identity.attributes);
   session.restoreState(snapshot);
   for (const s of snapshot.subscriptions) {
     const shared = parseSharedFilter(s.topicFilter);

@@ -14,7 +14,7 @@ import type { ProtocolVersion, QoS } from '@mqtt-broker/mqtt-codec';
 import type { AuthAttributes, ClientIdentity } from '../api.js';
 import type { TimerHandle } from '../clock.js';
 import type { EngineContext } from '../engine-context.js';
-import type { SessionSnapshot, StoredSubscription } from '../ports.js';
+import type { SessionSnapshot, StoredIdentity, StoredSubscription } from '../ports.js';
 import type { SharedGroup, SubEntry } from '../router/sub-entry.js';
 import { FLOW_STALL_MS, type Feeder, flowHigh, flowLow, noteCongested, releaseFeeders, releaseFeedersSoon } from './flow-control.js';
 import { ensureOwned, fromStored, isExpired, type Message, toStored } from './message.js';
@@ -347,6 +347,7 @@ export class Session {
       })),
       inboundQos2: [...this.inboundQos2],
       nextPacketId: this.nextPacketId,
+      identity: storedIdentity(this.identity),
     };
   }
 
@@ -373,6 +374,10 @@ export class Session {
       this.ctx.counters.queued++;
     }
   }
+}
+
+function storedIdentity(identity: ClientIdentity): StoredIdentity {
+  return identity.attributes === undefined ? { username: identity.username } : { username: identity.username, attributes: identity.attributes };
 }
 
 const EMPTY_INFLIGHT: ReadonlyMap<number, Inflight> = new Map();
