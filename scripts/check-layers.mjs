@@ -13,6 +13,7 @@ import { filesUnder } from './files-under.mjs';
 const root = new URL('..', import.meta.url).pathname;
 const forbidden = {
   'packages/mqtt-codec': ['@mqtt-broker/', 'node:net', 'node:tls', 'ws', 'ioredis', 'prom-client', 'pino'],
+  'packages/mqttsn-codec': ['@mqtt-broker/', 'node:net', 'node:tls', 'node:dgram', 'ws', 'ioredis', 'prom-client', 'pino'],
   'packages/topics': ['@mqtt-broker/core', '@mqtt-broker/transport', 'node:net', 'ws', 'ioredis', 'prom-client', 'pino'],
   'packages/core': ['@mqtt-broker/store-memory', '@mqtt-broker/transport', '@mqtt-broker/auth', 'node:net', 'node:tls', 'node:http', 'ws', 'ioredis', 'prom-client', 'pino'],
   'packages/store-memory': ['@mqtt-broker/transport', 'node:net', 'ws', 'ioredis', 'prom-client', 'pino'],

@@ -22,6 +22,8 @@ if (files.length === 0) {
   console.error('no test files found; did `tsc -b` run?');
   process.exit(1);
 }
+// CI runs the suite under two Node.js versions: say which one this is.
+console.log(`running ${files.length} test files with Node.js ${process.version}`);
 const result = spawnSync(
   process.execPath,
   ['--test', '--test-concurrency=2', '--test-timeout=180000', ...process.argv.slice(2), ...files],

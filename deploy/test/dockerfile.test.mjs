@@ -27,8 +27,8 @@ for (const ins of instructions) {
 const runtime = stages.at(-1);
 const find = (stage, op) => stage.ins.filter((i) => i.op === op);
 
-test('multi-stage build on node:20-slim: npm ci, build, prune dev dependencies', () => {
-  assert.match(text, /^ARG NODE_IMAGE=node:20-slim$/m);
+test('multi-stage build on Node.js 24 (trixie: glibc 2.38+ for uWebSockets.js): npm ci, build, prune dev dependencies and foreign uWS binaries', () => {
+  assert.match(text, /^ARG NODE_IMAGE=node:24-trixie-slim$/m);
   assert.ok(stages.length >= 3);
   for (const s of stages) assert.match(s.from, /^\$\{NODE_IMAGE\}/);
   const build = stages.find((s) => / AS build$/i.test(s.from));
@@ -37,7 +37,7 @@ test('multi-stage build on node:20-slim: npm ci, build, prune dev dependencies',
     .join('\n');
   assert.match(runs, /npm ci/);
   assert.match(runs, /npm run build/);
-  assert.match(runs, /npm prune --omit=dev/);
+  assert.match(runs, /npm prune --omit=dev && node scripts\/prune-uws-binaries\.mjs/);
   // The runtime stage copies only what the build stage assembled (dist, node_modules, manifests).
   const copies = find(runtime, 'COPY');
   assert.ok(copies.length > 0 && copies.every((c) => c.args.includes('--from=build')));
@@ -60,6 +60,7 @@ test('runtime: tini as init, non-root numeric user, ports, OCI labels, CMD runs 
   for (const key of ['title', 'description', 'version', 'revision', 'created', 'licenses']) {
     assert.match(labels, new RegExp(`org\\.opencontainers\\.image\\.${key}=`), key);
   }
+  assert.match(labels, /image\.base\.name="docker\.io\/library\/node:24-trixie-slim"/);
   assert.deepEqual(JSON.parse(find(runtime, 'CMD')[0].args), ['node', 'services/broker/dist/src/main.js']);
   // `npm start` runs the `mqtt-broker` bin, whose committed shim imports the same built entry point.
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));

@@ -257,13 +257,13 @@ async function main(): Promise<void> {
     }
   }
   const layout = values.pin ? `2 nodes + 1 redis-server on CPU ${values['node-cpu']}, generator on CPU ${values['generator-cpu']}` : `2 nodes + 1 redis-server + generator on ${cpus().length} CPUs, not pinned`;
-  process.stdout.write(`\nCross-node, ${layout} (${cpus()[0]?.model ?? '?'}), ${base.publishers} publishers on A, 1 subscriber on B, ${base.payloadBytes} B payload, ${base.inflight} in flight, ${base.durationS} s measured, latency at ${base.rate} msg/s, ${runs === 1 ? 'one run' : `medians of ${runs} runs`}\n\n`);
+  process.stdout.write(`\nCross-node, ${layout} (${cpus()[0]?.model ?? '?'}), node ${process.version}, ${base.publishers} publishers on A, 1 subscriber on B, ${base.payloadBytes} B payload, ${base.inflight} in flight, ${base.durationS} s measured, latency at ${base.rate} msg/s, ${runs === 1 ? 'one run' : `medians of ${runs} runs`}\n\n`);
   process.stdout.write(`${table(results)}\n`);
   for (const r of results) {
     if (r.errors.length > 0) process.stdout.write(`\n${r.kind} errors: ${r.errors.join('; ')}\n`);
     if (!r.nodesAlive) process.stdout.write(`\n${r.kind}: a node exited during the run\n`);
   }
-  if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(results, null, 2));
+  if (values.json !== undefined) writeFileSync(values.json, JSON.stringify({ node: process.version, results }, null, 2));
 }
 
 await main();

@@ -152,6 +152,8 @@ app.kubernetes.io/part-of: mqtt-broker
   value: {{ ternary (toString .Values.ports.mqttTls.containerPort) "off" .Values.ports.mqttTls.enabled | quote }}
 - name: MQTT_WSS_PORT
   value: {{ ternary (toString .Values.ports.wss.containerPort) "off" .Values.ports.wss.enabled | quote }}
+- name: MQTTSN_PORT
+  value: {{ ternary (toString .Values.ports.mqttsn.containerPort) "off" .Values.ports.mqttsn.enabled | quote }}
 - name: HTTP_PORT
   value: {{ .Values.ports.http | quote }}
 - name: GRPC_PORT
@@ -173,6 +175,8 @@ app.kubernetes.io/part-of: mqtt-broker
   value: {{ .Values.broker.drainWillGraceSeconds | quote }}
 - name: SYS_INTERVAL_SECONDS
   value: {{ .Values.broker.sysIntervalSeconds | quote }}
+- name: WS_ENGINE
+  value: {{ .Values.broker.wsEngine | quote }}
 - name: PROXY_PROTOCOL
   value: {{ .Values.proxyProtocol.enabled | quote }}
 {{- with .Values.broker.serverReference }}

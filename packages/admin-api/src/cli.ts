@@ -147,11 +147,18 @@ export async function runMqttctl(argv: string[], io: CliIo): Promise<number> {
         const r = await client.clusterStatus();
         print(g, r, () =>
           table(
-            ['NODE', 'VERSION', 'UPTIME', 'CONNECTIONS', 'SESSIONS', 'SUBSCRIPTIONS', 'RETAINED', 'INFLIGHT', 'QUEUED'],
+            ['NODE', 'VERSION', 'NODEJS', 'WEBSOCKET', 'UPTIME', 'CONNECTIONS', 'SESSIONS', 'SUBSCRIPTIONS', 'RETAINED', 'INFLIGHT', 'QUEUED'],
             r.nodes.map((n) =>
               n.unreachable
-                ? [n.id, 'unreachable', '-', '-', '-', '-', '-', '-', '-']
-                : [n.id, n.version, duration(n.uptimeSeconds), ...[n.connections, n.sessions, n.subscriptions, n.retained, n.inflight, n.queued].map(String)],
+                ? [n.id, 'unreachable', '-', '-', '-', '-', '-', '-', '-', '-', '-']
+                : [
+                    n.id,
+                    n.version,
+                    n.runtime || '-',
+                    n.websocketEngine || '-',
+                    duration(n.uptimeSeconds),
+                    ...[n.connections, n.sessions, n.subscriptions, n.retained, n.inflight, n.queued].map(String),
+                  ],
             ),
           ),
         );

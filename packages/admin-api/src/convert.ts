@@ -17,6 +17,8 @@ export function toNodeStatus(n: AdminNodeStatus): NodeStatus {
     inflight: n.inflight,
     queued: n.queued,
     unreachable: n.unreachable === true,
+    runtime: n.runtime ?? '',
+    websocketEngine: n.websocketEngine ?? '',
   };
 }
 

@@ -17,6 +17,8 @@ export interface NodeStatus {
   inflight: number;
   queued: number;
   unreachable: boolean;
+  runtime: string;
+  websocketEngine: string;
 }
 
 export type ClusterStatusRequest = Record<string, never>;

@@ -30,10 +30,11 @@ describe('mqttctl against a real admin server', () => {
     const human = await ctl([...s, 'status']);
     assert.equal(human.code, 0, human.err);
     const [header, row] = human.out.trim().split('\n');
-    assert.match(header, /^NODE\s+VERSION\s+UPTIME\s+CONNECTIONS/);
-    assert.match(row, /^edge-1\s+9\.9\.9\s+\d+s\s+\d+/);
+    assert.match(header, /^NODE\s+VERSION\s+NODEJS\s+WEBSOCKET\s+UPTIME\s+CONNECTIONS/);
+    assert.match(row, /^edge-1\s+9\.9\.9\s+v24\.0\.0\s+uws\s+\d+s\s+\d+/);
     const json = await ctl([...s, '--json', 'status']);
-    assert.equal(JSON.parse(json.out).nodes[0].id, 'edge-1');
+    const [node] = JSON.parse(json.out).nodes;
+    assert.deepEqual([node.id, node.runtime, node.websocketEngine], ['edge-1', 'v24.0.0', 'uws']);
   });
 
   it('MQTTCTL_SERVER sets the server when --server is not given', async () => {

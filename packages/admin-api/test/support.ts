@@ -14,7 +14,7 @@ export interface Fixture {
 /** A real core broker, its admin facade behind a real gRPC server on a free port, and a client. */
 export async function startFixture(nodeId = 'node-1'): Promise<Fixture> {
   const broker = createBroker({ nodeId, version: '9.9.9' });
-  const server = await startAdminServer({ port: 0, host: '127.0.0.1', facade: createAdminFacade(broker) });
+  const server = await startAdminServer({ port: 0, host: '127.0.0.1', facade: createAdminFacade(broker, { runtime: 'v24.0.0', websocketEngine: 'uws' }) });
   const address = `127.0.0.1:${server.port}`;
   const client = new AdminClient(address, { timeoutMs: 5000 });
   return {

@@ -31,8 +31,18 @@ export interface AdminNodeStatus {
   retained: number;
   inflight: number;
   queued: number;
+  /** Node.js version the node runs, e.g. 'v24.11.0' (given by the service: AdminNodeDetails). */
+  runtime?: string;
+  /** Engine of its WebSocket listeners, 'uws' or 'ws'; absent without any. */
+  websocketEngine?: string;
   /** Cluster: the node is live (heartbeat) but did not answer in time; the counts are then 0. */
   unreachable?: boolean;
+}
+
+/** What the core does not know of its node and the status reports: the service passes it in. */
+export interface AdminNodeDetails {
+  runtime?: string;
+  websocketEngine?: string;
 }
 
 export interface AdminClusterStatus {

@@ -24,6 +24,7 @@ import {
   type AdminClusterStatus,
   type AdminFacade,
   type AdminKickResult,
+  type AdminNodeDetails,
   type AdminPage,
   type AdminPageQuery,
   type AdminPublishRequest,
@@ -116,13 +117,16 @@ export function mergeAdminPages<T>(pages: AdminPage<T>[], keyOf: (item: T) => st
 // ---- the single-node facade ----
 
 /** The admin facade of one broker from `createBroker` (this node's clients and state). */
-export function createAdminFacade(broker: Broker): AdminFacade {
+export function createAdminFacade(broker: Broker, details: AdminNodeDetails = {}): AdminFacade {
   if (!(broker instanceof Engine)) throw new TypeError('createAdminFacade needs a broker made by createBroker()');
-  return new LocalAdminFacade(broker);
+  return new LocalAdminFacade(broker, details);
 }
 
 class LocalAdminFacade implements AdminFacade {
-  constructor(private readonly engine: Engine) {}
+  constructor(
+    private readonly engine: Engine,
+    private readonly details: AdminNodeDetails,
+  ) {}
 
   async clusterStatus(): Promise<AdminClusterStatus> {
     const e = this.engine;
@@ -142,6 +146,7 @@ class LocalAdminFacade implements AdminFacade {
           retained: stats.retainedMessages,
           inflight: stats.inflightMessages,
           queued: stats.queuedMessages,
+          ...this.details,
         },
       ],
     };

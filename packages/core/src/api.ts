@@ -10,9 +10,10 @@
  * fanned out to many subscribers) must not allocate an action object per delivery. The core
  * still does no I/O: tests implement ClientConnection by collecting frames.
  */
-import type { ProtocolVersion, QoS } from '@mqtt-broker/mqtt-codec';
+import type { ProtocolVersion, QoS, Will } from '@mqtt-broker/mqtt-codec';
 
-export type TransportKind = 'tcp' | 'tls' | 'ws' | 'wss';
+/** 'mqttsn': a client of the MQTT-SN gateway (UDP), bridged into the engine as a 3.1.1 connection. */
+export type TransportKind = 'tcp' | 'tls' | 'ws' | 'wss' | 'mqttsn';
 
 /** One accepted client socket, as the core sees it. Implemented by the transport. */
 export interface ClientConnection {
@@ -48,6 +49,11 @@ export interface ConnectionHandler {
   onDrain(): void;
   /** The socket closed, for any reason (client, network, or after end()/destroy()). */
   onClose(hadError: boolean): void;
+  /**
+   * The will of the connected client changes, or is deleted (undefined). MQTT has no packet for
+   * this; the MQTT-SN gateway calls it for WILLTOPICUPD / WILLMSGUPD. Ignored before CONNACK.
+   */
+  replaceWill?(will: Will | undefined): void;
 }
 
 /** Why a message was not delivered (label of the dropped-messages metric). */

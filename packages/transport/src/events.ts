@@ -7,6 +7,8 @@ export type TransportRejectReason =
   | 'ws_bad_path'
   | 'ws_bad_subprotocol'
   | 'ws_text_frame'
+  /** uws engine: a paused connection kept sending past its held-bytes bound. */
+  | 'ws_read_overflow'
   | 'tls_handshake_failed';
 
 /**

@@ -7,6 +7,17 @@ export { encodeProxyV1, parseProxyHeader, type ProxyHeader, type ProxyParseResul
 export { normalizeAddress, SocketConnection, type SocketConnectionOptions, serveSocket } from './socket-connection.js';
 export { listenTcp, listenTls, type TcpListenOptions, type TlsListenOptions } from './tcp-listener.js';
 export { DEFAULT_WS_HIGH_WATER_MARK, serveWebSocket, WebSocketConnection } from './ws-connection.js';
-export type { WebSocketEngine, WebSocketPeer, WebSocketPeerEvents, WebSocketPeerInfo, WebSocketServerHandle, WebSocketServerOptions } from './ws-engine.js';
+export { loadUws, type UwsBuild, type UwsLoadResult } from './uws-loader.js';
+export type { WebSocketEngine, WebSocketEngineName, WebSocketPeer, WebSocketPeerEvents, WebSocketPeerInfo, WebSocketServerHandle, WebSocketServerOptions } from './ws-engine.js';
+export {
+  chooseWebSocketEngine,
+  type WebSocketEngineChoice,
+  WebSocketEngineError,
+  type WebSocketEngineNeeds,
+  type WebSocketEngineSetting,
+  WS_ENGINE_SETTINGS,
+} from './ws-engine-select.js';
+export { createUwsEngine, MIN_HELD_WHILE_PAUSED } from './ws-engine-uws.js';
 export { createWsEngine } from './ws-engine-ws.js';
 export { listenWebSocket, MQTT_WS_SUBPROTOCOLS, selectMqttSubprotocol, type WebSocketListenOptions } from './ws-listener.js';
+export { listenUdp, type UdpListener, type UdpListenOptions } from './udp-listener.js';

@@ -81,6 +81,7 @@ function refuse(socket: Socket, status: string): void {
 
 export function createWsEngine(): WebSocketEngine {
   return {
+    name: 'ws',
     async listen(options: WebSocketServerOptions, onPeer: (peer: WebSocketPeer, info: WebSocketPeerInfo) => void): Promise<WebSocketServerHandle> {
       const { events, transport } = options;
       const tls = options.tls;

@@ -1,7 +1,7 @@
 /**
- * The small interface the WebSocket transport needs from a WebSocket server implementation,
- * so that `ws` (ws-engine-ws.ts) can one day be swapped for uWebSockets.js without touching
- * the ClientConnection logic (ws-connection.ts).
+ * The small interface the WebSocket transport needs from a WebSocket server implementation:
+ * `ws` (ws-engine-ws.ts) or uWebSockets.js (ws-engine-uws.ts) under the same ClientConnection
+ * logic (ws-connection.ts).
  */
 import type { CertificateNames, TransportKind } from './core-types.js';
 import type { TransportEvents } from './events.js';
@@ -64,6 +64,9 @@ export interface WebSocketServerHandle {
   reloadTls?(tls: TlsSettings): void;
 }
 
+export type WebSocketEngineName = 'ws' | 'uws';
+
 export interface WebSocketEngine {
+  readonly name: WebSocketEngineName;
   listen(options: WebSocketServerOptions, onPeer: (peer: WebSocketPeer, info: WebSocketPeerInfo) => void): Promise<WebSocketServerHandle>;
 }

@@ -4,7 +4,11 @@
  * Loading is all-or-nothing: a reload that fails on any file leaves the broker with the previous
  * pair (the caller logs the error). The JWKS key set, the HTTP hook's connections and its answer
  * caches are held by the loader, not by one load, so a reload keeps what they hold.
+ *
+ * MQTT-SN clients have no user name or password: a CONNECT of transport 'mqttsn' (only the
+ * gateway makes those) is decided by the client list (MQTTSN_CLIENTS) alone, never by the chain.
  */
+import { readFile } from 'node:fs/promises';
 import {
   AnswerCache,
   type AuthMethod,
@@ -29,7 +33,9 @@ import {
   loadJwtKeyFile,
   loadPasswordFile,
 } from '@mqtt-broker/auth';
-import type { Authenticator, Authorizer } from '@mqtt-broker/core';
+import type { AuthRequest, AuthResult, Authenticator, Authorizer } from '@mqtt-broker/core';
+import { ReasonCode } from '@mqtt-broker/mqtt-codec';
+import { ClientList } from '@mqtt-broker/mqttsn-gateway';
 import type { AUTH_METHOD_NAMES } from './settings.js';
 
 export type AuthMethodName = (typeof AUTH_METHOD_NAMES)[number];
@@ -71,6 +77,8 @@ export interface AuthSettings {
   jwt?: JwtSettings;
   httpHook?: HttpHookSettings;
   tlsIdentity?: TlsIdentity;
+  /** MQTTSN_CLIENTS. */
+  mqttsnClientsFile?: string | undefined;
 }
 
 export interface AuthEvents {
@@ -87,6 +95,8 @@ export interface AuthEvents {
 export interface LoadedAuth {
   authenticator: Authenticator;
   authorizer: Authorizer | undefined;
+  /** Undefined when MQTTSN_CLIENTS is not set. */
+  mqttsnClients: ClientList | undefined;
 }
 
 /** Raised when a file of the auth settings cannot be read or parsed; `setting` names which. */
@@ -198,11 +208,13 @@ export function createAuthLoader(settings: AuthSettings, events: AuthEvents = {}
               inner: aclAuthorizer,
               onCacheHit: () => events.onHttpCacheHit?.('authorization'),
             });
+      const mqttsnClients =
+        settings.mqttsnClientsFile === undefined ? undefined : ClientList.parse(await loadFile('MQTTSN_CLIENTS', settings.mqttsnClientsFile, (path) => readFile(path, 'utf8')));
       const authenticator = createAuthChain(methods, {
         allowAnonymous: settings.allowAnonymous,
         ...(events.onRefusal !== undefined ? { onRefusal: events.onRefusal } : {}),
       });
-      return { authenticator, authorizer };
+      return { authenticator: withMqttSnClients(authenticator, mqttsnClients, settings.allowAnonymous), authorizer, mqttsnClients };
     },
   };
 }
@@ -210,4 +222,21 @@ export function createAuthLoader(settings: AuthSettings, events: AuthEvents = {}
 /** One load, no JWKS kept across loads (tests, tools). */
 export function loadAuth(settings: AuthSettings, events?: AuthEvents): Promise<LoadedAuth> {
   return createAuthLoader(settings, events).load();
+}
+
+/** A listed client id is allowed as its listed user (the gateway puts that user in the CONNECT); an unlisted one only anonymously. */
+function authenticateMqttSn(request: AuthRequest, clients: ClientList | undefined, allowAnonymous: boolean): AuthResult {
+  const entry = clients?.lookup(request.clientId);
+  if (entry !== undefined) return entry.username === request.username ? { ok: true } : { ok: false, reasonCode: ReasonCode.NotAuthorized };
+  return allowAnonymous && request.username === undefined ? { ok: true } : { ok: false, reasonCode: ReasonCode.NotAuthorized };
+}
+
+function withMqttSnClients(chain: Authenticator, clients: ClientList | undefined, allowAnonymous: boolean): Authenticator {
+  const wrapped: Authenticator = {
+    authenticate: (request) => (request.transport === 'mqttsn' ? authenticateMqttSn(request, clients, allowAnonymous) : chain.authenticate(request)),
+  };
+  if (chain.enhancedMethods !== undefined) Object.assign(wrapped, { enhancedMethods: chain.enhancedMethods });
+  if (chain.startEnhanced !== undefined) wrapped.startEnhanced = chain.startEnhanced.bind(chain);
+  if (chain.continueEnhanced !== undefined) wrapped.continueEnhanced = chain.continueEnhanced.bind(chain);
+  return wrapped;
 }

@@ -9,6 +9,8 @@ import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { BrokerLimits } from '@mqtt-broker/core';
+import { NO_PREDEFINED_TOPICS, type PredefinedTopics, parsePredefinedTopics } from '@mqtt-broker/mqttsn-gateway';
+import type { WebSocketEngineSetting } from '@mqtt-broker/transport';
 import { z } from 'zod';
 import { isLoopbackHost, readTokenFile } from './admin-access.js';
 import type { AuthMethodName, HttpFailMode, HttpHookSettings, JwtSettings, TlsIdentity } from './auth-setup.js';
@@ -28,6 +30,21 @@ export interface TlsFiles {
   crl: Buffer | undefined;
 }
 
+/** The MQTT-SN gateway (MQTTSN_PORT set). */
+export interface MqttSnConfig {
+  port: number;
+  gatewayId: number;
+  predefined: PredefinedTopics;
+  /** MQTTSN_CLIENTS, read with the auth files (auth-setup.ts). */
+  clientsFile: string | undefined;
+  advertise: { address: string; port: number; seconds: number } | undefined;
+  retryMs: number;
+  maxRetries: number;
+  maxDatagramBytes: number;
+  ratePerAddress: number;
+  maxClientsPerAddress: number;
+}
+
 export interface BrokerConfig {
   host: string;
   /** undefined: listener disabled. */
@@ -35,6 +52,8 @@ export interface BrokerConfig {
   wsPort: number | undefined;
   tlsPort: number | undefined;
   wssPort: number | undefined;
+  /** undefined: MQTTSN_PORT off. */
+  mqttsn: MqttSnConfig | undefined;
   httpPort: number | undefined;
   grpcPort: number | undefined;
   /** Bind address of the admin API (GRPC_HOST). */
@@ -46,6 +65,8 @@ export interface BrokerConfig {
   /** Loaded when a TLS or WSS listener is enabled. */
   tls: TlsFiles | undefined;
   proxyProtocol: boolean;
+  /** WS_ENGINE: which WebSocket engine the WS and WSS listeners run on. */
+  wsEngine: WebSocketEngineSetting;
   nodeId: string;
   allowAnonymous: boolean;
   passwordFile: string | undefined;
@@ -279,6 +300,31 @@ function resolveAuthChain(chain: AuthMethodName[] | undefined, configured: Recor
  * Validate everything; `flags` are keyed by environment variable name. Throws ConfigError.
  * `env` is usually process.env.
  */
+function readPredefined(path: string | undefined): PredefinedTopics {
+  if (path === undefined) return NO_PREDEFINED_TOPICS;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError('MQTTSN_PREDEFINED_TOPICS', `invalid MQTTSN_PREDEFINED_TOPICS: cannot read "${path}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  try {
+    return parsePredefinedTopics(text);
+  } catch (err) {
+    throw new ConfigError('MQTTSN_PREDEFINED_TOPICS', `invalid MQTTSN_PREDEFINED_TOPICS: "${path}" ${(err as Error).message}`);
+  }
+}
+
+function parseAdvertise(value: string | undefined, seconds: number): MqttSnConfig['advertise'] {
+  if (value === undefined) return undefined;
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(value);
+  const port = m === null ? NaN : Number(m[2]);
+  if (m === null || !(port >= 1 && port <= 65535) || isIP(m[1]!) === 0) {
+    throw new ConfigError('MQTTSN_ADVERTISE', `invalid MQTTSN_ADVERTISE: "${value}" is not <IP address>:<port>`);
+  }
+  return { address: m[1]!, port, seconds };
+}
+
 export function resolveConfig(env: Record<string, string | undefined>, flags: Record<string, string | undefined> = {}): BrokerConfig {
   const sources = mergeSources(env, flags);
   const v = new Map<string, Value>();
@@ -350,6 +396,23 @@ export function resolveConfig(env: Record<string, string | undefined>, flags: Re
     adminTls = tls !== undefined ? { cert: tls.cert, key: tls.key } : { cert: readPem('TLS_CERT', certPath), key: readPem('TLS_KEY', keyPath) };
   }
 
+  const mqttsnPort = num('MQTTSN_PORT');
+  const mqttsn: MqttSnConfig | undefined =
+    mqttsnPort === undefined
+      ? undefined
+      : {
+          port: mqttsnPort,
+          gatewayId: num('MQTTSN_GATEWAY_ID') ?? 1,
+          predefined: readPredefined(str('MQTTSN_PREDEFINED_TOPICS')),
+          clientsFile: str('MQTTSN_CLIENTS'),
+          advertise: parseAdvertise(str('MQTTSN_ADVERTISE'), num('MQTTSN_ADVERTISE_SECONDS') ?? 900),
+          retryMs: num('MQTTSN_RETRY_MS') ?? 10_000,
+          maxRetries: num('MQTTSN_MAX_RETRIES') ?? 3,
+          maxDatagramBytes: num('MQTTSN_MAX_DATAGRAM_BYTES') ?? 2048,
+          ratePerAddress: num('MQTTSN_RATE_PER_ADDRESS') ?? 500,
+          maxClientsPerAddress: num('MQTTSN_MAX_CLIENTS_PER_ADDRESS') ?? 1000,
+        };
+
   const limits: Record<string, number | string> = {};
   for (const spec of SETTINGS) {
     const value = v.get(spec.env);
@@ -362,6 +425,7 @@ export function resolveConfig(env: Record<string, string | undefined>, flags: Re
     wsPort: num('MQTT_WS_PORT'),
     tlsPort,
     wssPort,
+    mqttsn,
     httpPort: num('HTTP_PORT'),
     grpcPort,
     grpcHost,
@@ -369,6 +433,7 @@ export function resolveConfig(env: Record<string, string | undefined>, flags: Re
     adminTls,
     tls,
     proxyProtocol: bool('PROXY_PROTOCOL'),
+    wsEngine: (str('WS_ENGINE') ?? 'auto') as WebSocketEngineSetting,
     nodeId: str('NODE_ID') ?? `${hostname()}-${randomBytes(3).toString('hex')}`,
     allowAnonymous: bool('ALLOW_ANONYMOUS'),
     passwordFile: str('PASSWORD_FILE'),

@@ -14,7 +14,7 @@ import type { TransportRejectReason } from '@mqtt-broker/transport';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 const PACKET_TYPES = ['reserved', 'connect', 'connack', 'publish', 'puback', 'pubrec', 'pubrel', 'pubcomp', 'subscribe', 'suback', 'unsubscribe', 'unsuback', 'pingreq', 'pingresp', 'disconnect', 'auth'];
-const TRANSPORTS: readonly TransportKind[] = ['tcp', 'tls', 'ws', 'wss'];
+const TRANSPORTS: readonly TransportKind[] = ['tcp', 'tls', 'ws', 'wss', 'mqttsn'];
 const QOS = ['0', '1', '2'];
 const CAUSES: readonly DisconnectCause[] = ['client_disconnect', 'network', 'keepalive_timeout', 'connect_timeout', 'protocol_error', 'session_taken_over', 'kicked', 'server_shutdown', 'auth_failed', 'auth_expired'];
 const DROP_REASONS: readonly DropReason[] = ['no_subscribers', 'queue_full', 'expired', 'not_authorized', 'packet_too_large', 'qos0_offline', 'client_slow', 'rate_limited', 'payload_format_invalid'];
@@ -108,6 +108,7 @@ export class BrokerMetrics {
   private readonly transportRejects: LazyChildren;
   private readonly authRefusals: LazyChildren;
   private readonly ready: Gauge<string>;
+  private readonly websocketEngine: Gauge<string>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registry = new Registry();
@@ -151,6 +152,12 @@ export class BrokerMetrics {
     ]);
     this.transportRejects = new LazyChildren(rejects, (key) => (key as string).split('|'));
     this.ready = new Gauge({ name: 'mqtt_ready', help: '1 when all listeners are up and the node is not draining', registers });
+    this.websocketEngine = new Gauge({
+      name: 'mqtt_websocket_engine_info',
+      help: "1 for the engine the WebSocket listeners run on (WS_ENGINE): 'uws' (uWebSockets.js) or 'ws'",
+      labelNames: ['engine'],
+      registers,
+    });
 
     const stats = (): BrokerStats | undefined => this.readStats();
     const gauge = (name: string, help: string, read: (s: BrokerStats) => number): void => {
@@ -192,6 +199,11 @@ export class BrokerMetrics {
 
   get contentType(): string {
     return this.registry.contentType;
+  }
+
+  /** mqtt_websocket_engine_info{engine}: 1 for the engine of this node's WebSocket listeners. */
+  setWebSocketEngine(engine: string): void {
+    this.websocketEngine.labels(engine).set(1);
   }
 
   setReady(ready: boolean): void {

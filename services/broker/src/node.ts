@@ -8,7 +8,17 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { type AdminServer, startAdminServer } from '@mqtt-broker/admin-api';
 import { type Broker, createAdminFacade, createBroker, DEFAULT_LIMITS } from '@mqtt-broker/core';
-import { ListenError, type Listener, listenTcp, listenTls, listenWebSocket, type TlsSettings } from '@mqtt-broker/transport';
+import {
+  chooseWebSocketEngine,
+  ListenError,
+  type Listener,
+  listenTcp,
+  listenTls,
+  listenWebSocket,
+  type TlsSettings,
+  type WebSocketEngineChoice,
+  WebSocketEngineError,
+} from '@mqtt-broker/transport';
 import type { Logger } from 'pino';
 import { type AuthSettings, createAuthLoader } from './auth-setup.js';
 import { type ClusterMode, clusterConfigured, createClusterMode } from './cluster.js';
@@ -16,6 +26,7 @@ import type { BrokerConfig } from './config.js';
 import { registerHttpHookMetrics } from './http-hook-metrics.js';
 import { type HttpEndpoints, startHttpServer } from './http-server.js';
 import { BrokerMetrics } from './metrics.js';
+import { startMqttSn } from './mqttsn.js';
 import { createObserver, createTransportEvents } from './observer.js';
 
 /** A listener (or the HTTP server) could not start; `setting` names the variable to fix. */
@@ -61,8 +72,23 @@ function describeListenError(setting: string, err: ListenError | NodeJS.ErrnoExc
   return `${setting} ${port}: ${description}`;
 }
 
+/** The WebSocket engine (WS_ENGINE) when a WS or WSS listener is on; WS_ENGINE=uws that cannot run fails the start. */
+function chooseWebSocket(config: BrokerConfig): WebSocketEngineChoice | undefined {
+  const wss = config.wssPort !== undefined && config.tls !== undefined;
+  if (config.wsPort === undefined && !wss) return undefined;
+  try {
+    return chooseWebSocketEngine(config.wsEngine, { clientCertificates: wss && config.tls?.requireClientCert === true });
+  } catch (err) {
+    if (err instanceof WebSocketEngineError) throw new StartupError('WS_ENGINE', err.message, err);
+    throw err;
+  }
+}
+
 export async function startNode(config: BrokerConfig, log: Logger): Promise<RunningNode> {
+  // First: a WS_ENGINE that cannot run fails the start before anything is opened.
+  const websocket = chooseWebSocket(config);
   const metrics = new BrokerMetrics();
+  if (websocket !== undefined) metrics.setWebSocketEngine(websocket.engine.name);
   const observer = createObserver(metrics, log);
   const events = createTransportEvents(metrics, log);
   const authSettings: AuthSettings = {
@@ -73,6 +99,7 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
     ...(config.jwt !== undefined ? { jwt: config.jwt } : {}),
     ...(config.tlsIdentity !== undefined ? { tlsIdentity: config.tlsIdentity } : {}),
     ...(config.httpHook !== undefined ? { httpHook: config.httpHook } : {}),
+    mqttsnClientsFile: config.mqttsn?.clientsFile,
   };
   const hookMetrics = registerHttpHookMetrics(metrics.registry);
   const authLoader = createAuthLoader(authSettings, {
@@ -89,6 +116,7 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
   });
   const auth = await authLoader.load();
   await authLoader.jwks?.prefetch();
+  let mqttsnClients = auth.mqttsnClients;
   const cluster: ClusterMode | undefined = clusterConfigured(config) ? createClusterMode(config, log, metrics.registry) : undefined;
   // [cluster] a previous run of this node id that left (drain) is adopted by a survivor first
   await cluster?.awaitPreviousRun().catch((err: unknown) => log.warn({ err }, 'could not check for a previous run of this node id'));
@@ -104,7 +132,7 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
   });
   metrics.setStatsSource(() => broker.stats());
   // [cluster] admin calls are answered for every node; this node also answers the others' fan-out
-  const localAdmin = createAdminFacade(broker);
+  const localAdmin = createAdminFacade(broker, { runtime: process.version, ...(websocket !== undefined ? { websocketEngine: websocket.engine.name } : {}) });
   const adminFacade = cluster !== undefined ? cluster.adminFacade(localAdmin) : localAdmin;
   let listening = false;
   let draining = false;
@@ -181,14 +209,32 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
       const settings = tls;
       starts.push({ setting: 'MQTT_TLS_PORT', port, start: () => listenTls({ ...common, port, tls: settings, proxyProtocol: config.proxyProtocol }) });
     }
-    if (config.wsPort !== undefined) {
+    const engine = websocket?.engine;
+    if (config.wsPort !== undefined && engine !== undefined) {
       const port = config.wsPort;
-      starts.push({ setting: 'MQTT_WS_PORT', port, start: () => listenWebSocket({ ...common, port, maxMessageBytes }) });
+      starts.push({ setting: 'MQTT_WS_PORT', port, start: () => listenWebSocket({ ...common, port, maxMessageBytes, engine }) });
     }
-    if (config.wssPort !== undefined && tls !== undefined) {
+    if (config.wssPort !== undefined && tls !== undefined && engine !== undefined) {
       const port = config.wssPort;
       const settings = tls;
-      starts.push({ setting: 'MQTT_WSS_PORT', port, start: () => listenWebSocket({ ...common, port, tls: settings, maxMessageBytes }) });
+      starts.push({ setting: 'MQTT_WSS_PORT', port, start: () => listenWebSocket({ ...common, port, tls: settings, maxMessageBytes, engine }) });
+    }
+    const mqttsn = config.mqttsn;
+    if (mqttsn !== undefined) {
+      const start = async (): Promise<Listener> =>
+        (
+          await startMqttSn({
+            config: mqttsn,
+            host: config.host,
+            nodeId: config.nodeId,
+            broker,
+            registry: metrics.registry,
+            log,
+            events,
+            clients: () => mqttsnClients,
+          })
+        ).listener;
+      starts.push({ setting: 'MQTTSN_PORT', port: mqttsn.port, start });
     }
     for (const s of starts) {
       try {
@@ -224,6 +270,9 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
       adminTokenRequired: admin?.tokenRequired,
       adminTls: admin?.tls,
       proxyProtocol: config.proxyProtocol,
+      nodejs: process.version,
+      wsEngine: websocket?.engine.name,
+      wsEngineReason: websocket?.reason,
       allowAnonymous: config.allowAnonymous,
       passwordFile: config.passwordFile,
       aclFile: config.aclFile,
@@ -251,6 +300,7 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
           for (const l of listeners) l.reloadTls?.({ ...tls, crl });
         }
         broker.setAuth({ authenticator: next.authenticator, ...(next.authorizer !== undefined ? { authorizer: next.authorizer } : {}) });
+        mqttsnClients = next.mqttsnClients;
         log.info({ event: 'auth_reloaded', passwordFile: config.passwordFile, aclFile: config.aclFile }, 'password and ACL files reloaded');
         return true;
       } catch (err) {

@@ -3,6 +3,8 @@
  * value kind. The CLI (--help), the config parser and the README are all derived from this table.
  */
 
+import { WS_ENGINE_SETTINGS } from '@mqtt-broker/transport';
+
 export type SettingKind =
   | { type: 'port' }
   | { type: 'int'; min: number; max: number }
@@ -52,6 +54,27 @@ export const SETTINGS: readonly SettingSpec[] = [
   { env: 'MQTT_WS_PORT', default: '8083', description: "MQTT over WebSocket port, path /mqtt ('off' disables)", kind: port },
   { env: 'MQTT_TLS_PORT', default: 'off', description: 'MQTT over TLS port; needs TLS_CERT and TLS_KEY', kind: port },
   { env: 'MQTT_WSS_PORT', default: 'off', description: 'MQTT over secure WebSocket port, path /mqtt; needs TLS_CERT and TLS_KEY', kind: port },
+  { env: 'MQTTSN_PORT', default: 'off', description: 'MQTT-SN 1.2 gateway UDP port (docs/mqtt-sn.md)', kind: port },
+  { env: 'MQTTSN_GATEWAY_ID', default: '1', description: 'MQTT-SN: GwId sent in ADVERTISE and GWINFO', kind: int(0, 255) },
+  {
+    env: 'MQTTSN_PREDEFINED_TOPICS',
+    default: undefined,
+    description: 'MQTT-SN: file of predefined topic ids, "<id> <topic>" per line (give every node the same file)',
+    kind: { type: 'path' },
+  },
+  {
+    env: 'MQTTSN_CLIENTS',
+    default: undefined,
+    description: 'MQTT-SN: allowed client ids, "<client id>[*] [password-file user]" per line; unlisted ids only when ALLOW_ANONYMOUS (reloaded on SIGHUP)',
+    kind: { type: 'path' },
+  },
+  { env: 'MQTTSN_ADVERTISE', default: undefined, description: 'MQTT-SN: host:port (broadcast or multicast) to send ADVERTISE to', kind: { type: 'string' } },
+  { env: 'MQTTSN_ADVERTISE_SECONDS', default: '900', description: 'MQTT-SN: ADVERTISE interval (its Duration field)', kind: int(1, 65535) },
+  { env: 'MQTTSN_RETRY_MS', default: '10000', description: 'MQTT-SN: Tretry, wait before a gateway PUBLISH, PUBREL or REGISTER is sent again', kind: int(50, 600_000) },
+  { env: 'MQTTSN_MAX_RETRIES', default: '3', description: 'MQTT-SN: Nretry, retransmissions before the client is taken as lost (its will goes out)', kind: int(0, 100) },
+  { env: 'MQTTSN_MAX_DATAGRAM_BYTES', default: '2048', description: 'MQTT-SN: larger datagrams are dropped unread', kind: int(16, 65535) },
+  { env: 'MQTTSN_RATE_PER_ADDRESS', default: '500', description: 'MQTT-SN: datagrams per second from one source address (0 unlimited; excess dropped)', kind: int(0, 10_000_000) },
+  { env: 'MQTTSN_MAX_CLIENTS_PER_ADDRESS', default: '1000', description: 'MQTT-SN: clients behind one source address (a forwarder carries many)', kind: int(1, 10_000_000) },
   { env: 'HTTP_PORT', default: '9090', description: "HTTP port for /metrics, /healthz, /readyz ('off' disables)", kind: port },
   { env: 'GRPC_PORT', default: '9100', description: "gRPC admin API port ('off' disables)", kind: port },
   {
@@ -84,6 +107,12 @@ export const SETTINGS: readonly SettingSpec[] = [
     kind: { type: 'enum', values: ['off', 'cn', 'san-dns', 'san-uri'] },
   },
   { env: 'TLS_CRL_FILE', default: undefined, description: 'PEM certificate revocation list for client certificates (reloaded on SIGHUP)', kind: { type: 'path' } },
+  {
+    env: 'WS_ENGINE',
+    default: 'auto',
+    description: "WebSocket listeners' engine: uws (uWebSockets.js), ws, or auto: uws where it loads, else ws (ws also for WSS with TLS_REQUIRE_CLIENT_CERT)",
+    kind: { type: 'enum', values: WS_ENGINE_SETTINGS },
+  },
   { env: 'PROXY_PROTOCOL', default: 'false', description: 'expect a PROXY protocol v1/v2 header on the TCP and TLS listeners', kind: { type: 'bool' } },
   { env: 'REDIS_URL', default: undefined, description: 'redis://... : cluster mode over one Redis (docs/cluster.md)', kind: { type: 'redis-url' } },
   {

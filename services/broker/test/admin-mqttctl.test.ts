@@ -26,7 +26,7 @@ describe('mqttctl against a running broker', { skip }, () => {
   it('status shows the node', async () => {
     const r = await mqttctl(server, 'status');
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /^NODE\s+VERSION\s+UPTIME/);
+    assert.match(r.out, /^NODE\s+VERSION\s+NODEJS\s+WEBSOCKET\s+UPTIME/);
     assert.equal(r.out.trim().split('\n').length, 2);
   });
 

@@ -1,6 +1,7 @@
 // End to end with clients nobody here wrote: Debian's mosquitto_pub / mosquitto_sub over TCP
 // (QoS 0/1/2, retained, will, v3.1.1 and v5), MQTT.js over WebSocket, and MQTT.js plus
 // mosquitto_pub over TLS and WSS with a self-signed certificate made by openssl in the test.
+// The WebSocket tests run once per WebSocket engine (WS_ENGINE=ws and uws).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -11,10 +12,11 @@ import { collect, connect, uid } from './helpers/clients.js';
 import { mosquittoPub, mosquittoSub } from './helpers/mosquitto-clients.js';
 import { suiteSkipReason } from './helpers/processes.js';
 import { useTarget } from './helpers/suite.js';
+import { WS_ENGINE_VARIANTS } from './helpers/ws-engines.js';
 
 const host = '127.0.0.1';
 
-describe('e2e interop: mosquitto_pub / mosquitto_sub and WebSocket', { skip: suiteSkipReason() }, () => {
+describe('e2e interop: mosquitto_pub / mosquitto_sub', { skip: suiteSkipReason() }, () => {
   const broker = useTarget();
 
   for (const version of ['mqttv311', '5'] as const) {
@@ -61,23 +63,6 @@ describe('e2e interop: mosquitto_pub / mosquitto_sub and WebSocket', { skip: sui
     });
   }
 
-  for (const protocolVersion of [4, 5] as const) {
-    it(`MQTT.js v${protocolVersion} over ws:// (path /mqtt) talks to a TCP client`, async () => {
-      const topic = uid('ws/');
-      const ws = await connect(broker().wsUrl, { protocolVersion, clientId: uid('ws') });
-      const tcp = await connect(broker().url, { protocolVersion, clientId: uid('tcp') });
-      await ws.client.subscribeAsync(topic, { qos: 1 });
-      await tcp.client.subscribeAsync(`${topic}/back`, { qos: 1 });
-      const wsGot = collect(ws.client, 1, 3000);
-      const tcpGot = collect(tcp.client, 1, 3000);
-      await tcp.client.publishAsync(topic, Buffer.alloc(70_000, 7), { qos: 1 });
-      await ws.client.publishAsync(`${topic}/back`, 'from ws', { qos: 2 });
-      const [fromTcp] = await wsGot;
-      assert.equal(fromTcp.payload.length, 70_000, 'a packet spanning several WebSocket frames');
-      assert.equal((await tcpGot)[0].payload.toString(), 'from ws');
-      await Promise.all([ws.client.endAsync(), tcp.client.endAsync()]);
-    });
-  }
 });
 
 const certDir = mkdtempSync(join(tmpdir(), 'e2e-tls-'));
@@ -89,20 +74,8 @@ if (suiteSkipReason() === false) {
   chmodSync(keyFile, 0o644);
 }
 
-describe('e2e interop: TLS and WSS with a self-signed certificate', { skip: suiteSkipReason() }, () => {
+describe('e2e interop: TLS with a self-signed certificate', { skip: suiteSkipReason() }, () => {
   const broker = useTarget({ tls: { cert: certFile, key: keyFile } });
-  const ca = () => readFileSync(certFile);
-
-  it('MQTT.js over mqtts:// and wss:// exchange messages, the certificate verified against its CA', async () => {
-    const topic = uid('tls/');
-    const tls = await connect(`mqtts://127.0.0.1:${broker().ports.tls}`, { protocolVersion: 5, clientId: uid('tls'), ca: ca(), servername: 'localhost' });
-    const wss = await connect(`wss://127.0.0.1:${broker().ports.wss}/mqtt`, { protocolVersion: 4, clientId: uid('wss'), ca: ca(), servername: 'localhost' } as Parameters<typeof connect>[1]);
-    await wss.client.subscribeAsync(topic, { qos: 2 });
-    const got = collect(wss.client, 1, 3000);
-    await tls.client.publishAsync(topic, 'secure', { qos: 2 });
-    assert.equal((await got)[0].payload.toString(), 'secure');
-    await Promise.all([tls.client.endAsync(), wss.client.endAsync()]);
-  });
 
   it('a TLS client that does not trust the certificate cannot connect', async () => {
     await assert.rejects(connect(`mqtts://127.0.0.1:${broker().ports.tls}`, { clientId: uid('untrusted'), rejectUnauthorized: true }, 3000));
@@ -119,3 +92,55 @@ describe('e2e interop: TLS and WSS with a self-signed certificate', { skip: suit
     await sub.client.endAsync();
   });
 });
+
+for (const { engine, skip } of WS_ENGINE_VARIANTS) {
+  describe(`e2e interop: MQTT.js over WebSocket, WS_ENGINE=${engine}`, { skip: suiteSkipReason() || skip }, () => {
+    const broker = useTarget({ tls: { cert: certFile, key: keyFile }, env: { WS_ENGINE: engine } });
+    const ca = () => readFileSync(certFile);
+
+    for (const protocolVersion of [4, 5] as const) {
+      it(`MQTT.js v${protocolVersion} over ws:// (path /mqtt) talks to a TCP client`, async () => {
+        const topic = uid('ws/');
+        const ws = await connect(broker().wsUrl, { protocolVersion, clientId: uid('ws') });
+        const tcp = await connect(broker().url, { protocolVersion, clientId: uid('tcp') });
+        await ws.client.subscribeAsync(topic, { qos: 1 });
+        await tcp.client.subscribeAsync(`${topic}/back`, { qos: 1 });
+        const wsGot = collect(ws.client, 1, 3000);
+        const tcpGot = collect(tcp.client, 1, 3000);
+        await tcp.client.publishAsync(topic, Buffer.alloc(70_000, 7), { qos: 1 });
+        await ws.client.publishAsync(`${topic}/back`, 'from ws', { qos: 2 });
+        const [fromTcp] = await wsGot;
+        assert.equal(fromTcp.payload.length, 70_000, 'a packet spanning several WebSocket frames');
+        assert.equal((await tcpGot)[0].payload.toString(), 'from ws');
+        await Promise.all([ws.client.endAsync(), tcp.client.endAsync()]);
+      });
+    }
+
+    it('MQTT.js over wss:// exchanges messages with mqtts://, the certificate verified against its CA', async () => {
+      const topic = uid('wss/');
+      const tls = await connect(`mqtts://127.0.0.1:${broker().ports.tls}`, { protocolVersion: 5, clientId: uid('tls'), ca: ca(), servername: 'localhost' });
+      const wss = await connect(`wss://127.0.0.1:${broker().ports.wss}/mqtt`, { protocolVersion: 4, clientId: uid('wss'), ca: ca(), servername: 'localhost' } as Parameters<typeof connect>[1]);
+      await wss.client.subscribeAsync(topic, { qos: 2 });
+      const got = collect(wss.client, 1, 3000);
+      await tls.client.publishAsync(topic, 'secure', { qos: 2 });
+      assert.equal((await got)[0].payload.toString(), 'secure');
+      await Promise.all([tls.client.endAsync(), wss.client.endAsync()]);
+    });
+
+    it('a burst of 5,000 QoS 0 messages from TCP reaches a WebSocket subscriber complete and in order (backpressure)', async () => {
+      const topic = uid('wsb/');
+      const ws = await connect(broker().wsUrl, { protocolVersion: 5, clientId: uid('wsb') });
+      const tcp = await connect(broker().url, { protocolVersion: 5, clientId: uid('tcpb') });
+      await ws.client.subscribeAsync(topic, { qos: 0 });
+      const got = collect(ws.client, 5000, 20_000);
+      const body = Buffer.alloc(1000, 1);
+      for (let i = 0; i < 5000; i++) tcp.client.publish(topic, Buffer.concat([Buffer.from(`${i}:`), body]), { qos: 0 });
+      const messages = await got;
+      assert.deepEqual(
+        messages.map((m) => Number(m.payload.toString().split(':')[0])),
+        Array.from({ length: 5000 }, (_, i) => i),
+      );
+      await Promise.all([ws.client.endAsync(), tcp.client.endAsync()]);
+    });
+  });
+}

@@ -5,7 +5,9 @@ import { after, describe, it } from 'node:test';
 import { makeCertificates } from '@mqtt-broker/test-support';
 import mqtt, { type IClientOptions } from 'mqtt';
 import { WebSocket } from 'ws';
-import { httpGet, metricValue, type RunningBroker, startBroker, waitFor } from './service-support.js';
+import { mqttctlJson } from './helpers/mqttctl.js';
+import { AUTO_ENGINE } from './helpers/ws-engines.js';
+import { httpGet, metricValue, type RunningBroker, spawnCli, startBroker, waitFor } from './service-support.js';
 
 async function connects(url: string, options: IClientOptions): Promise<boolean> {
   const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 3000, ...options });
@@ -42,6 +44,46 @@ describe('listeners of the broker node', () => {
     const text = (await httpGet(b.http, '/metrics')).body;
     assert.equal(metricValue(text, 'mqtt_connections_accepted_total{transport="tls"}'), 1);
     assert.equal(metricValue(text, 'mqtt_connections_accepted_total{transport="wss"}'), 1);
+    // uWebSockets.js cannot verify client certificates: auto keeps this node on ws
+    assert.equal(metricValue(text, 'mqtt_websocket_engine_info{engine="ws"}'), 1);
+  });
+
+  it('WS_ENGINE=auto: the engine that loads here is logged with why, in /metrics and in mqttctl status, beside the Node.js version', async () => {
+    const b = await startBroker();
+    brokers.push(b);
+    const started = b.logs().find((l) => l.event === 'started');
+    assert.equal(started?.wsEngine, AUTO_ENGINE);
+    assert.match(String(started?.wsEngineReason), AUTO_ENGINE === 'uws' ? /^uWebSockets\.js @\S+ loaded$/ : /^uWebSockets\.js does not load: /);
+    assert.equal(started?.nodejs, process.version);
+    const text = (await httpGet(b.http, '/metrics')).body;
+    assert.equal(metricValue(text, `mqtt_websocket_engine_info{engine="${AUTO_ENGINE}"}`), 1);
+    const grpc = started?.grpcPort as number;
+    const status = await mqttctlJson<{ nodes: Array<{ runtime: string; websocketEngine: string }> }>(`127.0.0.1:${grpc}`, 'status');
+    assert.deepEqual(
+      status.nodes.map((n) => [n.runtime, n.websocketEngine]),
+      [[process.version, AUTO_ENGINE]],
+    );
+    assert.ok(await connects(`ws://127.0.0.1:${b.ws}/mqtt`, { protocolVersion: 5 }), 'MQTT.js over ws://');
+  });
+
+  it('WS_ENGINE=uws where uWebSockets.js cannot serve (WSS with required client certificates) fails the start naming WS_ENGINE', async () => {
+    const c = makeCertificates({ clientCommonName: 'sensor-8' });
+    const s = spawnCli([], {
+      MQTT_HOST: '127.0.0.1',
+      MQTT_PORT: '0',
+      MQTT_WS_PORT: '0',
+      MQTT_WSS_PORT: '0',
+      HTTP_PORT: 'off',
+      GRPC_PORT: 'off',
+      TLS_CERT: c.certFile,
+      TLS_KEY: c.keyFile,
+      TLS_CA: c.caFile,
+      TLS_REQUIRE_CLIENT_CERT: 'true',
+      WS_ENGINE: 'uws',
+    });
+    const { code } = await s.exit;
+    assert.equal(code, 1);
+    assert.match(s.stderr(), /^WS_ENGINE=uws: uWebSockets\.js cannot verify client certificates/m);
   });
 
   it('PROXY_PROTOCOL=true: the logged client address is the proxied one; a missing header is counted', async () => {

@@ -27,6 +27,7 @@ import {
 import type { AuthRequest, ClientConnection, ConnectionHandler, DisconnectCause } from '../api.js';
 import type { TimerHandle } from '../clock.js';
 import { sendPubrelWhenSaved } from '../cluster/durable-ack.js';
+import { durabilityOf } from '../cluster/durable.js';
 import type { EngineContext } from '../engine-context.js';
 import type { Message } from '../session/message.js';
 import { type Feeder, type FlowBlocker, releaseFeeders } from '../session/flow-control.js';
@@ -143,6 +144,12 @@ export class Channel implements ConnectionHandler, Outlet, Feeder {
     if (this.state === ChannelState.Closed) return;
     if (this.session === undefined) this.closeBeforeConnect('network', 'connection closed before CONNACK');
     else this.teardown('network', ReasonCode.UnspecifiedError, true);
+  }
+
+  replaceWill(will: Will | undefined): void {
+    if (this.state !== ChannelState.Connected || this.session === undefined) return;
+    this.will = will;
+    durabilityOf(this.ctx)?.connected(this.session, will); // the stored copy a survivor would publish
   }
 
   // ---- Outlet ----

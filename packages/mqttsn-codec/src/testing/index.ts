@@ -1,0 +1,1 @@
+export { type SnFixture, snFixtures, snMalformed } from './fixtures.js';
