@@ -275,6 +275,22 @@ app.kubernetes.io/part-of: mqtt-broker
 - name: NODE_OPTIONS
   value: {{ . | quote }}
 {{- end }}
+{{- with .Values.broker.quotas }}
+- name: QUOTA_MESSAGES_PER_SECOND
+  value: {{ int64 .messagesPerSecond | toString | quote }}
+- name: QUOTA_BYTES_PER_SECOND
+  value: {{ int64 .bytesPerSecond | toString | quote }}
+- name: QUOTA_USER_MESSAGES_PER_SECOND
+  value: {{ int64 .userMessagesPerSecond | toString | quote }}
+- name: QUOTA_USER_BYTES_PER_SECOND
+  value: {{ int64 .userBytesPerSecond | toString | quote }}
+- name: QUOTA_BURST_SECONDS
+  value: {{ int64 .burstSeconds | toString | quote }}
+- name: QUOTA_GRACE_SECONDS
+  value: {{ int64 .graceSeconds | toString | quote }}
+- name: CONNECT_RATE_PER_ADDRESS
+  value: {{ int64 .connectRatePerAddress | toString | quote }}
+{{- end }}
 {{- range $name, $value := .Values.broker.limits }}
 - name: {{ $name }}
   {{- /* values.yaml numbers are float64: int64 keeps 1000000 from printing as 1e+06 */}}

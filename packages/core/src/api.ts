@@ -80,7 +80,30 @@ export type DisconnectCause =
   | 'server_shutdown'
   | 'auth_failed'
   /** The credentials' validity ended (e.g. a JWT's exp) and no re-authentication extended it. */
-  | 'auth_expired';
+  | 'auth_expired'
+  /** Over a per-client or per-user quota (5.0 DISCONNECT 0x96 / 0x97; 3.1.1 after the grace). */
+  | 'quota_exceeded';
+
+/**
+ * The quotas (label of the quota refusals metric): inbound messages and bytes per second of one
+ * connection and of all connections of one user name on this node, CONNECTs per second per
+ * source address.
+ */
+export type QuotaName = 'messages' | 'bytes' | 'user_messages' | 'user_bytes' | 'connect_rate';
+
+/** A client went over a quota (one log line). */
+export interface QuotaExceededInfo {
+  quota: QuotaName;
+  clientId: string | undefined;
+  username: string | undefined;
+  address: string;
+  protocolVersion: ProtocolVersion;
+  /**
+   * disconnected: 5.0 DISCONNECT 0x96 / 0x97 (or 3.1.1 closed, after its grace); grace: a 3.1.1
+   * client's messages are dropped from now on while it stays over; refused: a CONNECT.
+   */
+  outcome: 'disconnected' | 'grace' | 'refused';
+}
 
 /** Names of configurable limits (label of the limit-hit metric). */
 export type LimitName =
@@ -125,6 +148,10 @@ export interface BrokerObserver {
   messageDelivered(qos: QoS): void;
   messageDropped(qos: QoS, reason: DropReason): void;
   limitHit(limit: LimitName): void;
+  /** One PUBLISH or CONNECT refused over a quota (every one: a counter, no log line). */
+  quotaRefused(quota: QuotaName): void;
+  /** Once per time a client goes over a quota, and per refused CONNECT: the log line. */
+  quotaExceeded(info: QuotaExceededInfo): void;
 }
 
 /** Gauges, read when metrics are scraped. */
@@ -275,8 +302,25 @@ export interface BrokerLimits {
   maxTopicLength: number;
   maxTopicLevels: number;
   maxSubscriptionsPerClient: number;
-  /** PUBLISH packets per second per client; 0 = unlimited. Excess: reading paused (backpressure). */
+  /**
+   * PUBLISH packets per second per client; 0 = unlimited. Excess: reading paused (backpressure).
+   * The soft limit that shapes a client; the quotas below are the hard ones that refuse it.
+   */
   publishRatePerClient: number;
+  /** Inbound PUBLISH per second per connection; 0 = none. Over: 5.0 DISCONNECT 0x96, 3.1.1 grace then closed. */
+  quotaMessagesPerSecond: number;
+  /** Inbound topic + payload bytes per second per connection; 0 = none. Over: 5.0 DISCONNECT 0x97, 3.1.1 as above. */
+  quotaBytesPerSecond: number;
+  /** Like quotaMessagesPerSecond, shared by all connections of one user name on this node. */
+  quotaUserMessagesPerSecond: number;
+  /** Like quotaBytesPerSecond, shared by all connections of one user name on this node. */
+  quotaUserBytesPerSecond: number;
+  /** Burst of every quota bucket, in seconds of its rate (the bucket holds rate x this). */
+  quotaBurstSeconds: number;
+  /** Seconds a 3.1.1 client may stay over a quota (its messages dropped) before it is closed. */
+  quotaGraceSeconds: number;
+  /** CONNECTs per second per source address; 0 = unlimited. Over: 5.0 CONNACK 0x9F, 3.1.1 closed. */
+  connectRatePerAddress: number;
   /** Topic Alias Maximum advertised to clients (0 disables inbound aliases). */
   topicAliasMaximum: number;
   /** Seconds a socket may stay silent before its CONNECT arrives. */

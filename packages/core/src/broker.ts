@@ -9,6 +9,8 @@ import { Channel, ChannelState } from './channel/channel.js';
 import { type Clock, type TimerHandle, systemClock } from './clock.js';
 import type { EngineContext, EngineCounters } from './engine-context.js';
 import { DEFAULT_LIMITS } from './limits.js';
+import { ConnectRate } from './quota/connect-rate.js';
+import { UserQuotas, userQuotasConfigured } from './quota/user-quotas.js';
 import { noopObserver } from './observer.js';
 import { adoptDeadNode } from './cluster/adoption.js';
 import { ClusterDurability, durabilityOf } from './cluster/durable.js';
@@ -59,6 +61,8 @@ export class Engine implements Broker, EngineContext {
   readonly router: Router;
   readonly retained: RetainedMessages;
   readonly sessions = new Map<string, Session>();
+  readonly userQuotas: UserQuotas | undefined;
+  readonly connectRate: ConnectRate | undefined;
   readonly channels = new Set<Channel>();
   draining = false;
   private closed = false;
@@ -88,6 +92,9 @@ export class Engine implements Broker, EngineContext {
     this.router = new Router(this);
     this.retained = new RetainedMessages(this.ports.retained, (e) => this.reportPortError(e));
     this.startedAt = this.clock.now();
+    this.userQuotas = userQuotasConfigured(this.limits) ? new UserQuotas(this.limits) : undefined;
+    const connectRate = this.limits.connectRatePerAddress;
+    this.connectRate = connectRate > 0 ? new ConnectRate(connectRate, this.limits.quotaBurstSeconds, this.startedAt) : undefined;
     const retainPort = this.ports.retained;
     const loading: Array<Promise<void>> = [];
     if (retainPort?.watch !== undefined) {

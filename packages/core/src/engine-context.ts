@@ -5,6 +5,8 @@
 import type { Authenticator, Authorizer, BrokerLimits, BrokerObserver } from './api.js';
 import type { Clock } from './clock.js';
 import type { BrokerPorts } from './ports.js';
+import type { ConnectRate } from './quota/connect-rate.js';
+import type { UserQuotas } from './quota/user-quotas.js';
 import type { RetainedMessages } from './router/retained-store.js';
 import type { Router } from './router/router.js';
 import type { Message } from './session/message.js';
@@ -36,6 +38,10 @@ export interface EngineContext {
   readonly router: Router;
   readonly retained: RetainedMessages;
   readonly sessions: Map<string, Session>;
+  /** Only when a per-user quota is configured. */
+  readonly userQuotas: UserQuotas | undefined;
+  /** Only when CONNECT_RATE_PER_ADDRESS is configured. */
+  readonly connectRate: ConnectRate | undefined;
   /** True once drain() or close() started: new CONNECTs are refused. */
   draining: boolean;
   /** Publishes a message from the broker itself (wills, $SYS): retained handling + routing. */

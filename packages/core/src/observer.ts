@@ -16,4 +16,6 @@ export const noopObserver: BrokerObserver = Object.freeze({
   messageDelivered: noop,
   messageDropped: noop,
   limitHit: noop,
+  quotaRefused: noop,
+  quotaExceeded: noop,
 });

@@ -1,5 +1,5 @@
 import { PacketType, type QoS, type Subscription } from '@mqtt-broker/mqtt-codec';
-import type { Broker, BrokerObserver, DropReason, LimitName } from '../src/index.js';
+import type { Broker, BrokerObserver, DropReason, LimitName, QuotaExceededInfo, QuotaName } from '../src/index.js';
 import { createBroker, type EngineOptions } from '../src/index.js';
 import { ManualClock, TestClient } from '../src/testing/index.js';
 
@@ -8,6 +8,8 @@ export class RecordingObserver implements BrokerObserver {
   readonly events: Array<{ kind: string; info: unknown }> = [];
   readonly drops: Array<{ qos: QoS; reason: DropReason }> = [];
   readonly limits: LimitName[] = [];
+  readonly quotaRefusals: QuotaName[] = [];
+  readonly quotaEvents: QuotaExceededInfo[] = [];
   published = 0;
   delivered = 0;
   connectionOpened(): void {}
@@ -39,6 +41,12 @@ export class RecordingObserver implements BrokerObserver {
   }
   limitHit(limit: LimitName): void {
     this.limits.push(limit);
+  }
+  quotaRefused(quota: QuotaName): void {
+    this.quotaRefusals.push(quota);
+  }
+  quotaExceeded(info: QuotaExceededInfo): void {
+    this.quotaEvents.push(info);
   }
   kinds(kind: string): unknown[] {
     return this.events.filter((e) => e.kind === kind).map((e) => e.info);

@@ -8,7 +8,7 @@
  * Gauges that describe state (clients, sessions, queues) are read from `broker.stats()` when
  * Prometheus scrapes, one stats() call per scrape.
  */
-import type { BrokerStats, DisconnectCause, DropReason, LimitName, TransportKind } from '@mqtt-broker/core';
+import type { BrokerStats, DisconnectCause, DropReason, LimitName, QuotaName, TransportKind } from '@mqtt-broker/core';
 import { ReasonCode } from '@mqtt-broker/mqtt-codec';
 import type { TransportRejectReason } from '@mqtt-broker/transport';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
@@ -16,9 +16,10 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 const PACKET_TYPES = ['reserved', 'connect', 'connack', 'publish', 'puback', 'pubrec', 'pubrel', 'pubcomp', 'subscribe', 'suback', 'unsubscribe', 'unsuback', 'pingreq', 'pingresp', 'disconnect', 'auth'];
 const TRANSPORTS: readonly TransportKind[] = ['tcp', 'tls', 'ws', 'wss', 'mqttsn'];
 const QOS = ['0', '1', '2'];
-const CAUSES: readonly DisconnectCause[] = ['client_disconnect', 'network', 'keepalive_timeout', 'connect_timeout', 'protocol_error', 'session_taken_over', 'kicked', 'server_shutdown', 'auth_failed', 'auth_expired'];
+const CAUSES: readonly DisconnectCause[] = ['client_disconnect', 'network', 'keepalive_timeout', 'connect_timeout', 'protocol_error', 'session_taken_over', 'kicked', 'server_shutdown', 'auth_failed', 'auth_expired', 'quota_exceeded'];
 const DROP_REASONS: readonly DropReason[] = ['no_subscribers', 'queue_full', 'expired', 'not_authorized', 'packet_too_large', 'qos0_offline', 'client_slow', 'rate_limited', 'payload_format_invalid'];
 const LIMITS: readonly LimitName[] = ['max_connections', 'max_packet_size', 'max_inflight', 'max_queued_messages', 'max_topic_length', 'max_topic_levels', 'max_subscriptions', 'publish_rate'];
+const QUOTAS: readonly QuotaName[] = ['messages', 'bytes', 'user_messages', 'user_bytes', 'connect_rate'];
 
 /** 0x86 -> 'bad_user_name_or_password' (first name of each code in the codec's table). */
 const REASON_NAMES = new Map<number, string>();
@@ -104,6 +105,7 @@ export class BrokerMetrics {
   private readonly delivered: Inc[];
   private readonly dropped: Record<DropReason, Inc>[];
   private readonly limitHits: Record<LimitName, Inc>;
+  private readonly quotaRefusals: Record<QuotaName, Inc>;
   private readonly transportErrors: Record<TransportKind, Inc>;
   private readonly transportRejects: LazyChildren;
   private readonly authRefusals: LazyChildren;
@@ -145,6 +147,7 @@ export class BrokerMetrics {
       return byReason;
     });
     this.limitHits = bind(counter('mqtt_limit_hits_total', 'Times a configured limit was hit, by limit', ['limit']), LIMITS);
+    this.quotaRefusals = bind(counter('mqtt_quota_refusals_total', 'PUBLISH and CONNECT packets refused over a quota (QUOTA_*, CONNECT_RATE_PER_ADDRESS), by quota', ['quota']), QUOTAS);
     this.transportErrors = bind(counter('mqtt_transport_errors_total', 'Socket errors (reset, TLS, ...), by transport', ['transport']), TRANSPORTS);
     const rejects = counter('mqtt_transport_rejections_total', 'Sockets the transport closed itself (bad PROXY header, WebSocket refused, TLS handshake), by reason', [
       'transport',
@@ -263,6 +266,9 @@ export class BrokerMetrics {
   }
   limitHit(limit: LimitName): void {
     this.limitHits[limit]?.inc();
+  }
+  quotaRefused(quota: QuotaName): void {
+    this.quotaRefusals[quota].inc();
   }
   transportError(transport: TransportKind): void {
     this.transportErrors[transport].inc();

@@ -87,6 +87,15 @@ export function createObserver(metrics: BrokerMetrics, log: Logger): BrokerObser
     limitHit(limit) {
       metrics.limitHit(limit);
     },
+    quotaRefused(quota) {
+      metrics.quotaRefused(quota);
+    },
+    quotaExceeded(info) {
+      log.info(
+        { event: 'quota_exceeded', clientId: info.clientId, username: info.username, address: info.address, protocolVersion: info.protocolVersion, quota: info.quota, outcome: info.outcome },
+        'quota exceeded',
+      );
+    },
   };
 }
 

@@ -56,6 +56,7 @@ describe('config', () => {
     env.MAX_PACKET_SIZE = '1000';
     const c = resolveConfig(env);
     assert.deepEqual(Object.keys(c.limits).sort(), [
+      'connectRatePerAddress',
       'connectTimeoutSeconds',
       'maxConnections',
       'maxInflight',
@@ -68,6 +69,12 @@ describe('config', () => {
       'maxTopicLevels',
       'publishRatePerClient',
       'queueOverflow',
+      'quotaBurstSeconds',
+      'quotaBytesPerSecond',
+      'quotaGraceSeconds',
+      'quotaMessagesPerSecond',
+      'quotaUserBytesPerSecond',
+      'quotaUserMessagesPerSecond',
       'receiveMaximum',
       'topicAliasMaximum',
     ]);

@@ -31,6 +31,7 @@ import { durabilityOf } from '../cluster/durable.js';
 import type { EngineContext } from '../engine-context.js';
 import type { Message } from '../session/message.js';
 import { type Feeder, type FlowBlocker, releaseFeeders } from '../session/flow-control.js';
+import type { PublishQuota } from '../quota/publish-quota.js';
 import type { Outlet, Session } from '../session/session.js';
 import { holdWillOnShutdown, scheduleWill } from '../session/will.js';
 import { handleReauth } from './auth.js';
@@ -84,6 +85,8 @@ export class Channel implements ConnectionHandler, Outlet, Feeder {
   private authExpiryTimer: TimerHandle | undefined = undefined;
   /** Only when a per-client publish rate is configured. */
   readonly rate: PublishRate | undefined;
+  /** Set on CONNACK when an inbound quota applies to this client (QUOTA_*). */
+  quota: PublishQuota | undefined = undefined;
   private firstChunk: Buffer | undefined = undefined;
   private unattributedBytes = 0;
   // Feeder (session/flow-control.ts): held back while a session this client publishes to is congested.
@@ -452,6 +455,8 @@ export class Channel implements ConnectionHandler, Outlet, Feeder {
     }
     this.flowHeld = undefined;
     this.authHeld = undefined;
+    this.quota?.release();
+    this.quota = undefined;
     ctx.observer.clientDisconnected({
       clientId: session.clientId,
       username: this.username,

@@ -11,6 +11,7 @@ import type { AuthGrant, AuthRequest, AuthResult, DisconnectCause } from '../api
 import { durabilityOf } from '../cluster/durable.js';
 import { claimClientId } from '../cluster/takeover.js';
 import type { EngineContext } from '../engine-context.js';
+import { PublishQuota } from '../quota/publish-quota.js';
 import { restoreSession } from '../session/restore.js';
 import { Session } from '../session/session.js';
 import { cancelWill } from '../session/will.js';
@@ -51,6 +52,8 @@ async function runConnect(ch: Channel, p: ConnectPacket): Promise<void> {
     ctx.observer.limitHit('max_connections');
     return reject(ch, p, ReasonCode.QuotaExceeded, 'kicked');
   }
+  // before authentication, so that a CONNECT flood from one address costs no auth backend calls
+  if (ctx.connectRate !== undefined && !ctx.connectRate.admit(ch.conn.remoteAddress, ctx.clock.now())) return refuseConnectRate(ch, p);
 
   let clientId = p.clientId;
   let assigned = false;
@@ -190,6 +193,7 @@ async function accept(ch: Channel, p: ConnectPacket, clientId: string, assigned:
     ch.send({ type: PacketType.CONNACK, sessionPresent: v === 4 && sessionPresent, reasonCode: 0 });
   }
 
+  ch.quota = PublishQuota.create(limits, ctx.userQuotas, username, ctx.clock.now());
   ch.state = ChannelState.Connected;
   session.outlet = ch;
   ctx.counters.connected++;
@@ -223,6 +227,16 @@ function reject(ch: Channel, p: ConnectPacket, reasonCode: number, cause: Discon
   if (p.protocolVersion === 5) ch.send({ type: PacketType.CONNACK, sessionPresent: false, reasonCode });
   else ch.send({ type: PacketType.CONNACK, sessionPresent: false, reasonCode: connectReturnCodeFor(reasonCode) });
   ch.closeBeforeConnect(cause, `CONNACK 0x${reasonCode.toString(16)}`);
+}
+
+/** CONNECT_RATE_PER_ADDRESS exceeded: 5.0 CONNACK 0x9F Connection rate exceeded; 3.1.1 closed (it has no such code). */
+function refuseConnectRate(ch: Channel, p: ConnectPacket): void {
+  const observer = ch.ctx.observer;
+  observer.quotaRefused('connect_rate');
+  const clientId = p.clientId.length > 0 ? p.clientId : undefined;
+  observer.quotaExceeded({ quota: 'connect_rate', clientId, username: p.username, address: ch.conn.remoteAddress, protocolVersion: p.protocolVersion, outcome: 'refused' });
+  if (p.protocolVersion === 5) reject(ch, p, ReasonCode.ConnectionRateExceeded, 'quota_exceeded');
+  else ch.closeBeforeConnect('quota_exceeded', 'connection rate exceeded');
 }
 
 /**

@@ -3,7 +3,8 @@
  *
  * Order of checks for a PUBLISH: topic alias resolution (0x94 / 0x82 -> DISCONNECT), Receive
  * Maximum (0x93 -> DISCONNECT), QoS 2 duplicate (answer PUBREC again, do not route twice),
- * then the per-message refusals that are answered in the PUBACK/PUBREC on 5.0 and silently
+ * then the inbound quotas (over-quota.ts: 5.0 DISCONNECT, 3.1.1 dropped within its grace), then
+ * the per-message refusals that are answered in the PUBACK/PUBREC on 5.0 and silently
  * dropped (but acknowledged) on 3.1.1: topic limits (0x90), $SYS (0x87: clients may not publish
  * to $SYS), payload format (0x99), authorization (0x87). Accepted messages are stored as
  * retained when flagged and routed synchronously; 5.0 acks say 0x10 when nobody matched.
@@ -18,6 +19,7 @@ import { createMessage } from '../session/message.js';
 import type { Session } from '../session/session.js';
 import type { Channel } from './channel.js';
 import { ackFrame } from './frames.js';
+import { admitPublish } from './over-quota.js';
 
 export function handlePublish(ch: Channel, session: Session, p: PublishPacket): void {
   const ctx = ch.ctx;
@@ -74,7 +76,12 @@ export function handlePublish(ch: Channel, session: Session, p: PublishPacket): 
 
   let reasonCode = 0;
   let dropReason: DropReason = 'not_authorized';
-  if (topic.length > limits.maxTopicLength) {
+  const quota = ch.quota;
+  if (quota !== undefined && !admitPublish(ch, quota, topic.length + p.payload.length)) {
+    if (ch.isClosed()) return; // 5.0, or 3.1.1 past its grace
+    reasonCode = ReasonCode.QuotaExceeded; // 3.1.1 within its grace: dropped, acknowledged below
+    dropReason = 'rate_limited';
+  } else if (topic.length > limits.maxTopicLength) {
     ctx.observer.limitHit('max_topic_length');
     reasonCode = ReasonCode.TopicNameInvalid;
   } else if (topic.length >= limits.maxTopicLevels && countLevels(topic) > limits.maxTopicLevels) {
