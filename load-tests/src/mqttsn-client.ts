@@ -109,8 +109,9 @@ export interface OpenedSnClients {
 }
 
 /**
- * Opens `count` clients with ids `<prefix>-sn-<i>`, at most `concurrency` handshakes at once;
- * `setup` (e.g. a REGISTER) runs on each before it counts as opened.
+ * Opens `count` clients with ids `<prefix>-sn-<i>`, at most `concurrency` handshakes at once and
+ * none started after `deadlineMs` (what is left counts as failed); `setup` (e.g. a REGISTER) runs
+ * on each before it counts as opened.
  */
 export async function openSnClients(
   host: string,
@@ -118,6 +119,7 @@ export async function openSnClients(
   count: number,
   prefix: string,
   concurrency: number,
+  deadlineMs: number,
   setup?: (client: SnBenchClient, i: number) => Promise<void>,
 ): Promise<OpenedSnClients> {
   const clients: SnBenchClient[] = [];
@@ -125,8 +127,9 @@ export async function openSnClients(
   let failed = 0;
   let next = 0;
   const startMs = performance.timeOrigin + performance.now();
+  const deadline = Date.now() + deadlineMs;
   const worker = async (): Promise<void> => {
-    while (next < count) {
+    while (next < count && Date.now() < deadline) {
       const i = next++;
       let c: SnBenchClient | undefined;
       try {
@@ -141,5 +144,9 @@ export async function openSnClients(
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, count)) }, worker));
+  if (next < count) {
+    failed += count - next;
+    errors.add(`${count - next} not started within ${deadlineMs} ms`);
+  }
   return { clients, failed, errors: [...errors], startMs, endMs: performance.timeOrigin + performance.now() };
 }

@@ -8,6 +8,9 @@ import { openSnClients } from '../mqttsn-client.js';
 import { measureIdle, tallyOf } from './idle.js';
 import { emptyResult, type ScenarioOptions, type ScenarioResult } from './types.js';
 
+/** Sessions not started within this count as failed (the harness kills an idle run after 90 s). */
+const OPEN_DEADLINE_MS = 60_000;
+
 export async function runMqttSnIdle(o: ScenarioOptions): Promise<ScenarioResult> {
   const snPort = o.mqttsnPort;
   if (snPort === undefined) {
@@ -16,6 +19,6 @@ export async function runMqttSnIdle(o: ScenarioOptions): Promise<ScenarioResult>
     return result;
   }
   return measureIdle('mqttsn-idle', o, async () =>
-    tallyOf(await openSnClients(o.host, snPort, o.connections, o.clientPrefix, o.connectConcurrency), (c) => c.close()),
+    tallyOf(await openSnClients(o.host, snPort, o.connections, o.clientPrefix, o.connectConcurrency, OPEN_DEADLINE_MS), (c) => c.close()),
   );
 }

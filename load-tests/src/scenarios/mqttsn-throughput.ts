@@ -23,6 +23,8 @@ import { emptyResult, type Mode, type ScenarioOptions, type ScenarioResult } fro
 const DATAGRAMS_PER_TURN = 256;
 const QOS1_MSG_IDS = 64;
 const QOS1_WRITE_OFF_MS = 1_000;
+/** Connecting and registering every client must end within this (the harness's 30 s run bound). */
+const SETUP_DEADLINE_MS = 20_000;
 
 interface SnPublisher {
   client: SnBenchClient;
@@ -139,7 +141,7 @@ export async function runMqttSnThroughput(scenario: 'mqttsn' | 'mqttsn-qos1', mo
       ...(mode === 'closed' ? { onChunk: load.resumeAll } : {}),
     });
     await sub.subscribe(`${o.topicRoot}/#`, qos);
-    opened = await openSnClients(o.host, snPort, o.snClients, o.clientPrefix, o.connectConcurrency, async (client, i) => {
+    opened = await openSnClients(o.host, snPort, o.snClients, o.clientPrefix, o.connectConcurrency, SETUP_DEADLINE_MS, async (client, i) => {
       const topicId = await client.register(`${o.topicRoot}/sn/${i}`, 1, 5_000);
       const ids = qos === 1 ? QOS1_MSG_IDS : 1;
       const p: SnPublisher = {
