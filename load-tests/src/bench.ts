@@ -44,7 +44,7 @@ const HELP = `usage: node load-tests/dist/src/bench.js [options]   (or: npm run 
   --runs <n>             runs per cell, the median is reported (default 3)
   --duration <s>         seconds measured per run (default 5)
   --warmup <s>           seconds of load before measuring (default 0.5)
-  --connections <n>      idle scenario connections (default 19000)
+  --connections <n>      idle connections and mqttsn-idle sessions (default 19000)
   --max-inflight <n>     brokers' outgoing QoS 1 in-flight limit (default ${DEFAULT_BROKER_CONFIG.maxInflight})
   --max-queued <n>       brokers' per-client queue limit (default ${DEFAULT_BROKER_CONFIG.maxQueued})
   --broker-cpu <list>    taskset CPU list for the broker (default 0)
