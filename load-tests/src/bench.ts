@@ -24,6 +24,7 @@ import {
 import { fmtRate } from './format.js';
 import {
   emptyResult,
+  MQTTSN_SCENARIOS,
   type Mode,
   SCENARIOS,
   type ScenarioName,
@@ -43,7 +44,7 @@ const HELP = `usage: node load-tests/dist/src/bench.js [options]   (or: npm run 
   --runs <n>             runs per cell, the median is reported (default 3)
   --duration <s>         seconds measured per run (default 5)
   --warmup <s>           seconds of load before measuring (default 0.5)
-  --connections <n>      idle scenario connections (default 19000)
+  --connections <n>      idle connections and mqttsn-idle sessions (default 19000)
   --max-inflight <n>     brokers' outgoing QoS 1 in-flight limit (default ${DEFAULT_BROKER_CONFIG.maxInflight})
   --max-queued <n>       brokers' per-client queue limit (default ${DEFAULT_BROKER_CONFIG.maxQueued})
   --broker-cpu <list>    taskset CPU list for the broker (default 0)
@@ -190,9 +191,10 @@ async function runOnce(a: BenchArgs, broker: BrokerName, scenario: ScenarioName,
     const args = [
       '--json', '--port', String(b.port), '--pid', String(b.pid), '--scenario', scenario,
       '--mode', mode ?? 'flood', '--duration', String(a.durationS), '--warmup', String(a.warmupS),
-      '--connections', String(a.connections), '--client-prefix', `b${run}`, ...a.passthrough,
+      '--connections', String(a.connections), '--client-prefix', `b${run}`,
+      ...(b.mqttsnPort !== undefined ? ['--sn-port', String(b.mqttsnPort)] : []), ...a.passthrough,
     ];
-    const timeoutMs = (a.warmupS + a.durationS) * 1000 + (scenario === 'idle' ? 90_000 : 30_000);
+    const timeoutMs = (a.warmupS + a.durationS) * 1000 + (scenario === 'idle' || scenario === 'mqttsn-idle' ? 90_000 : 30_000);
     const r = await runGenerator(args, a.generatorCpu, timeoutMs);
     if (typeof r === 'string') return failed(r, b.exited);
     if (b.exited && !r.crashed) {
@@ -262,16 +264,21 @@ async function main(): Promise<void> {
   // machine the load drifts over minutes, and back-to-back runs of one broker would hand one
   // broker a quiet period and the next a busy one.
   for (const [scenario, mode] of cells) {
-    const runs = new Map<BrokerName, ScenarioResult[]>(brokers.map((b) => [b, []]));
+    // Only ours has an MQTT-SN gateway (Mosquitto, Aedes and the echo floor have none).
+    const cellBrokers = MQTTSN_SCENARIOS.includes(scenario) ? brokers.filter((b) => b === 'ours') : brokers;
+    for (const b of brokers) {
+      if (!cellBrokers.includes(b)) process.stderr.write(`skipping ${b} for ${scenario}: no MQTT-SN gateway\n`);
+    }
+    const runs = new Map<BrokerName, ScenarioResult[]>(cellBrokers.map((b) => [b, []]));
     for (let run = 0; run < a.runs && !aborted; run++) {
-      for (const broker of brokers) {
+      for (const broker of cellBrokers) {
         const r = await runOnce(a, broker, scenario, mode, run);
         if (aborted) break;
         runs.get(broker)!.push(r);
         process.stderr.write(`${progressLine(broker, scenario, mode, run, r)}\n`);
       }
     }
-    for (const broker of brokers) {
+    for (const broker of cellBrokers) {
       const done = runs.get(broker)!;
       if (done.length === 0) continue;
       results.push({ broker, scenario, mode, runs: done });

@@ -42,6 +42,8 @@ export interface RunningBroker {
   name: BrokerName;
   pid: number;
   port: number;
+  /** The MQTT-SN gateway's UDP port: ours only (Mosquitto and Aedes have no MQTT-SN). */
+  mqttsnPort: number | undefined;
   /** True once the process has exited. */
   readonly exited: boolean;
   exitStatus(): string | null;
@@ -107,7 +109,7 @@ export function startBroker(name: BrokerName, config: BrokerConfig = DEFAULT_BRO
 }
 
 async function launch(name: BrokerName, config: BrokerConfig): Promise<RunningBroker> {
-  const [port, httpPort, grpcPort] = await freePorts(3);
+  const [port, httpPort, grpcPort, mqttsnPort] = await freePorts(4);
   let cmd: string;
   let args: string[];
   let env: NodeJS.ProcessEnv = process.env;
@@ -135,6 +137,12 @@ async function launch(name: BrokerName, config: BrokerConfig): Promise<RunningBr
       DRAIN_SECONDS: '0',
       MAX_INFLIGHT: String(config.maxInflight),
       MAX_QUEUED_MESSAGES: String(config.maxQueued),
+      // The MQTT-SN scenarios' clients all come from 127.0.0.1, one UDP port each: the gateway's
+      // per-address protection (500 datagrams/s and 1,000 clients per source IP) would measure
+      // the limiter, not the gateway, so it is off here (0 = no rate limit).
+      MQTTSN_PORT: String(mqttsnPort),
+      MQTTSN_RATE_PER_ADDRESS: '0',
+      MQTTSN_MAX_CLIENTS_PER_ADDRESS: '1000000',
     };
   }
   if (config.cpu !== undefined) {
@@ -147,6 +155,7 @@ async function launch(name: BrokerName, config: BrokerConfig): Promise<RunningBr
     name,
     pid: proc.pid,
     port,
+    mqttsnPort: name === 'ours' ? mqttsnPort : undefined,
     get exited() {
       return proc.exited;
     },

@@ -18,6 +18,8 @@ const HELP = `usage: node load-tests/dist/src/loadgen.js --port <port> [options]
   --mode <mode>           flood | closed (throughput scenarios; default flood)
   --host <host>           broker host (default ${DEFAULT_OPTIONS.host})
   --port <port>           broker MQTT port (required)
+  --sn-port <port>        broker MQTT-SN (UDP) port: mqttsn, mqttsn-qos1, mqttsn-idle
+  --sn-clients <n>        mqttsn, mqttsn-qos1: simulated MQTT-SN clients (default ${DEFAULT_OPTIONS.snClients})
   --pid <pid>             broker pid: CPU per message, memory per connection, crash detection
   --protocol <4|5>        MQTT 3.1.1 (4) or 5.0 (5) (default ${DEFAULT_OPTIONS.version})
   --duration <s>          seconds measured (default ${DEFAULT_OPTIONS.durationS})
@@ -29,7 +31,7 @@ const HELP = `usage: node load-tests/dist/src/loadgen.js --port <port> [options]
   --window <n>            qos1: unacknowledged PUBLISHes per publisher (default ${DEFAULT_OPTIONS.window})
   --receive-maximum <n>   5.0 subscribers' Receive Maximum (default ${DEFAULT_OPTIONS.receiveMaximum})
   --rate <msg/s>          latency: publish rate (default ${DEFAULT_OPTIONS.rate})
-  --connections <n>       idle: connections (default ${DEFAULT_OPTIONS.connections})
+  --connections <n>       idle: connections, mqttsn-idle: sessions (default ${DEFAULT_OPTIONS.connections})
   --concurrency <n>       idle: handshakes in progress at most (default ${DEFAULT_OPTIONS.connectConcurrency})
   --generator-procs <n>   idle: processes opening the connections (default ${DEFAULT_OPTIONS.generatorProcesses})
   --client-prefix <s>     client id prefix (default ${DEFAULT_OPTIONS.clientPrefix})
@@ -54,6 +56,8 @@ export function parseLoadgenArgs(argv: string[]): { options: ScenarioOptions; sc
       mode: { type: 'string' },
       host: { type: 'string' },
       port: { type: 'string' },
+      'sn-port': { type: 'string' },
+      'sn-clients': { type: 'string' },
       pid: { type: 'string' },
       protocol: { type: 'string' },
       duration: { type: 'string' },
@@ -90,6 +94,8 @@ export function parseLoadgenArgs(argv: string[]): { options: ScenarioOptions; sc
     options: {
       host: values.host ?? d.host,
       port: int('port', values.port, 0, 1),
+      ...(values['sn-port'] !== undefined ? { mqttsnPort: int('sn-port', values['sn-port'], 0, 1) } : {}),
+      snClients: int('sn-clients', values['sn-clients'], d.snClients, 1),
       brokerPid: values.pid === undefined ? undefined : int('pid', values.pid, 0, 1),
       version,
       durationS: int('duration', values.duration, d.durationS, 0.1),

@@ -4,7 +4,7 @@
 
 import type { BrokerName } from './brokers.js';
 import { fmtBytes, fmtNum, fmtRate } from './format.js';
-import type { Mode, ScenarioName, ScenarioResult } from './scenarios/types.js';
+import { IDLE_SCENARIOS, type Mode, type ScenarioName, type ScenarioResult } from './scenarios/types.js';
 import { median } from './stats.js';
 
 export interface CellSummary {
@@ -29,7 +29,7 @@ export interface CellSummary {
 }
 
 export function summarize(broker: BrokerName, scenario: ScenarioName, mode: Mode | null, runs: ScenarioResult[]): CellSummary {
-  const isIdle = scenario === 'idle';
+  const isIdle = IDLE_SCENARIOS.includes(scenario);
   return {
     broker,
     scenario,
@@ -97,7 +97,7 @@ export function renderTable(cells: CellSummary[], brokers: BrokerName[]): string
   const keys: Array<[ScenarioName, Mode | null]> = [];
   for (const c of cells) if (!keys.some(([s, m]) => s === c.scenario && m === c.mode)) keys.push([c.scenario, c.mode]);
   for (const [scenario, mode] of keys) {
-    const metrics = scenario === 'idle' ? IDLE : scenario === 'latency' ? LATENCY : scenario === 'slow-subscribers' ? SLOW_SUBSCRIBERS : THROUGHPUT;
+    const metrics = IDLE_SCENARIOS.includes(scenario) ? IDLE : scenario === 'latency' ? LATENCY : scenario === 'slow-subscribers' ? SLOW_SUBSCRIBERS : THROUGHPUT;
     const find = (b: BrokerName) => cells.find((c) => c.broker === b && c.scenario === scenario && c.mode === mode);
     metrics.forEach((m, i) => {
       const row = [scenario, mode ?? '-', m.label];

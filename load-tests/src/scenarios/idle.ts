@@ -171,7 +171,8 @@ export async function openConnections(
   return { clients, failed, errors: [...firstErrors], startMs, endMs: performance.timeOrigin + performance.now() };
 }
 
-interface Tally {
+/** What a way of opening idle connections (or MQTT-SN sessions) reports to measureIdle. */
+export interface Tally {
   opened: number;
   failed: number;
   errors: string[];
@@ -180,18 +181,26 @@ interface Tally {
   close: () => void;
 }
 
-export async function runIdle(o: ScenarioOptions): Promise<ScenarioResult> {
-  const result = emptyResult('idle', null);
+export function runIdle(o: ScenarioOptions): Promise<ScenarioResult> {
+  const procs = Math.max(1, Math.min(o.generatorProcesses, Math.ceil(o.connections / 100)));
+  return measureIdle('idle', o, () => (procs > 1 ? forked(o, procs) : inProcess(o)));
+}
+
+/**
+ * The memory and connect-rate measurement around `open`: broker RSS before, CPU and run-queue
+ * waits over the ramp, RSS again once settled; also the mqttsn-idle scenario's.
+ */
+export async function measureIdle(scenario: 'idle' | 'mqttsn-idle', o: ScenarioOptions, open: () => Promise<Tally>): Promise<ScenarioResult> {
+  const result = emptyResult(scenario, null);
   const pid = o.brokerPid;
   const rssBefore = pid === undefined ? undefined : rssBytes(pid);
-  const procs = Math.max(1, Math.min(o.generatorProcesses, Math.ceil(o.connections / 100)));
   const cpu0 = pid === undefined ? undefined : cpuSeconds(pid);
   const bwait0 = pid === undefined ? undefined : runQueueWaitNs(pid);
   const gwait0 = runQueueWaitNs('self');
   const gen0 = process.cpuUsage();
   let tally: Tally;
   try {
-    tally = procs > 1 ? await forked(o, procs) : await inProcess(o);
+    tally = await open();
   } catch (err) {
     result.errors.push(`setup: ${(err as Error).message}`);
     return result;
@@ -235,7 +244,14 @@ export async function runIdle(o: ScenarioOptions): Promise<ScenarioResult> {
 }
 
 async function inProcess(o: ScenarioOptions): Promise<Tally> {
-  const r = await openConnections(o, o.connections, o.clientPrefix, o.connectConcurrency);
+  return tallyOf(await openConnections(o, o.connections, o.clientPrefix, o.connectConcurrency), (c) => c.destroy());
+}
+
+/** The Tally of connections (or MQTT-SN sessions) opened in this process; `end` closes one. */
+export function tallyOf<C extends { readonly closed: boolean }>(
+  r: { clients: C[]; failed: number; errors: string[]; startMs: number; endMs: number },
+  end: (c: C) => void,
+): Tally {
   return {
     opened: r.clients.length,
     failed: r.failed,
@@ -243,7 +259,7 @@ async function inProcess(o: ScenarioOptions): Promise<Tally> {
     rampS: (r.endMs - r.startMs) / 1000,
     alive: async () => r.clients.filter((c) => !c.closed).length,
     close: () => {
-      for (const c of r.clients) c.destroy();
+      for (const c of r.clients) end(c);
     },
   };
 }

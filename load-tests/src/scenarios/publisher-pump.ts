@@ -111,19 +111,32 @@ export class PublisherLoad {
    * what is in flight is written off as lost, `onStall` counts it and the publishers resume.
    */
   stallWatch(onStall: () => void): () => void {
-    let lastDelivered = 0;
-    let lastProgress = Date.now();
-    return () => {
-      const delivered = this.o.delivered();
-      if (delivered !== lastDelivered) {
-        lastDelivered = delivered;
-        lastProgress = Date.now();
-      } else if (this.o.closedLoop && this.inflight() >= 1 && Date.now() - lastProgress >= 1_000) {
-        this.lost = this.published - delivered;
-        onStall();
-        lastProgress = Date.now();
-        this.resumeAll();
-      }
-    };
+    return watchStalls(this, this.o.closedLoop, this.o.delivered, onStall);
   }
+}
+
+/** What a stall watch writes off and resumes. */
+export interface StallTarget {
+  published: number;
+  lost: number;
+  inflight(): number;
+  resumeAll(): void;
+}
+
+/** The stall watch of any closed loop (PublisherLoad's, and the MQTT-SN scenario's). */
+export function watchStalls(load: StallTarget, closedLoop: boolean, delivered: () => number, onStall: () => void): () => void {
+  let lastDelivered = 0;
+  let lastProgress = Date.now();
+  return () => {
+    const now = delivered();
+    if (now !== lastDelivered) {
+      lastDelivered = now;
+      lastProgress = Date.now();
+    } else if (closedLoop && load.inflight() >= 1 && Date.now() - lastProgress >= 1_000) {
+      load.lost = load.published - now;
+      onStall();
+      lastProgress = Date.now();
+      load.resumeAll();
+    }
+  };
 }

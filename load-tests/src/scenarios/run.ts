@@ -1,5 +1,7 @@
 import { runIdle } from './idle.js';
 import { runLatency } from './latency.js';
+import { runMqttSnIdle } from './mqttsn-idle.js';
+import { runMqttSnThroughput } from './mqttsn-throughput.js';
 import { runThroughput } from './throughput.js';
 import type { Mode, ScenarioName, ScenarioOptions, ScenarioResult } from './types.js';
 
@@ -16,5 +18,10 @@ export async function runScenario(name: ScenarioName, mode: Mode, o: ScenarioOpt
       return runLatency(o);
     case 'idle':
       return runIdle(o);
+    case 'mqttsn':
+    case 'mqttsn-qos1':
+      return runMqttSnThroughput(name, mode, o);
+    case 'mqttsn-idle':
+      return runMqttSnIdle(o);
   }
 }

@@ -1,15 +1,34 @@
 import type { ProtocolVersion } from '../packets.js';
 
-export type ScenarioName = 'fan-in' | 'fan-out' | 'qos1' | 'slow-subscribers' | 'latency' | 'idle';
+export type ScenarioName =
+  | 'fan-in'
+  | 'fan-out'
+  | 'qos1'
+  | 'slow-subscribers'
+  | 'latency'
+  | 'idle'
+  | 'mqttsn'
+  | 'mqttsn-qos1'
+  | 'mqttsn-idle';
 export type Mode = 'flood' | 'closed';
 
-export const SCENARIOS: readonly ScenarioName[] = ['fan-in', 'fan-out', 'qos1', 'slow-subscribers', 'latency', 'idle'];
+export const SCENARIOS: readonly ScenarioName[] = [
+  'fan-in', 'fan-out', 'qos1', 'slow-subscribers', 'latency', 'idle', 'mqttsn', 'mqttsn-qos1', 'mqttsn-idle',
+];
 /** Scenarios measured in both modes (flood and closed loop). */
-export const THROUGHPUT_SCENARIOS: readonly ScenarioName[] = ['fan-in', 'fan-out', 'qos1'];
+export const THROUGHPUT_SCENARIOS: readonly ScenarioName[] = ['fan-in', 'fan-out', 'qos1', 'mqttsn', 'mqttsn-qos1'];
+/** Scenarios that need the broker's MQTT-SN gateway (`mqttsnPort`): skipped for brokers without one. */
+export const MQTTSN_SCENARIOS: readonly ScenarioName[] = ['mqttsn', 'mqttsn-qos1', 'mqttsn-idle'];
+/** Scenarios that open connections and measure memory (their result has `idle`). */
+export const IDLE_SCENARIOS: readonly ScenarioName[] = ['idle', 'mqttsn-idle'];
 
 export interface ScenarioOptions {
   host: string;
   port: number;
+  /** The broker's MQTT-SN gateway (UDP) port, for the mqttsn scenarios. */
+  mqttsnPort?: number;
+  /** mqttsn and mqttsn-qos1: simulated MQTT-SN clients, each with its own UDP socket. */
+  snClients: number;
   /** The broker's pid, for CPU, memory and crash detection; optional. */
   brokerPid?: number;
   version: ProtocolVersion;
@@ -30,7 +49,7 @@ export interface ScenarioOptions {
   receiveMaximum: number;
   /** latency: messages per second. */
   rate: number;
-  /** idle: connections to open. */
+  /** idle: connections to open; mqttsn-idle: MQTT-SN sessions. */
   connections: number;
   /** idle: CONNECTs awaiting CONNACK at most (shared among the generator processes). */
   connectConcurrency: number;
@@ -43,6 +62,7 @@ export interface ScenarioOptions {
 
 export const DEFAULT_OPTIONS: Omit<ScenarioOptions, 'port'> = {
   host: '127.0.0.1',
+  snClients: 1_000,
   version: 4,
   durationS: 5,
   warmupS: 1,

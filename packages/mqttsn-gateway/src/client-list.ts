@@ -5,23 +5,35 @@
  * anonymous clients are allowed.
  *
  * File format: one `<client id> [user name]` per line; a client id ending in `*` matches every
- * id with that prefix (the longest prefix wins); `#` starts a comment line.
+ * id with that prefix (the longest prefix wins); `#` starts a comment (a line's, or its rest).
  */
 export interface ClientEntry {
   username: string | undefined;
 }
 
+/** A line that makes a client id (or prefix, `*` kept) act as a user. */
+export interface UserMapping {
+  line: number;
+  clientId: string;
+  username: string;
+}
+
 export class ClientList {
   private readonly exact = new Map<string, ClientEntry>();
   private readonly prefixes: Array<[prefix: string, entry: ClientEntry]> = [];
+  /** Every line naming a user, for checking them against the password file. */
+  readonly mappings: UserMapping[] = [];
 
   static parse(text: string): ClientList {
     const list = new ClientList();
-    for (const raw of text.split(/\r?\n/)) {
-      const line = raw.trim();
-      if (line === '' || line.startsWith('#')) continue;
+    const lines = text.split(/\r?\n/);
+    for (let n = 0; n < lines.length; n++) {
+      // `#` starts a comment, at the start of a line or after a space (`sensor-1  # a comment`)
+      const line = lines[n]!.replace(/(^|\s)#.*$/, '').trim();
+      if (line === '') continue;
       const [id, username] = line.split(/\s+/);
       const entry = { username };
+      if (username !== undefined) list.mappings.push({ line: n + 1, clientId: id!, username });
       if (id!.endsWith('*')) list.prefixes.push([id!.slice(0, -1), entry]);
       else list.exact.set(id!, entry);
     }

@@ -39,7 +39,17 @@ export async function listenUdp(options: UdpListenOptions): Promise<UdpListener>
   });
   if (options.broadcast === true) socket.setBroadcast(true);
   socket.on('error', (err) => events?.socketError?.('mqttsn', err));
-  socket.on('message', (datagram, rinfo) => options.onDatagram(datagram, rinfo.address, rinfo.port));
+  // The datagrams of one poll of the socket are handled together, in one macrotask: Node runs
+  // the nextTick queue after every 'message' callback, and the TCP connections that the engine
+  // writes to uncork on nextTick (socket-connection.ts), so one by one, a subscriber of many
+  // MQTT-SN publishers got one write syscall per message.
+  const batch: Array<[Buffer, string, number]> = [];
+  const handleBatch = (): void => {
+    for (const [datagram, address, port] of batch.splice(0)) options.onDatagram(datagram, address, port);
+  };
+  socket.on('message', (datagram, rinfo) => {
+    if (batch.push([datagram, rinfo.address, rinfo.port]) === 1) setImmediate(handleBatch);
+  });
   const port = socket.address().port;
   let closed: Promise<void> | undefined;
   return {

@@ -32,6 +32,7 @@ import {
   loadAclFile,
   loadJwtKeyFile,
   loadPasswordFile,
+  type PasswordFile,
 } from '@mqtt-broker/auth';
 import type { AuthRequest, AuthResult, Authenticator, Authorizer } from '@mqtt-broker/core';
 import { ReasonCode } from '@mqtt-broker/mqtt-codec';
@@ -157,10 +158,10 @@ export function createAuthLoader(settings: AuthSettings, events: AuthEvents = {}
     return jwt.algorithms === undefined ? keys : { key: keys.key, algorithms: jwt.algorithms as readonly JwtAlgorithm[] };
   };
 
-  const method = async (name: AuthMethodName): Promise<AuthMethod> => {
+  const method = async (name: AuthMethodName, passwords: PasswordFile | undefined): Promise<AuthMethod> => {
     switch (name) {
       case 'password-file':
-        return createPasswordFileMethod(await loadFile('PASSWORD_FILE', settings.passwordFile as string, (path) => loadPasswordFile(path)));
+        return createPasswordFileMethod(passwords as PasswordFile);
       case 'certificate':
         return createCertificateMethod(settings.tlsIdentity ?? 'cn');
       case 'http': {
@@ -192,8 +193,11 @@ export function createAuthLoader(settings: AuthSettings, events: AuthEvents = {}
     jwks,
     close: async () => hook?.close(),
     async load() {
+      // read for the chain, and for checking the users that MQTTSN_CLIENTS maps client ids to
+      const needPasswords = chain.includes('password-file') || settings.mqttsnClientsFile !== undefined;
+      const passwords = settings.passwordFile === undefined || !needPasswords ? undefined : await loadFile('PASSWORD_FILE', settings.passwordFile, (path) => loadPasswordFile(path));
       const methods: AuthMethod[] = [];
-      for (const name of chain) methods.push(await method(name));
+      for (const name of chain) methods.push(await method(name, passwords));
       const fileAcl = settings.aclFile === undefined ? undefined : await loadFile('ACL_FILE', settings.aclFile, loadAclFile);
       // tokens may carry their own rules, so with jwt there is an authorizer even without ACL_FILE
       const aclAuthorizer = fileAcl !== undefined || chain.includes('jwt') ? createAclAuthorizer(fileAcl) : undefined;
@@ -208,8 +212,9 @@ export function createAuthLoader(settings: AuthSettings, events: AuthEvents = {}
               inner: aclAuthorizer,
               onCacheHit: () => events.onHttpCacheHit?.('authorization'),
             });
+      const clientsFile = settings.mqttsnClientsFile;
       const mqttsnClients =
-        settings.mqttsnClientsFile === undefined ? undefined : ClientList.parse(await loadFile('MQTTSN_CLIENTS', settings.mqttsnClientsFile, (path) => readFile(path, 'utf8')));
+        clientsFile === undefined ? undefined : await loadFile('MQTTSN_CLIENTS', clientsFile, async (path) => checkedClientList(await readFile(path, 'utf8'), passwords));
       const authenticator = createAuthChain(methods, {
         allowAnonymous: settings.allowAnonymous,
         ...(events.onRefusal !== undefined ? { onRefusal: events.onRefusal } : {}),
@@ -217,6 +222,19 @@ export function createAuthLoader(settings: AuthSettings, events: AuthEvents = {}
       return { authenticator: withMqttSnClients(authenticator, mqttsnClients, settings.allowAnonymous), authorizer, mqttsnClients };
     },
   };
+}
+
+/**
+ * The client list, refused when a line maps a client id to a user that PASSWORD_FILE (when set)
+ * does not have: that client would act as a user nobody can manage (typo, user removed).
+ */
+function checkedClientList(text: string, passwords: PasswordFile | undefined): ClientList {
+  const list = ClientList.parse(text);
+  const unknown = passwords === undefined ? undefined : list.mappings.find((m) => !passwords.has(m.username));
+  if (unknown !== undefined) {
+    throw new Error(`line ${unknown.line}: user "${unknown.username}" (for client id "${unknown.clientId}") is not in PASSWORD_FILE`);
+  }
+  return list;
 }
 
 /** One load, no JWKS kept across loads (tests, tools). */

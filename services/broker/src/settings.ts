@@ -65,7 +65,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   {
     env: 'MQTTSN_CLIENTS',
     default: undefined,
-    description: 'MQTT-SN: allowed client ids, "<client id>[*] [password-file user]" per line; unlisted ids only when ALLOW_ANONYMOUS (reloaded on SIGHUP)',
+    description: 'MQTT-SN: allowed client ids, "<client id>[*] [password-file user]" per line; unlisted ids only when ALLOW_ANONYMOUS; a named user must be in PASSWORD_FILE when that is set (reloaded on SIGHUP)',
     kind: { type: 'path' },
   },
   { env: 'MQTTSN_ADVERTISE', default: undefined, description: 'MQTT-SN: host:port (broadcast or multicast) to send ADVERTISE to', kind: { type: 'string' } },
