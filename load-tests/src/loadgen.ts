@@ -5,6 +5,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { TRANSPORTS, type Transport } from './bench-link.js';
 import { describeResult } from './format.js';
 import { plotRateResult } from './plot-rate.js';
 import { describeRate, isRateMode, parseRateArgs, RATE_HELP } from './rate-args.js';
@@ -16,8 +17,9 @@ const HELP = `usage: node load-tests/dist/src/loadgen.js --port <port> [options]
 
   --scenario <name>       ${SCENARIOS.join(' | ')} | rate (default fan-in; rate: --scenario rate --help)
   --mode <mode>           flood | closed (throughput scenarios; default flood)
+  --transport <tcp|ws>    raw TCP, or MQTT over WebSocket (ws://host:port/mqtt, binary messages) (default ${DEFAULT_OPTIONS.transport})
   --host <host>           broker host (default ${DEFAULT_OPTIONS.host})
-  --port <port>           broker MQTT port (required)
+  --port <port>           broker MQTT port, the WebSocket port with --transport ws (required)
   --pid <pid>             broker pid: CPU per message, memory per connection, crash detection
   --protocol <4|5>        MQTT 3.1.1 (4) or 5.0 (5) (default ${DEFAULT_OPTIONS.version})
   --duration <s>          seconds measured (default ${DEFAULT_OPTIONS.durationS})
@@ -52,6 +54,7 @@ export function parseLoadgenArgs(argv: string[]): { options: ScenarioOptions; sc
     options: {
       scenario: { type: 'string' },
       mode: { type: 'string' },
+      transport: { type: 'string' },
       host: { type: 'string' },
       port: { type: 'string' },
       pid: { type: 'string' },
@@ -80,6 +83,8 @@ export function parseLoadgenArgs(argv: string[]): { options: ScenarioOptions; sc
   const mode = (values.mode ?? 'flood') as Mode;
   if (mode !== 'flood' && mode !== 'closed') throw new RangeError('--mode must be flood or closed');
   if (values.port === undefined) throw new RangeError('--port is required');
+  const transport = (values.transport ?? DEFAULT_OPTIONS.transport) as Transport;
+  if (!TRANSPORTS.includes(transport)) throw new RangeError(`--transport must be one of ${TRANSPORTS.join(', ')}`);
   const version = int('protocol', values.protocol, DEFAULT_OPTIONS.version, 4);
   if (version !== 4 && version !== 5) throw new RangeError('--protocol must be 4 or 5');
   const d = DEFAULT_OPTIONS;
@@ -88,6 +93,7 @@ export function parseLoadgenArgs(argv: string[]): { options: ScenarioOptions; sc
     mode,
     json: values.json === true,
     options: {
+      transport,
       host: values.host ?? d.host,
       port: int('port', values.port, 0, 1),
       brokerPid: values.pid === undefined ? undefined : int('pid', values.pid, 0, 1),

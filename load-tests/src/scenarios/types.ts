@@ -1,3 +1,4 @@
+import type { Transport } from '../bench-link.js';
 import type { ProtocolVersion } from '../packets.js';
 
 export type ScenarioName = 'fan-in' | 'fan-out' | 'qos1' | 'slow-subscribers' | 'latency' | 'idle';
@@ -8,6 +9,8 @@ export const SCENARIOS: readonly ScenarioName[] = ['fan-in', 'fan-out', 'qos1', 
 export const THROUGHPUT_SCENARIOS: readonly ScenarioName[] = ['fan-in', 'fan-out', 'qos1'];
 
 export interface ScenarioOptions {
+  /** tcp, or ws: every connection is MQTT over WebSocket (binary messages, path /mqtt). */
+  transport: Transport;
   host: string;
   port: number;
   /** The broker's pid, for CPU, memory and crash detection; optional. */
@@ -42,6 +45,7 @@ export interface ScenarioOptions {
 }
 
 export const DEFAULT_OPTIONS: Omit<ScenarioOptions, 'port'> = {
+  transport: 'tcp',
   host: '127.0.0.1',
   version: 4,
   durationS: 5,
