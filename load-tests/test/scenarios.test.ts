@@ -6,31 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import { type RunningBroker, startBroker } from '../src/brokers.js';
 import { runScenario } from '../src/scenarios/run.js';
 import { DEFAULT_OPTIONS, type Mode, type ScenarioName, type ScenarioOptions, type ScenarioResult } from '../src/scenarios/types.js';
+import { shortRunOptions } from './short-run.js';
 
 let broker: RunningBroker;
-let seq = 0;
-
-function options(extra: Partial<ScenarioOptions> = {}): ScenarioOptions {
-  return {
-    ...DEFAULT_OPTIONS,
-    port: broker.port,
-    brokerPid: broker.pid,
-    durationS: 0.8,
-    warmupS: 0.2,
-    publishers: 3,
-    subscribers: 3,
-    inflight: 200,
-    window: 100,
-    rate: 2_000,
-    connections: 300,
-    connectConcurrency: 50,
-    clientPrefix: `t${seq}`,
-    // a topic root per run: a previous flood's publishers may still have PUBLISHes in the
-    // broker's socket buffers when the next run subscribes, and those must not count
-    topicRoot: `bench${seq++}`,
-    ...extra,
-  };
-}
+const options = (extra: Partial<ScenarioOptions> = {}): ScenarioOptions => shortRunOptions(broker, extra);
 
 function checkThroughput(r: ScenarioResult, fanout: number): void {
   assert.deepEqual(r.errors, [], 'no errors');
