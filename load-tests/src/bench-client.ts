@@ -1,12 +1,12 @@
-// One MQTT connection of the load generator over a raw TCP socket. It does the handshake
-// (CONNECT/CONNACK, SUBSCRIBE/SUBACK), answers what the broker sends (PUBACK for a QoS 1
-// PUBLISH, batched per received chunk; PUBREL/PUBCOMP for QoS 2) and reports PUBLISH frames and
-// PUBACKs to the scenario through callbacks. Writes are raw bytes: the scenario pre-encodes.
-// Reads use net's `onread` with one buffer shared by every connection of the process: libuv reads
-// into it and the callback scans it synchronously, so a read costs no allocation and no stream
-// machinery (a broker with Nagle off sends many small segments; per-read cost is what matters).
+// One MQTT connection of the load generator over a raw TCP socket or a WebSocket (bench-link.ts).
+// It does the handshake (CONNECT/CONNACK, SUBSCRIBE/SUBACK), answers what the broker sends
+// (PUBACK for a QoS 1 PUBLISH, batched per received chunk; PUBREL/PUBCOMP for QoS 2) and reports
+// PUBLISH frames and PUBACKs to the scenario through callbacks. Writes are raw bytes: the scenario
+// pre-encodes. Each received chunk (a TCP read into the shared buffer, or a WebSocket message) is
+// scanned synchronously (a broker with Nagle off sends many small segments; per-read cost is what
+// matters).
 
-import { connect as netConnect, type Socket } from 'node:net';
+import { type ByteLink, openLink, type Transport } from './bench-link.js';
 import { FrameScanner, publishPacketId } from './frame-scanner.js';
 import {
   DISCONNECT,
@@ -21,6 +21,8 @@ import {
 } from './packets.js';
 
 export interface BenchClientOptions {
+  /** tcp (default) or ws: MQTT over WebSocket, binary messages, path /mqtt. */
+  transport?: Transport;
   host: string;
   port: number;
   clientId: string;
@@ -50,12 +52,10 @@ export class BenchClientError extends Error {
   }
 }
 
-const SHARED_READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
-
 type Waiter = { resolve: (v: number) => void; reject: (e: Error) => void };
 
 export class BenchClient {
-  readonly socket: Socket;
+  readonly link: ByteLink;
   readonly options: BenchClientOptions;
   /** The server's Receive Maximum (5.0 CONNACK), 65535 when not given. */
   serverReceiveMaximum = 65_535;
@@ -69,35 +69,22 @@ export class BenchClient {
   private closing = false;
   private readonly closeListeners: Array<() => void> = [];
 
-  private constructor(socket: Socket, options: BenchClientOptions) {
-    this.socket = socket;
+  private constructor(options: BenchClientOptions) {
     this.options = options;
     this.scanner = new FrameScanner((h, b, s, e) => this.onFrame(h, b, s, e));
-    socket.setNoDelay(true);
-    socket.on('error', (err) => this.fail(err.message));
-    socket.on('close', () => this.fail('connection closed by broker'));
+    this.link = openLink(
+      { transport: options.transport ?? 'tcp', host: options.host, port: options.port, localAddress: options.localAddress },
+      { onData: (buf) => this.onRead(buf), onClose: (reason) => this.fail(reason) },
+    );
   }
 
-  /** Opens the TCP connection and completes CONNECT/CONNACK within `timeoutMs`. */
+  /** Opens the connection and completes CONNECT/CONNACK within `timeoutMs`. */
   static async connect(options: BenchClientOptions, timeoutMs = 10_000): Promise<BenchClient> {
-    let client: BenchClient | undefined;
-    const socket = netConnect({
-      host: options.host,
-      port: options.port,
-      ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
-      onread: {
-        buffer: SHARED_READ_BUFFER,
-        callback: (nread: number, buf: Uint8Array): boolean => {
-          client?.onRead(buf as Buffer, nread);
-          return true;
-        },
-      },
-    });
-    client = new BenchClient(socket, options);
+    const client = new BenchClient(options);
     const ack = new Promise<number>((resolve, reject) => {
       client.connackWaiter = { resolve, reject };
     });
-    socket.write(
+    client.link.write(
       encodeConnect({
         clientId: options.clientId,
         version: options.version,
@@ -129,7 +116,7 @@ export class BenchClient {
     const granted = new Promise<number>((resolve, reject) => {
       this.subackWaiters.set(packetId, { resolve, reject });
     });
-    this.socket.write(encodeSubscribe(packetId, filter, qos, this.options.version));
+    this.link.write(encodeSubscribe(packetId, filter, qos, this.options.version));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -147,32 +134,31 @@ export class BenchClient {
     }
   }
 
-  /** socket.write: false means the socket's buffer is full (wait for 'drain'). */
+  /** false means the link's buffer is full (wait for onceDrain). */
   write(buf: Buffer): boolean {
-    return this.socket.write(buf);
+    return this.link.write(buf);
   }
 
   onClose(listener: () => void): void {
     this.closeListeners.push(listener);
   }
 
-  /** DISCONNECT, then end the socket. */
+  /** DISCONNECT, then close the link. */
   close(): void {
     if (this.closed || this.closing) return;
     this.closing = true;
-    this.socket.end(DISCONNECT);
-    this.socket.setTimeout(2_000, () => this.socket.destroy());
+    this.link.end(DISCONNECT);
   }
 
   destroy(): void {
     this.closing = true;
-    this.socket.destroy();
+    this.link.destroy();
   }
 
-  private onRead(buf: Buffer, nread: number): void {
+  private onRead(buf: Buffer): void {
     if (this.closed) return;
     try {
-      this.scanner.push(buf.subarray(0, nread));
+      this.scanner.push(buf);
     } catch (err) {
       this.fail(`malformed input: ${(err as Error).message}`);
       return;
@@ -190,7 +176,7 @@ export class BenchClient {
     this.connackWaiter = null;
     for (const w of this.subackWaiters.values()) w.reject(err);
     this.subackWaiters.clear();
-    this.socket.destroy();
+    this.link.destroy();
     for (const l of this.closeListeners) l();
   }
 
@@ -199,7 +185,7 @@ export class BenchClient {
     this.acks = [];
     const out = Buffer.allocUnsafe(ids.length * 4);
     for (let i = 0; i < ids.length; i++) writePuback(out, i * 4, ids[i]);
-    this.socket.write(out);
+    this.link.write(out);
   }
 
   private onFrame(header: number, buf: Buffer, start: number, end: number): void {
@@ -208,17 +194,17 @@ export class BenchClient {
         this.options.onPublish?.(header, buf, start, end);
         const qos = (header >> 1) & 3;
         if (qos === 1) this.acks.push(publishPacketId(header, buf, start));
-        else if (qos === 2) this.socket.write(encodePubrec(publishPacketId(header, buf, start)));
+        else if (qos === 2) this.link.write(encodePubrec(publishPacketId(header, buf, start)));
         return;
       }
       case PacketType.Puback:
         this.options.onPuback?.((buf[start] << 8) | buf[start + 1]);
         return;
       case PacketType.Pubrec:
-        this.socket.write(encodePubrel((buf[start] << 8) | buf[start + 1]));
+        this.link.write(encodePubrel((buf[start] << 8) | buf[start + 1]));
         return;
       case PacketType.Pubrel:
-        this.socket.write(encodePubcomp((buf[start] << 8) | buf[start + 1]));
+        this.link.write(encodePubcomp((buf[start] << 8) | buf[start + 1]));
         return;
       case PacketType.Connack:
         this.onConnack(buf, start, end);

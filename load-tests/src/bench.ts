@@ -1,7 +1,8 @@
-// The benchmark harness: for each scenario and mode, N runs of each broker (ours, Mosquitto,
-// Aedes; runs interleaved between brokers): start the broker fresh on free ports pinned to one CPU, run the load
+// The benchmark harness: for each transport, scenario and mode, N runs of each broker (ours,
+// Mosquitto, Aedes; over WebSocket ours once per engine, ours-uws and ours-ws; runs interleaved
+// between brokers): start the broker fresh on free ports pinned to one CPU, run the load
 // generator as a child pinned to another CPU (`taskset -c`), collect its JSON result, stop the
-// broker. Medians over the runs go into one Markdown table with ours-vs-them ratios.
+// broker. Medians over the runs go into one Markdown table per transport with ours-vs-them ratios.
 // Everything is bounded: a per-run timeout kills a hung generator, a broker that dies mid-run is
 // recorded as crashed and the next run goes on, and Ctrl-C kills whatever is running.
 
@@ -11,15 +12,17 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { TRANSPORTS, type Transport } from './bench-link.js';
 import {
   ALL_BROKERS,
   BROKERS,
   type BrokerName,
-  brokerAvailable,
+  brokerUnavailable,
   DEFAULT_BROKER_CONFIG,
   killAllBrokers,
-  OURS_MAIN,
+  servesTransport,
   startBroker,
+  WS_BROKERS,
 } from './brokers.js';
 import { fmtRate } from './format.js';
 import {
@@ -35,12 +38,18 @@ import { type CellSummary, renderTable, summarize } from './summary.js';
 
 const LOADGEN = join(fileURLToPath(new URL('.', import.meta.url)), 'loadgen.js');
 
+/** Scenarios run over WebSocket unless --scenarios says otherwise: the issue's four measures (idle gives memory and connect rate). */
+const WS_SCENARIOS: readonly ScenarioName[] = ['fan-in', 'fan-out', 'idle'];
+
 const HELP = `usage: node load-tests/dist/src/bench.js [options]   (or: npm run bench -- [options])
 
-  --scenarios <list>     ${SCENARIOS.join(',')} (default: all)
+  --transports <list>    tcp,ws (default: both; ws = MQTT over WebSocket, binary messages, path /mqtt)
+  --scenarios <list>     ${SCENARIOS.join(',')} (default: all over tcp, ${WS_SCENARIOS.join(',')} over ws)
   --modes <list>         flood,closed (default: both; for fan-in, fan-out, qos1)
-  --brokers <list>       ours,mosquitto,aedes,echo (default: ours,mosquitto,aedes; ours is skipped if not
-                         built; echo forwards PUBLISH bytes unchanged: the generator's and the machine's floor)
+  --brokers <list>       ${ALL_BROKERS.join(',')} (default: ${BROKERS.join(',')} over tcp,
+                         ${WS_BROKERS.join(',')} over ws; ours-uws/ours-ws are ours with WS_ENGINE=uws/ws
+                         and run over ws only; a broker that is not built or cannot load is skipped;
+                         echo forwards PUBLISH bytes unchanged, tcp only: the generator's and the machine's floor)
   --runs <n>             runs per cell, the median is reported (default 3)
   --duration <s>         seconds measured per run (default 5)
   --warmup <s>           seconds of load before measuring (default 0.5)
@@ -56,9 +65,12 @@ const HELP = `usage: node load-tests/dist/src/bench.js [options]   (or: npm run 
 `;
 
 interface BenchArgs {
-  scenarios: ScenarioName[];
+  transports: Transport[];
+  /** Undefined: each transport's default list. */
+  scenarios: ScenarioName[] | undefined;
   modes: Mode[];
-  brokers: BrokerName[];
+  /** Undefined: each transport's default list. */
+  brokers: BrokerName[] | undefined;
   runs: number;
   durationS: number;
   warmupS: number;
@@ -91,6 +103,7 @@ function parseBenchArgs(argv: string[]): BenchArgs | null {
     strict: false,
     tokens: true,
     options: {
+      transports: { type: 'string' },
       scenarios: { type: 'string' },
       modes: { type: 'string' },
       brokers: { type: 'string' },
@@ -109,7 +122,7 @@ function parseBenchArgs(argv: string[]): BenchArgs | null {
   });
   if (values.help === true) return null;
   const known = new Set([
-    'scenarios', 'modes', 'brokers', 'runs', 'duration', 'warmup', 'connections', 'max-inflight',
+    'transports', 'scenarios', 'modes', 'brokers', 'runs', 'duration', 'warmup', 'connections', 'max-inflight',
     'max-queued', 'broker-cpu', 'generator-cpu', 'no-pin', 'json', 'help',
   ]);
   const passthrough: string[] = [];
@@ -123,10 +136,15 @@ function parseBenchArgs(argv: string[]): BenchArgs | null {
   }
   const pin = values['no-pin'] !== true;
   const str = (v: string | boolean | undefined) => (typeof v === 'string' ? v : undefined);
+  const explicit = <T extends string>(name: string, allowed: readonly T[]): T[] | undefined => {
+    const v = str(values[name]);
+    return v === undefined ? undefined : list(name, v, allowed);
+  };
   return {
-    scenarios: list('scenarios', str(values.scenarios), SCENARIOS),
+    transports: list('transports', str(values.transports), TRANSPORTS),
+    scenarios: explicit('scenarios', SCENARIOS),
     modes: list('modes', str(values.modes), ['flood', 'closed'] as const),
-    brokers: str(values.brokers) === undefined ? [...BROKERS] : list('brokers', str(values.brokers), ALL_BROKERS),
+    brokers: explicit('brokers', ALL_BROKERS),
     runs: Math.max(1, Math.floor(num('runs', str(values.runs), 3))),
     durationS: num('duration', str(values.duration), 5),
     warmupS: num('warmup', str(values.warmup), 0.5),
@@ -174,7 +192,14 @@ async function runGenerator(args: string[], cpu: string | undefined, timeoutMs: 
   }
 }
 
-async function runOnce(a: BenchArgs, broker: BrokerName, scenario: ScenarioName, mode: Mode | null, run: number): Promise<ScenarioResult> {
+/** One cell of the run: every broker of `brokers` runs it `--runs` times. */
+interface Cell {
+  transport: Transport;
+  scenario: ScenarioName;
+  mode: Mode | null;
+}
+
+async function runOnce(a: BenchArgs, broker: BrokerName, { transport, scenario, mode }: Cell, run: number): Promise<ScenarioResult> {
   const failed = (why: string, crashed = false): ScenarioResult => {
     const r = emptyResult(scenario, mode);
     r.errors.push(why);
@@ -183,13 +208,13 @@ async function runOnce(a: BenchArgs, broker: BrokerName, scenario: ScenarioName,
   };
   let b: Awaited<ReturnType<typeof startBroker>>;
   try {
-    b = await startBroker(broker, { cpu: a.brokerCpu, maxInflight: a.maxInflight, maxQueued: a.maxQueued });
+    b = await startBroker(broker, { cpu: a.brokerCpu, maxInflight: a.maxInflight, maxQueued: a.maxQueued, transport });
   } catch (err) {
     return failed(`start: ${(err as Error).message}`);
   }
   try {
     const args = [
-      '--json', '--port', String(b.port), '--pid', String(b.pid), '--scenario', scenario,
+      '--json', '--transport', transport, '--port', String(transport === 'ws' ? b.wsPort : b.port), '--pid', String(b.pid), '--scenario', scenario,
       '--mode', mode ?? 'flood', '--duration', String(a.durationS), '--warmup', String(a.warmupS),
       '--connections', String(a.connections), '--client-prefix', `b${run}`,
       ...(b.mqttsnPort !== undefined ? ['--sn-port', String(b.mqttsnPort)] : []), ...a.passthrough,
@@ -212,7 +237,7 @@ async function runOnce(a: BenchArgs, broker: BrokerName, scenario: ScenarioName,
   }
 }
 
-function progressLine(broker: BrokerName, scenario: ScenarioName, mode: Mode | null, run: number, r: ScenarioResult): string {
+function progressLine(broker: BrokerName, { transport, scenario, mode }: Cell, run: number, r: ScenarioResult): string {
   const what = r.idle !== null
     ? `${fmtRate(r.idle.connectRate)} conn/s, ${r.idle.bytesPerConnection === null ? '-' : (r.idle.bytesPerConnection / 1024).toFixed(1)} KiB/conn, ${r.cpuUsPerMsg === null ? '-' : r.cpuUsPerMsg.toFixed(0)} µs CPU/conn, broker ${r.brokerCpuShare === null ? '-' : (r.brokerCpuShare * 100).toFixed(0)}% / generator ${(r.generatorCpu * 100).toFixed(0)}% of a core`
     : r.latency !== null
@@ -222,7 +247,7 @@ function progressLine(broker: BrokerName, scenario: ScenarioName, mode: Mode | n
   // How long each main thread sat runnable waiting for its CPU: the machine's share of the result.
   const ms = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v.toFixed(0));
   const waits = r.loadAverage === undefined ? '' : `; run-queue wait broker ${ms(r.brokerWaitMsPerS)} / generator ${ms(r.generatorWaitMsPerS)} ms/s, load ${r.loadAverage.toFixed(2)}`;
-  return `[${broker}] ${scenario}${mode === null ? '' : `/${mode}`} run ${run + 1}: ${what}${waits}${flags.length > 0 ? ` (${flags.join('; ')})` : ''}`;
+  return `[${broker}] ${transport === 'ws' ? 'ws ' : ''}${scenario}${mode === null ? '' : `/${mode}`} run ${run + 1}: ${what}${waits}${flags.length > 0 ? ` (${flags.join('; ')})` : ''}`;
 }
 
 async function main(): Promise<void> {
@@ -247,55 +272,74 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const brokers = a.brokers.filter((b) => {
-    if (brokerAvailable(b)) return true;
-    process.stderr.write(`skipping ${b}: ${b === 'ours' ? `${OURS_MAIN} not built` : 'not available'}\n`);
-    return false;
+  const skipped = new Map<BrokerName, string | null>();
+  const usable = (b: BrokerName): boolean => {
+    if (!skipped.has(b)) {
+      const why = brokerUnavailable(b);
+      skipped.set(b, why);
+      if (why !== null) process.stderr.write(`skipping ${b}: ${why}\n`);
+    }
+    return skipped.get(b) === null;
+  };
+  const plan = a.transports.map((transport) => {
+    const brokers = (a.brokers ?? (transport === 'ws' ? WS_BROKERS : BROKERS)).filter((b) => servesTransport(b, transport) && usable(b));
+    const cells: Cell[] = [];
+    for (const scenario of a.scenarios ?? (transport === 'ws' ? WS_SCENARIOS : SCENARIOS)) {
+      if (THROUGHPUT_SCENARIOS.includes(scenario)) for (const mode of a.modes) cells.push({ transport, scenario, mode });
+      else cells.push({ transport, scenario, mode: null });
+    }
+    return { transport, brokers, cells };
   });
-  const cells: Array<[ScenarioName, Mode | null]> = [];
-  for (const s of a.scenarios) {
-    if (THROUGHPUT_SCENARIOS.includes(s)) for (const m of a.modes) cells.push([s, m]);
-    else cells.push([s, null]);
-  }
   const started = Date.now();
-  const results: Array<{ broker: BrokerName; scenario: ScenarioName; mode: Mode | null; runs: ScenarioResult[] }> = [];
+  const results: Array<Cell & { broker: BrokerName; runs: ScenarioResult[] }> = [];
   const summaries: CellSummary[] = [];
   // Runs are interleaved (cell by cell, run 1 of every broker, then run 2 ...): on a shared
   // machine the load drifts over minutes, and back-to-back runs of one broker would hand one
   // broker a quiet period and the next a busy one.
-  for (const [scenario, mode] of cells) {
-    // Only ours has an MQTT-SN gateway (Mosquitto, Aedes and the echo floor have none).
-    const cellBrokers = MQTTSN_SCENARIOS.includes(scenario) ? brokers.filter((b) => b === 'ours') : brokers;
-    for (const b of brokers) {
-      if (!cellBrokers.includes(b)) process.stderr.write(`skipping ${b} for ${scenario}: no MQTT-SN gateway\n`);
-    }
-    const runs = new Map<BrokerName, ScenarioResult[]>(cellBrokers.map((b) => [b, []]));
-    for (let run = 0; run < a.runs && !aborted; run++) {
-      for (const broker of cellBrokers) {
-        const r = await runOnce(a, broker, scenario, mode, run);
-        if (aborted) break;
-        runs.get(broker)!.push(r);
-        process.stderr.write(`${progressLine(broker, scenario, mode, run, r)}\n`);
+  for (const { brokers, cells } of plan) {
+    for (const cell of cells) {
+      // Only ours has an MQTT-SN gateway (Mosquitto, Aedes and the echo floor have none).
+      const cellBrokers = MQTTSN_SCENARIOS.includes(cell.scenario) ? brokers.filter((b) => b === 'ours') : brokers;
+      for (const b of brokers) {
+        if (!cellBrokers.includes(b)) process.stderr.write(`skipping ${b} for ${cell.scenario}: no MQTT-SN gateway\n`);
       }
-    }
-    for (const broker of cellBrokers) {
-      const done = runs.get(broker)!;
-      if (done.length === 0) continue;
-      results.push({ broker, scenario, mode, runs: done });
-      summaries.push(summarize(broker, scenario, mode, done));
+      const runs = new Map<BrokerName, ScenarioResult[]>(cellBrokers.map((b) => [b, []]));
+      for (let run = 0; run < a.runs && !aborted; run++) {
+        for (const broker of cellBrokers) {
+          const r = await runOnce(a, broker, cell, run);
+          if (aborted) break;
+          runs.get(broker)!.push(r);
+          process.stderr.write(`${progressLine(broker, cell, run, r)}\n`);
+        }
+      }
+      for (const broker of cellBrokers) {
+        const done = runs.get(broker)!;
+        if (done.length === 0) continue;
+        results.push({ ...cell, broker, runs: done });
+        summaries.push(summarize(broker, cell.scenario, cell.mode, done, cell.transport));
+      }
+      if (aborted) break;
     }
     if (aborted) break;
   }
   const elapsedS = (Date.now() - started) / 1000;
   if (aborted) process.stderr.write('aborted by signal: the table holds the cells that finished\n');
   const cpuModel = cpus()[0]?.model ?? 'unknown';
+  const tables = plan
+    .filter(({ transport }) => summaries.some((s) => s.transport === transport))
+    .map(({ transport, brokers }) => {
+      const cells = summaries.filter((s) => s.transport === transport);
+      const reference = brokers.find((b) => b.startsWith('ours')) ?? 'ours';
+      const title = transport === 'ws' ? `MQTT over WebSocket (ws://127.0.0.1:<port>/mqtt, binary messages)` : 'MQTT over TCP';
+      return `${title}\n\n${renderTable(cells, brokers, reference)}`;
+    });
   process.stdout.write(
-    `\n${renderTable(summaries, brokers)}\n\nmedians of ${a.runs} run(s), ${a.durationS} s each` +
+    `\n${tables.join('\n\n')}\n\nmedians of ${a.runs} run(s), ${a.durationS} s each` +
       ` (+${a.warmupS} s warm-up); broker on CPU ${a.brokerCpu ?? 'any'}, generator on CPU ${a.generatorCpu ?? 'any'};` +
       ` ${cpus().length} x ${cpuModel}; node ${process.version}; took ${elapsedS.toFixed(0)} s\n`,
   );
   for (const s of summaries) {
-    if (s.errors.length > 0) process.stdout.write(`  ${s.broker} ${s.scenario}${s.mode === null ? '' : `/${s.mode}`}: ${s.errors.join('; ')}\n`);
+    if (s.errors.length > 0) process.stdout.write(`  ${s.broker} ${s.transport === 'ws' ? 'ws ' : ''}${s.scenario}${s.mode === null ? '' : `/${s.mode}`}: ${s.errors.join('; ')}\n`);
   }
   if (a.json !== undefined) {
     const doc = { args: a, cpu: cpuModel, cpus: cpus().length, node: process.version, elapsedS, summaries, results };

@@ -1,15 +1,19 @@
 export { BenchClient, BenchClientError, type BenchClientOptions, findU16Property } from './bench-client.js';
+export { type ByteLink, type LinkTarget, openLink, TRANSPORTS, type Transport, WS_PATH } from './bench-link.js';
 export {
   BROKERS,
   type BrokerConfig,
   type BrokerName,
   brokerAvailable,
+  brokerUnavailable,
   DEFAULT_BROKER_CONFIG,
   freePort,
   killAllBrokers,
   mosquittoConf,
   type RunningBroker,
+  servesTransport,
   startBroker,
+  WS_BROKERS,
 } from './brokers.js';
 export { describeResult } from './format.js';
 export { FrameError, type FrameHandler, FrameScanner, publishPacketId, publishPayloadOffset } from './frame-scanner.js';

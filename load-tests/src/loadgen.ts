@@ -5,6 +5,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { TRANSPORTS, type Transport } from './bench-link.js';
 import { describeResult } from './format.js';
 import { plotRateResult } from './plot-rate.js';
 import { describeRate, isRateMode, parseRateArgs, RATE_HELP } from './rate-args.js';
@@ -16,8 +17,9 @@ const HELP = `usage: node load-tests/dist/src/loadgen.js --port <port> [options]
 
   --scenario <name>       ${SCENARIOS.join(' | ')} | rate (default fan-in; rate: --scenario rate --help)
   --mode <mode>           flood | closed (throughput scenarios; default flood)
+  --transport <tcp|ws>    raw TCP, or MQTT over WebSocket (ws://host:port/mqtt, binary messages) (default ${DEFAULT_OPTIONS.transport})
   --host <host>           broker host (default ${DEFAULT_OPTIONS.host})
-  --port <port>           broker MQTT port (required)
+  --port <port>           broker MQTT port, the WebSocket port with --transport ws (required)
   --sn-port <port>        broker MQTT-SN (UDP) port: mqttsn, mqttsn-qos1, mqttsn-idle
   --sn-clients <n>        mqttsn, mqttsn-qos1: simulated MQTT-SN clients (default ${DEFAULT_OPTIONS.snClients})
   --pid <pid>             broker pid: CPU per message, memory per connection, crash detection
@@ -54,6 +56,7 @@ export function parseLoadgenArgs(argv: string[]): { options: ScenarioOptions; sc
     options: {
       scenario: { type: 'string' },
       mode: { type: 'string' },
+      transport: { type: 'string' },
       host: { type: 'string' },
       port: { type: 'string' },
       'sn-port': { type: 'string' },
@@ -84,6 +87,8 @@ export function parseLoadgenArgs(argv: string[]): { options: ScenarioOptions; sc
   const mode = (values.mode ?? 'flood') as Mode;
   if (mode !== 'flood' && mode !== 'closed') throw new RangeError('--mode must be flood or closed');
   if (values.port === undefined) throw new RangeError('--port is required');
+  const transport = (values.transport ?? DEFAULT_OPTIONS.transport) as Transport;
+  if (!TRANSPORTS.includes(transport)) throw new RangeError(`--transport must be one of ${TRANSPORTS.join(', ')}`);
   const version = int('protocol', values.protocol, DEFAULT_OPTIONS.version, 4);
   if (version !== 4 && version !== 5) throw new RangeError('--protocol must be 4 or 5');
   const d = DEFAULT_OPTIONS;
@@ -92,6 +97,7 @@ export function parseLoadgenArgs(argv: string[]): { options: ScenarioOptions; sc
     mode,
     json: values.json === true,
     options: {
+      transport,
       host: values.host ?? d.host,
       port: int('port', values.port, 0, 1),
       ...(values['sn-port'] !== undefined ? { mqttsnPort: int('sn-port', values['sn-port'], 0, 1) } : {}),

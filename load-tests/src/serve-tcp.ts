@@ -6,10 +6,14 @@
 import { createServer, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 
-/** `--port` (default 1883) and `--host` (default 127.0.0.1) from the command line. */
-export function listenArgs(): { port: number; host: string } {
-  const { values } = parseArgs({ args: process.argv.slice(2), options: { port: { type: 'string' }, host: { type: 'string' } } });
-  return { port: Number(values.port ?? 1883), host: values.host ?? '127.0.0.1' };
+/** `--port` (default 1883), `--host` (default 127.0.0.1) and `--ws-port` (none) from the command line. */
+export function listenArgs(): { port: number; host: string; wsPort: number | undefined } {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: { port: { type: 'string' }, host: { type: 'string' }, 'ws-port': { type: 'string' } },
+  });
+  const wsPort = values['ws-port'];
+  return { port: Number(values.port ?? 1883), host: values.host ?? '127.0.0.1', wsPort: wsPort === undefined ? undefined : Number(wsPort) };
 }
 
 export async function serveTcp(port: number, host: string, onSocket: (socket: Socket) => void, onStop: () => void = () => {}): Promise<void> {

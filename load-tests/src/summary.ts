@@ -1,7 +1,9 @@
 // Aggregating repeated runs (medians) and rendering the comparison table. Ratios always read
-// "how many times better ours is": higher throughput and connect rate divide ours by theirs;
-// lower CPU, latency and memory divide theirs by ours. So > 1.00x means ours wins.
+// "how many times better the reference broker (ours; over WebSocket ours-uws) is": higher
+// throughput and connect rate divide ours by theirs; lower CPU, latency and memory divide theirs
+// by ours. So > 1.00x means ours wins.
 
+import type { Transport } from './bench-link.js';
 import type { BrokerName } from './brokers.js';
 import { fmtBytes, fmtNum, fmtRate } from './format.js';
 import { IDLE_SCENARIOS, type Mode, type ScenarioName, type ScenarioResult } from './scenarios/types.js';
@@ -9,6 +11,7 @@ import { median } from './stats.js';
 
 export interface CellSummary {
   broker: BrokerName;
+  transport: Transport;
   scenario: ScenarioName;
   mode: Mode | null;
   runs: number;
@@ -28,10 +31,11 @@ export interface CellSummary {
   errors: string[];
 }
 
-export function summarize(broker: BrokerName, scenario: ScenarioName, mode: Mode | null, runs: ScenarioResult[]): CellSummary {
+export function summarize(broker: BrokerName, scenario: ScenarioName, mode: Mode | null, runs: ScenarioResult[], transport: Transport = 'tcp'): CellSummary {
   const isIdle = IDLE_SCENARIOS.includes(scenario);
   return {
     broker,
+    transport,
     scenario,
     mode,
     runs: runs.length,
@@ -89,10 +93,13 @@ function flags(c: CellSummary): string {
   return f.length === 0 ? '' : ` (${f.join(', ')})`;
 }
 
-/** A Markdown table: one row per scenario, mode and metric; one column per broker; ratios. */
-export function renderTable(cells: CellSummary[], brokers: BrokerName[]): string {
-  const others = brokers.includes('ours') ? brokers.filter((b) => b !== 'ours') : [];
-  const header = ['scenario', 'mode', 'metric', ...brokers, ...others.map((b) => `ours vs ${b}`)];
+/**
+ * A Markdown table of one transport's cells: one row per scenario, mode and metric; one column
+ * per broker; ratios of `reference` against each other broker.
+ */
+export function renderTable(cells: CellSummary[], brokers: BrokerName[], reference: BrokerName = 'ours'): string {
+  const others = brokers.includes(reference) ? brokers.filter((b) => b !== reference) : [];
+  const header = ['scenario', 'mode', 'metric', ...brokers, ...others.map((b) => `${reference} vs ${b}`)];
   const rows: string[][] = [];
   const keys: Array<[ScenarioName, Mode | null]> = [];
   for (const c of cells) if (!keys.some(([s, m]) => s === c.scenario && m === c.mode)) keys.push([c.scenario, c.mode]);
@@ -105,7 +112,7 @@ export function renderTable(cells: CellSummary[], brokers: BrokerName[]): string
         const c = find(b);
         row.push(c === undefined ? 'n/a' : `${m.format(m.value(c))}${i === 0 ? flags(c) : ''}`);
       }
-      const ours = find('ours');
+      const ours = find(reference);
       for (const b of others) {
         const c = find(b);
         row.push(ours === undefined || c === undefined ? '-' : ratio(m.value(ours), m.value(c), m.higherIsBetter));

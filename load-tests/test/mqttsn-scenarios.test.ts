@@ -9,9 +9,11 @@ import type { ScenarioOptions } from '../src/scenarios/types.js';
 import { shortRunOptions } from './short-run.js';
 
 let broker: RunningBroker;
+let snRun = 0;
 
 function options(extra: Partial<ScenarioOptions> = {}): ScenarioOptions {
-  return shortRunOptions(broker, 'sn', {
+  return shortRunOptions(broker, {
+    clientPrefix: `sn${snRun++}`,
     mqttsnPort: broker.mqttsnPort,
     snClients: 50,
     inflight: 200,

@@ -9,19 +9,7 @@ import { DEFAULT_OPTIONS, type Mode, type ScenarioName, type ScenarioOptions, ty
 import { shortRunOptions } from './short-run.js';
 
 let broker: RunningBroker;
-
-function options(extra: Partial<ScenarioOptions> = {}): ScenarioOptions {
-  return shortRunOptions(broker, 't', {
-    publishers: 3,
-    subscribers: 3,
-    inflight: 200,
-    window: 100,
-    rate: 2_000,
-    connections: 300,
-    connectConcurrency: 50,
-    ...extra,
-  });
-}
+const options = (extra: Partial<ScenarioOptions> = {}): ScenarioOptions => shortRunOptions(broker, extra);
 
 function checkThroughput(r: ScenarioResult, fanout: number): void {
   assert.deepEqual(r.errors, [], 'no errors');

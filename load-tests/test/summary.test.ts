@@ -45,4 +45,12 @@ describe('summary table', () => {
     assert.equal(lines[2], '| fan-in | flood | delivered msg/s | 300k | 100k (crashed 3/3) | 3.00x |');
     assert.equal(lines[3], '| fan-in | flood | CPU µs/msg | 2.00 | 6.00 | 3.00x |');
   });
+
+  it('takes its ratios against the reference broker given (ours-uws over WebSocket)', () => {
+    const uws = { ...run('ours', 300_000, 2), broker: 'ours-uws' as const, transport: 'ws' as const };
+    const ws = { ...run('ours', 100_000, 4), broker: 'ours-ws' as const, transport: 'ws' as const };
+    const lines = renderTable([uws, ws], ['ours-uws', 'ours-ws'], 'ours-uws').split('\n');
+    assert.equal(lines[0], '| scenario | mode | metric | ours-uws | ours-ws | ours-uws vs ours-ws |');
+    assert.equal(lines[3], '| fan-in | flood | CPU µs/msg | 2.00 | 4.00 | 2.00x |');
+  });
 });

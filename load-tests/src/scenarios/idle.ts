@@ -9,8 +9,8 @@
 // ~3k/s at 19,000 connections (10k/s with the same code at 10,000).
 //
 // The connections are not BenchClients: an idle one needs only its CONNECT written and its
-// CONNACK checked, so `IdleConnection` does just that (one socket, one shared read buffer, one
-// shared timeout sweep, no per-connection promise chain or timer). The generator, not the broker,
+// CONNACK checked, so `IdleConnection` does just that (one link, TCP or WebSocket, one shared
+// timeout sweep, no per-connection promise chain or timer). The generator, not the broker,
 // was the limit of this scenario here: at 11k conn/s it used ~80 µs of its core per connection
 // with BenchClient, more than the broker's ~58.
 //
@@ -22,8 +22,8 @@
 // (11-12k conn/s vs 7k/s with 4 processes sharing the generator's core).
 
 import { fork } from 'node:child_process';
-import { connect as netConnect, type Socket } from 'node:net';
 import { loadavg } from 'node:os';
+import { type ByteLink, type LinkTarget, openLink } from '../bench-link.js';
 import { encodeConnect } from '../packets.js';
 import { cpuSeconds, processAlive, rssBytes } from '../proc-stats.js';
 import { runQueueWaitNs } from './monitor.js';
@@ -37,44 +37,40 @@ export class IdleConnection {
   closed = false;
   /** Why it failed or ended, when it did. */
   error: string | undefined;
-  readonly socket: Socket;
+  readonly link: ByteLink;
   private settle: ((err: string | undefined) => void) | undefined;
   private readonly deadline: number;
+  /** The first bytes of a CONNACK that came in pieces. */
+  private head: Buffer = NO_BYTES;
 
-  private constructor(socket: Socket, deadline: number, settle: (err: string | undefined) => void) {
-    this.socket = socket;
+  private constructor(target: LinkTarget, deadline: number, settle: (err: string | undefined) => void) {
     this.deadline = deadline;
     this.settle = settle;
+    this.link = openLink(target, {
+      // A CONNACK is 4 bytes (3.1.1) or more (5.0); byte 3 is the return / reason code. It may
+      // come in pieces (Aedes over a WebSocket stream sends header and body as two messages).
+      onData: (buf) => {
+        if (this.settle === undefined) return;
+        const head = this.head.length === 0 ? buf : Buffer.concat([this.head, buf]);
+        if (head[0] !== 0x20) this.finish('unexpected packet instead of CONNACK');
+        else if (head.length < 4) this.head = Buffer.from(head);
+        else this.finish(head[3] === 0 ? undefined : `CONNACK refused: ${head[3]}`);
+      },
+      onClose: (reason) => {
+        this.closed = true;
+        this.finish(reason);
+      },
+    });
   }
 
   /** Resolves once the CONNACK accepted the connection; rejects with the reason otherwise. */
-  static open(host: string, port: number, clientId: string, version: 4 | 5, localAddress: string | undefined, timeoutMs: number): Promise<IdleConnection> {
+  static open(target: LinkTarget, clientId: string, version: 4 | 5, timeoutMs: number): Promise<IdleConnection> {
     return new Promise((resolve, reject) => {
-      let conn: IdleConnection | undefined;
-      const socket = netConnect({
-        host,
-        port,
-        noDelay: true,
-        ...(localAddress !== undefined ? { localAddress } : {}),
-        onread: {
-          buffer: SHARED_READ_BUFFER,
-          // a CONNACK is 4 bytes (3.1.1) or more (5.0); byte 3 is the return / reason code
-          callback: (nread: number, buf: Uint8Array): boolean => {
-            if (conn?.settle === undefined) return true;
-            if (nread < 4 || buf[0] !== 0x20) conn.finish('unexpected packet instead of CONNACK');
-            else conn.finish(buf[3] === 0 ? undefined : `CONNACK refused: ${buf[3]}`);
-            return true;
-          },
-        },
-      });
-      conn = new IdleConnection(socket, Date.now() + timeoutMs, (err) => {
-        if (err === undefined) resolve(conn!);
+      const conn: IdleConnection = new IdleConnection(target, Date.now() + timeoutMs, (err) => {
+        if (err === undefined) resolve(conn);
         else reject(new Error(err));
       });
-      socket.on('error', onIdleError);
-      socket.on('close', onIdleClose);
-      (socket as IdleSocket)[IDLE] = conn;
-      socket.write(encodeConnect({ clientId, version, keepaliveSeconds: 0 }));
+      conn.link.write(encodeConnect({ clientId, version, keepaliveSeconds: 0 }));
       pending.add(conn);
       if (sweep === undefined) sweep = setInterval(sweepPending, 250);
     });
@@ -83,7 +79,7 @@ export class IdleConnection {
   destroy(): void {
     this.closed = true;
     this.finish('destroyed');
-    this.socket.destroy();
+    this.link.destroy();
   }
 
   /** @internal */
@@ -99,7 +95,7 @@ export class IdleConnection {
     if (err !== undefined) {
       this.error = err;
       this.closed = true;
-      this.socket.destroy();
+      this.link.destroy();
     }
     settle(err);
   }
@@ -110,24 +106,13 @@ export class IdleConnection {
   }
 }
 
-const SHARED_READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
-const IDLE = Symbol('idle');
-type IdleSocket = Socket & { [IDLE]?: IdleConnection };
+const NO_BYTES = Buffer.alloc(0);
 const pending = new Set<IdleConnection>();
 let sweep: NodeJS.Timeout | undefined;
 
 function sweepPending(): void {
   const now = Date.now();
   for (const c of pending) if (c.expired(now)) c.finish('no CONNACK in time');
-}
-function onIdleError(this: IdleSocket, err: Error): void {
-  this[IDLE]?.finish(err.message);
-}
-function onIdleClose(this: IdleSocket): void {
-  const c = this[IDLE];
-  if (c === undefined) return;
-  c.closed = true;
-  c.finish('connection closed by broker');
 }
 
 export interface OpenedConnections {
@@ -159,7 +144,8 @@ export async function openConnections(
       const i = next++;
       try {
         const localAddress = loopback ? `127.0.${2 + (i & 63)}.${1 + ((i >> 6) & 127)}` : undefined;
-        clients.push(await IdleConnection.open(o.host, o.port, `${prefix}-idle-${i}`, o.version, localAddress, 10_000));
+        const target: LinkTarget = { transport: o.transport, host: o.host, port: o.port, localAddress };
+        clients.push(await IdleConnection.open(target, `${prefix}-idle-${i}`, o.version, 10_000));
       } catch (err) {
         failed++;
         if (firstErrors.size < 3) firstErrors.add((err as Error).message);

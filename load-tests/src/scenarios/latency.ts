@@ -4,6 +4,7 @@
 // since the start (so a late timer catches up instead of lowering the rate); each message is
 // stamped just before it is written. Only messages sent after the warm-up count.
 
+import type { Transport } from '../bench-link.js';
 import { BenchClient } from '../bench-client.js';
 import { publishPayloadOffset } from '../frame-scanner.js';
 import { encodePublish, type ProtocolVersion } from '../packets.js';
@@ -17,6 +18,7 @@ export function runLatency(o: ScenarioOptions): Promise<ScenarioResult> {
     host: o.host,
     subPort: o.port,
     pubPort: o.port,
+    transport: o.transport,
     subClientId: `${o.clientPrefix}-lat-sub`,
     pubClientId: `${o.clientPrefix}-lat-pub`,
     version: o.version,
@@ -30,6 +32,8 @@ export function runLatency(o: ScenarioOptions): Promise<ScenarioResult> {
 }
 
 export interface LatencyPair {
+  /** Default tcp. */
+  transport?: Transport;
   host: string;
   /** The subscriber's broker (node). */
   subPort: number;
@@ -62,6 +66,7 @@ export async function runLatencyBetween(o: LatencyPair): Promise<ScenarioResult>
   let pub: BenchClient | undefined;
   try {
     sub = await BenchClient.connect({
+      transport: o.transport,
       host: o.host,
       port: o.subPort,
       clientId: o.subClientId,
@@ -76,7 +81,7 @@ export async function runLatencyBetween(o: LatencyPair): Promise<ScenarioResult>
     });
     await sub.subscribe(o.topic, 0);
     await o.afterSubscribe?.();
-    pub = await BenchClient.connect({ host: o.host, port: o.pubPort, clientId: o.pubClientId, version: o.version });
+    pub = await BenchClient.connect({ transport: o.transport, host: o.host, port: o.pubPort, clientId: o.pubClientId, version: o.version });
   } catch (err) {
     result.errors.push(`setup: ${(err as Error).message}`);
     sub?.destroy();

@@ -2,8 +2,8 @@
 // cross-node ones (cluster-bench-scenarios.ts).
 //
 // Each publisher owns a "ring": its PUBLISH frame copied back to back (for QoS 1 with packet ids
-// 1..n), so a batch of k messages is a zero-copy subarray handed to socket.write. The pump keeps
-// writing batches while socket.write accepts (on false it waits for 'drain'), at most `window`
+// 1..n), so a batch of k messages is a zero-copy subarray handed to the client's write. The pump keeps
+// writing batches while the write accepts (on false it waits for 'drain'), at most `window`
 // QoS 1 PUBLISHes unacknowledged and, in a closed loop, at most `inflightCap` messages in flight
 // end to end. A publisher that hits a cap returns and is resumed by its caller (a subscriber's
 // chunk, a PUBACK, resumeAll). It yields to the event loop (setImmediate) after a few batches so
@@ -88,7 +88,7 @@ export class PublisherLoad {
       this.published += k;
       if (!p.client.write(buf)) {
         p.blocked = true;
-        p.client.socket.once('drain', () => {
+        p.client.link.onceDrain(() => {
           p.blocked = false;
           this.pump(p);
         });

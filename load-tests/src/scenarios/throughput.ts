@@ -49,15 +49,16 @@ export async function runThroughput(
   try {
     if (stalling) {
       for (let i = 0; i < STALLED_SUBSCRIBERS; i++) {
-        const c = await BenchClient.connect({ host: o.host, port: o.port, clientId: `${o.clientPrefix}-stalled-${i}`, version: o.version });
+        const c = await BenchClient.connect({ transport: o.transport, host: o.host, port: o.port, clientId: `${o.clientPrefix}-stalled-${i}`, version: o.version });
         stalled.push(c);
         await c.subscribe(filter, qos);
-        c.socket.pause();
+        c.link.pauseReading();
       }
     }
     const subClients = await Promise.all(
       Array.from({ length: nSubs }, (_, i) =>
         BenchClient.connect({
+          transport: o.transport,
           host: o.host,
           port: o.port,
           clientId: `${o.clientPrefix}-sub-${i}`,
@@ -86,6 +87,7 @@ export async function runThroughput(
           if (self !== undefined && !self.scheduled && !self.blocked) pump(self);
         } : undefined;
         return BenchClient.connect({
+          transport: o.transport,
           host: o.host,
           port: o.port,
           clientId: `${o.clientPrefix}-pub-${i}`,

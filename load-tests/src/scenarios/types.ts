@@ -1,3 +1,4 @@
+import type { Transport } from '../bench-link.js';
 import type { ProtocolVersion } from '../packets.js';
 
 export type ScenarioName =
@@ -23,6 +24,8 @@ export const MQTTSN_SCENARIOS: readonly ScenarioName[] = ['mqttsn', 'mqttsn-qos1
 export const IDLE_SCENARIOS: readonly ScenarioName[] = ['idle', 'mqttsn-idle'];
 
 export interface ScenarioOptions {
+  /** tcp, or ws: every connection is MQTT over WebSocket (binary messages, path /mqtt). */
+  transport: Transport;
   host: string;
   port: number;
   /** The broker's MQTT-SN gateway (UDP) port, for the mqttsn scenarios. */
@@ -61,6 +64,7 @@ export interface ScenarioOptions {
 }
 
 export const DEFAULT_OPTIONS: Omit<ScenarioOptions, 'port'> = {
+  transport: 'tcp',
   host: '127.0.0.1',
   snClients: 1_000,
   version: 4,
