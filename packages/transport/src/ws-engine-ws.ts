@@ -24,9 +24,8 @@ class WsPeer implements WebSocketPeer {
 
   sendBatch(frames: readonly Buffer[]): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
-    this.socket.cork();
-    for (const frame of frames) this.ws.send(frame, { binary: true, compress: false });
-    this.socket.uncork();
+    // One WebSocket message for the whole batch: a message may hold several MQTT packets [MQTT-6.0.0-2].
+    this.ws.send(frames.length === 1 ? frames[0] : Buffer.concat(frames), { binary: true, compress: false });
   }
 
   get bufferedAmount(): number {

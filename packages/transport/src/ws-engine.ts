@@ -9,7 +9,7 @@ import type { TlsSettings } from './listener.js';
 
 /** One accepted WebSocket. */
 export interface WebSocketPeer {
-  /** Send each buffer as one binary message, all in one write to the socket when possible. */
+  /** Send the buffers (MQTT packets of one turn) as one binary message [MQTT-6.0.0-2]. */
   sendBatch(frames: readonly Buffer[]): void;
   /** Bytes accepted by send and not yet handed to the kernel. */
   readonly bufferedAmount: number;

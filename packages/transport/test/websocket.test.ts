@@ -102,8 +102,10 @@ for (const { name, create, skip } of WEBSOCKET_ENGINES) describe(`WebSocket list
     assert.equal(conn.transport, 'ws');
     assert.equal(conn.remoteAddress, '127.0.0.1');
     for (let i = 0; i < 20; i++) conn.write(Buffer.from([0xd0, 0x00]));
-    await waitFor(() => got.length === 20);
+    await waitFor(() => Buffer.concat(got).length === 40);
     assert.deepEqual(batches, [20]);
+    assert.equal(got.length, 1, "the turn's 20 packets in one WebSocket message");
+    assert.deepEqual(Buffer.concat(got), Buffer.concat(Array.from({ length: 20 }, () => Buffer.from([0xd0, 0x00]))));
     o.ws.close();
     await waitFor(() => acceptor.all[0].closed !== undefined);
   });
