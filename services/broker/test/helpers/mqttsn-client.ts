@@ -172,10 +172,27 @@ export class SnTestClient {
     return { qos: (ack.body[0]! >> 5) & 3, topicId: ack.body.readUInt16BE(1), returnCode: ack.body[5]! };
   }
 
-  publish(topicId: number, data: string | Buffer, o: { qos?: -1 | 0 | 1 | 2; retain?: boolean; topicIdType?: 0 | 1 | 2; msgId?: number } = {}): number {
+  publish(topicId: number, data: string | Buffer, o: { qos?: -1 | 0 | 1 | 2; retain?: boolean; topicIdType?: 0 | 1 | 2; msgId?: number; dup?: boolean } = {}): number {
     const msgId = o.msgId ?? ((o.qos ?? 0) > 0 ? this.msgId() : 0);
-    this.send(message(T.PUBLISH, flags({ qos: o.qos ?? 0, retain: o.retain ?? false, topicIdType: o.topicIdType ?? 0 }), u16(topicId), u16(msgId), Buffer.from(data)));
+    this.send(message(T.PUBLISH, flags({ dup: o.dup ?? false, qos: o.qos ?? 0, retain: o.retain ?? false, topicIdType: o.topicIdType ?? 0 }), u16(topicId), u16(msgId), Buffer.from(data)));
     return msgId;
+  }
+
+  /**
+   * QoS 1 PUBLISH as the specification's client does it: sent again with DUP set every `retryMs`
+   * (Tretry) until its PUBACK comes, at most `tries` times (Nretry). UDP may lose a datagram
+   * (a full socket buffer at the gateway drops it in the kernel).
+   */
+  async publishAcked(topicId: number, data: string, retryMs = 1000, tries = 5): Promise<Received> {
+    const msgId = this.publish(topicId, data, { qos: 1 });
+    for (let i = 1; ; i++) {
+      try {
+        return await this.next(T.PUBACK, retryMs);
+      } catch (err) {
+        if (i >= tries) throw err;
+        this.publish(topicId, data, { qos: 1, msgId, dup: true });
+      }
+    }
   }
 
   /** Acknowledges a received PUBLISH as its QoS requires (REGISTERs must be answered by the caller). */
