@@ -97,6 +97,42 @@ describe('durable forwarding: publisher acknowledgements', () => {
     );
   });
 
+  it('appends of one batch share one promise: its acks go out together, never before an earlier batch', async () => {
+    // the Redis port batches the appends of one event-loop turn into one entry and returns one promise
+    let batch: { done: Promise<void>; resolve: () => void } | undefined;
+    const batches: Array<NonNullable<typeof batch>> = [];
+    const port: DurablePort = {
+      ...durablePortDefaults(),
+      append() {
+        if (batch === undefined) {
+          let resolve!: () => void;
+          const done = new Promise<void>((r) => (resolve = r));
+          batch = { done, resolve };
+          batches.push(batch);
+        }
+        return batch.done;
+      },
+    };
+    const { broker: b } = await broker(port);
+    const pub = new TestClient(b, 4);
+    await pub.connect({ clientId: 'p' });
+    publish(pub, 'remote/a', 1, 1);
+    publish(pub, 'remote/a', 1, 2);
+    batch = undefined; // the next turn's entry
+    publish(pub, 'remote/a', 1, 3);
+    await settle();
+    assert.equal(batches.length, 2);
+    batches[1].resolve();
+    await settle();
+    assert.ok(pub.idle, 'the later batch is stored, the earlier one is not: no ack');
+    batches[0].resolve();
+    await settle();
+    assert.deepEqual(
+      pub.take().map((p) => (p as { packetId: number }).packetId),
+      [1, 2, 3],
+    );
+  });
+
   it('5.0: a failed append is answered with its reason code; a refused QoS 2 id can be sent again as a new message', async () => {
     const port = scriptedPort();
     const { broker: b } = await broker(port);

@@ -91,7 +91,7 @@ describe('durable local copies for persistent sessions', () => {
     assert.equal(port.appends.length, 1, 'one append, to this node');
     assert.equal(port.appends[0].nodeId, 'me');
     assert.equal(port.appends[0].dm.local, true);
-    assert.match(port.appends[0].dm.id ?? '', /^me:\d+$/);
+    assert.match(port.appends[0].dm.id ?? '', /^me:[0-9a-z]+\.\d+$/);
     assert.ok(pub.idle, 'no PUBACK before the append is stored');
     port.appends[0].resolve();
     await settle();

@@ -22,12 +22,31 @@ import type { Session } from '../session/session.js';
 import { durabilityOf } from './durable.js';
 import { DurableAppendError } from './durable-port.js';
 
-interface AckChain {
-  pending: number;
-  tail: Promise<void>;
+/** An ack that waits for its appends, or for an earlier ack of the same connection. */
+interface PendingAck {
+  session: Session;
+  type: 4 | 5;
+  packetId: number;
+  reasonCode: number;
+  /** Undefined while its appends are not stored. */
+  outcome: Outcome | undefined;
 }
 
-const chains = new WeakMap<Channel, AckChain>();
+/**
+ * The acks of one connection in PUBLISH order. The acks of one batch of appends (the PUBLISHes of
+ * one read, stored by one XADD) form one group that settles once: a timer and two promises per
+ * PUBLISH were most of the cost of a QoS 1 message on the publishing node.
+ */
+interface AckQueue {
+  items: PendingAck[];
+  head: number;
+  /** The last group's appends, and its members: a new ack waiting for the same appends joins it. */
+  lastWait: Promise<unknown> | undefined;
+  lastGroup: PendingAck[];
+  timeoutMs: number;
+}
+
+const queues = new WeakMap<Channel, AckQueue>();
 /** 3.1.1 connections with an ack that can never be sent: nothing more is acknowledged on them. */
 const stalled = new WeakSet<Channel>();
 
@@ -40,25 +59,52 @@ export function sendPublishAck(ch: Channel, session: Session, type: 4 | 5, packe
   const d = durabilityOf(ch.ctx);
   const wait = d?.takeWait();
   if (stalled.has(ch)) return;
-  let chain = chains.get(ch);
-  if (wait === undefined && chain === undefined) {
+  let q = queues.get(ch);
+  if (wait === undefined && q === undefined) {
     ch.write(ackFrame(type, packetId, reasonCode, ch.protocolVersion));
     return;
   }
-  if (chain === undefined) {
-    chain = { pending: 0, tail: Promise.resolve() };
-    chains.set(ch, chain);
+  if (q === undefined) {
+    q = { items: [], head: 0, lastWait: undefined, lastGroup: [], timeoutMs: d?.port.appendTimeoutMs ?? 5000 };
+    queues.set(ch, q);
   }
-  const c = chain;
-  c.pending++;
-  const timeoutMs = d?.port.appendTimeoutMs ?? 5000;
-  const outcome = wait === undefined || reasonCode >= 0x80 ? Promise.resolve(OK) : bounded(wait, timeoutMs);
-  c.tail = c.tail
-    .then(() => outcome)
-    .then((result) => {
-      if (--c.pending === 0 && chains.get(ch) === c) chains.delete(ch);
-      finish(ch, session, type, packetId, reasonCode, result, timeoutMs);
-    });
+  const waits = wait !== undefined && reasonCode < 0x80;
+  const item: PendingAck = { session, type, packetId, reasonCode, outcome: waits ? undefined : OK };
+  q.items.push(item);
+  if (!waits) return; // behind acks that wait: sent when they are
+  if (wait === q.lastWait) {
+    q.lastGroup.push(item);
+    return;
+  }
+  const group = [item];
+  const queue = q;
+  q.lastWait = wait;
+  q.lastGroup = group;
+  void bounded(wait, q.timeoutMs).then((outcome) => {
+    for (const it of group) it.outcome = outcome;
+    if (queue.lastGroup === group) queue.lastWait = undefined; // settled: a later ack waits afresh
+    sendReady(ch, queue);
+  });
+}
+
+/** Sends the acks at the head of the queue whose appends are settled; forgets the queue once empty. */
+function sendReady(ch: Channel, q: AckQueue): void {
+  const items = q.items;
+  while (q.head < items.length) {
+    const it = items[q.head];
+    if (it.outcome === undefined) {
+      if (q.head >= 1024) {
+        items.splice(0, q.head);
+        q.head = 0;
+      }
+      return;
+    }
+    q.head++;
+    finish(ch, it.session, it.type, it.packetId, it.reasonCode, it.outcome, q.timeoutMs);
+  }
+  items.length = 0;
+  q.head = 0;
+  if (queues.get(ch) === q) queues.delete(ch);
 }
 
 function bounded(wait: Promise<unknown>, timeoutMs: number): Promise<Outcome> {

@@ -101,7 +101,8 @@ export interface DurablePort {
   /**
    * Appends a message to `nodeId`'s inbox. Resolves once the storage acknowledged the write;
    * rejects with DurableAppendError when the storage is unavailable (0x80) or the backlog is over
-   * its bound (0x97). Appends of one event-loop turn are batched.
+   * its bound (0x97). Appends of one event-loop turn are batched, and the appends of one batch
+   * may return the same promise (callers can tell by identity that they wait for one write).
    */
   append(nodeId: string, message: DurableMessage): Promise<void>;
   /** False while the storage is known to be unreachable (appends would fail). */

@@ -23,6 +23,8 @@ export interface Message {
   frames: Array<EncodedPublish | undefined> | undefined;
   /** The payload is owned (not a view into a larger socket chunk). */
   owned: boolean;
+  /** Cluster mode: the id every copy of this publish carries (cluster/durable.ts `idOf`), once it has one. */
+  clusterId: string | undefined;
 }
 
 export function createMessage(
@@ -46,6 +48,7 @@ export function createMessage(
     publisherId,
     frames: undefined,
     owned: false,
+    clusterId: undefined,
   };
 }
 
