@@ -55,6 +55,24 @@ local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if #last > 0 then return last[1][1] end
 return '0-0'`;
 
+/**
+ * KEYS: a drained inbox. ARGV: '1' to keep an inbox that has a consumer group (its node came
+ * back), '0' otherwise. Deletes it only when empty, in one step: a DEL after the last read lost
+ * what was appended in between. Returns 0 when entries are left to drain, 1 when done.
+ */
+export const DELETE_IF_EMPTY = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 1 end
+if redis.call('XLEN', KEYS[1]) > 0 then return 0 end
+if ARGV[1] == '1' and #redis.call('XINFO', 'GROUPS', KEYS[1]) > 0 then return 1 end
+redis.call('DEL', KEYS[1])
+return 1`;
+
+/** KEYS: an inbox. Returns 1 when it has a consumer group (a node reads it), 0 when not or absent. */
+export const HAS_GROUP = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if #redis.call('XINFO', 'GROUPS', KEYS[1]) > 0 then return 1 end
+return 0`;
+
 /** KEYS: retained hash, changes stream. ARGV: topic, encoded message, node, maxlen. */
 export const SET_RETAINED = `
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])

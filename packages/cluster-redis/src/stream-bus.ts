@@ -34,6 +34,7 @@ import {
   type StoredWill,
 } from '@mqtt-broker/core';
 import type { Keys } from './keys.js';
+import { DELETE_IF_EMPTY, HAS_GROUP } from './lua.js';
 import { readMessage, writeMessage } from './message-codec.js';
 import { pack, Reader, Writer } from './pack.js';
 import { isCluster, type RedisClient, sleep } from './redis-client.js';
@@ -61,6 +62,8 @@ export interface RedisDurableOptions {
   cleanupWaitMs?: number;
   /** Grace of a will whose connection a drain closed (DurablePort.drainWillGraceMs); default 30 s. */
   drainWillGraceMs?: number;
+  /** Told when drainOrphaned found messages (a publishing node appended after the drain). */
+  onOrphaned?: (deadNodeId: string, messages: number) => void;
   blockMs?: number;
   onError?: (error: unknown) => void;
   /** Told how long each XADD and save-and-ack took (Redis latency metric, op 'stream'). */
@@ -95,6 +98,8 @@ export interface RedisDurableStats {
   willsPublished: number;
   sessionsAdopted: number;
   messagesClaimed: number;
+  /** Messages found in a cleaned-up node's inbox after its drain (drainOrphaned). */
+  orphanedMessages: number;
   /** Messages appended per destination node / consumed per sending node. */
   sentByPeer: Map<string, number>;
   receivedByPeer: Map<string, number>;
@@ -143,6 +148,7 @@ export class RedisDurable implements DurablePort {
     willsPublished: 0,
     sessionsAdopted: 0,
     messagesClaimed: 0,
+    orphanedMessages: 0,
     sentByPeer: new Map(),
     receivedByPeer: new Map(),
   };
@@ -341,13 +347,30 @@ export class RedisDurable implements DurablePort {
    * when `held` says a local session is congested, and the next one waits for it to drain.
    */
   async drain(deadNodeId: string, handler: DurableBatchHandler, keep = false, held?: () => Promise<void> | undefined): Promise<number> {
+    return this.drainInbox(deadNodeId, handler, keep ? 'keep' : 'delete', held);
+  }
+
+  async drainOrphaned(deadNodeId: string, handler: DurableBatchHandler): Promise<number> {
+    const key = this.keys.inbox(deadNodeId);
+    if (Number(await this.client.eval(HAS_GROUP, 1, key)) === 1) return 0; // absent, or read by its node again
+    const messages = await this.drainInbox(deadNodeId, handler, 'orphaned');
+    this.stats.orphanedMessages += messages;
+    if (messages > 0) this.options.onOrphaned?.(deadNodeId, messages);
+    return messages;
+  }
+
+  /** `end`: keep the inbox; delete it once empty; or delete it once empty unless its node reads it again. */
+  private async drainInbox(deadNodeId: string, handler: DurableBatchHandler, end: 'keep' | 'delete' | 'orphaned', held?: () => Promise<void> | undefined): Promise<number> {
     const key = this.keys.inbox(deadNodeId);
     let from = '-';
     let messages = 0;
     for (;;) {
       await held?.();
       const entries = (await this.client.xrangeBuffer(key, from, '+', 'COUNT', DRAIN_COUNT)) as Array<[Buffer, Buffer[]]>;
-      if (entries.length === 0) break;
+      if (entries.length === 0) {
+        if (end === 'keep' || Number(await this.client.eval(DELETE_IF_EMPTY, 1, key, end === 'orphaned' ? '1' : '0')) === 1) break;
+        continue; // appended since the read: drained before the inbox goes
+      }
       const ids: string[] = [];
       const touched = new Map<string, SessionSnapshot>();
       for (const [id, fields] of entries) {
@@ -360,8 +383,6 @@ export class RedisDurable implements DurablePort {
       await this.commit(key, ids, [...touched.values()], false);
       from = `(${ids[ids.length - 1]}`;
     }
-    // (a DEL here would lose what was appended since the last XRANGE when the routes still exist)
-    if (!keep) await this.client.del(key);
     this.stats.messagesClaimed += messages;
     return messages;
   }

@@ -72,6 +72,8 @@ export function createClusterMode(config: BrokerConfig, log: Logger, registry: R
     drainWillGraceMs: config.drainWillGraceSeconds * 1000,
     cleanUpNow: (nodeId) => redis.membership.cleanUp(nodeId),
     onError: (err) => log.debug({ err }, 'durable inbox error'),
+    onOrphaned: (deadNodeId, messages) =>
+      log.warn({ event: 'orphaned_inbox_drained', deadNodeId, messages }, 'messages appended to a dead node inbox after its drain were delivered (a lagging node still routed to it)'),
     timer: latency.observe,
   });
   let synced = false;

@@ -39,6 +39,8 @@ import { noteOwned } from './takeover.js';
 
 /** Grace for appends already on their way to the dead node's inbox when its routes were removed. */
 const INBOX_GRACE_MS = 300;
+/** When the dead node's inbox is looked at again after its drain, ms after it (drainOrphaned). */
+const ORPHAN_CHECKS_MS = [1000, 5000, 15_000];
 
 export async function adoptDeadNode(d: ClusterDurability, deadNodeId: string): Promise<NodeCleanup> {
   const ctx = d.ctx;
@@ -74,7 +76,33 @@ export async function adoptDeadNode(d: ClusterDurability, deadNodeId: string): P
   );
   await Promise.allSettled(passed);
   for (const clientId of await port.indexedSessions(deadNodeId)) await port.unindexSession(deadNodeId, clientId);
+  drainOrphaned(d, deadNodeId, adopted, moved);
   return result;
+}
+
+/**
+ * A publishing node whose route replica lags (CPU-starved, or paused by its pod's CPU limit) may
+ * still append to the dead node's inbox after the grace and the drain: the append is acknowledged
+ * and, without this, read by nobody (suspected of the loss seen in issue 8 under a load average
+ * of 20+). Such a node sees the route removal within about a heartbeat TTL or is taken for dead
+ * itself, so the inbox is looked at again a few times over that span (ORPHAN_CHECKS_MS).
+ */
+function drainOrphaned(d: ClusterDurability, deadNodeId: string, adopted: Session[], moved: MovedClient[]): void {
+  const port = d.port;
+  if (port.drainOrphaned === undefined) return;
+  const check = (i: number): void => {
+    if (i >= ORPHAN_CHECKS_MS.length) return;
+    setTimeout(() => {
+      if (!d.running) return;
+      const passed: Array<Promise<void>> = [];
+      port
+        .drainOrphaned?.(deadNodeId, (batch) => deliverToAdopted(d, batch, adopted, moved, passed))
+        .then(() => Promise.allSettled(passed))
+        .catch((e: unknown) => d.ctx.reportPortError(e))
+        .finally(() => check(i + 1));
+    }, ORPHAN_CHECKS_MS[i] - (i > 0 ? ORPHAN_CHECKS_MS[i - 1] : 0)).unref();
+  };
+  check(0);
 }
 
 /** Step 2 for one client: the session restored here (or already live here), undefined when there is none. */

@@ -120,6 +120,12 @@ export interface DurablePort {
    * is congested (flow-control.ts): no further batch is handed over until it resolves.
    */
   drain(deadNodeId: string, handler: DurableBatchHandler, keep?: boolean, held?: () => Promise<void> | undefined): Promise<number>;
+  /**
+   * After a dead node's drain: takes what was appended to its inbox since (a publishing node whose
+   * route replica still showed the dead node's routes: the append created the inbox again) as
+   * `drain` does, unless the node is back and reads its inbox itself. Returns the message count.
+   */
+  drainOrphaned?(deadNodeId: string, handler: DurableBatchHandler): Promise<number>;
   /** The will of a client connected to `nodeId`; replaced on reconnect, deleted by deleteWill. */
   setWill(nodeId: string, will: StoredWill): Promise<void>;
   deleteWill(nodeId: string, clientId: string): Promise<void>;

@@ -119,6 +119,11 @@ export class ClusterDurability extends HeldFeeder {
     this.wills = new ClusterWills(ctx, port);
   }
 
+  /** Reading its inbox: started and not stopping. */
+  get running(): boolean {
+    return this.stopConsuming !== undefined;
+  }
+
   async start(): Promise<void> {
     // first on the connection: a previous run's wills are taken before any CONNECT stores one
     const wills = this.wills.start().catch((e: unknown) => this.ctx.reportPortError(e));

@@ -1,0 +1,89 @@
+/**
+ * A node dies; a survivor adopts its persistent sessions, drains its inbox and deletes it. A
+ * publishing node whose route replica lags (CPU-starved, or paused by its pod's CPU limit) still
+ * routes to the dead node and appends to its inbox afterwards: Redis creates the stream again
+ * and acknowledges the append, so the publisher gets its PUBACK. Nobody read such an inbox
+ * (docs/cluster.md, "Node failure": suspected of the loss seen under a load average of 20+ in
+ * issue 8). The survivor now looks at the inbox again after its drain and delivers what it finds
+ * to the adopted sessions (or where their clients went). The lagging node is played by this
+ * process: a RedisDurable with another node id appends as any node does.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { createRedisClient, Keys, type RedisClient, RedisDurable } from '@mqtt-broker/cluster-redis';
+import { type RunningRedis, startRedis } from '@mqtt-broker/cluster-redis/testing';
+import { metricsText, metricValue, waitUntil } from './cluster-ops-support.js';
+import mqtt from 'mqtt';
+import { closeAllClients, collect, connect, type Received, uid } from './helpers/clients.js';
+import { type RunningBroker, sleep, startBroker, suiteSkipReason } from './helpers/processes.js';
+
+const TTL_MS = 1000;
+const N = 20;
+
+describe('cluster node failure: appends to a dead node inbox after its drain', { skip: suiteSkipReason(), timeout: 120_000 }, () => {
+  let redis: RunningRedis | undefined;
+  let client: RedisClient | undefined;
+  const all: RunningBroker[] = [];
+  after(async () => {
+    closeAllClients();
+    client?.disconnect();
+    await Promise.all(all.map((n) => n.stop()));
+    await redis?.stop();
+  });
+
+  for (const when of ['offline', 'reconnected'] as const) {
+    it(`reach the adopted session (client ${when === 'offline' ? 'still offline' : 'back on the survivor'} when they are appended)`, async () => {
+      redis ??= await startRedis();
+      client ??= createRedisClient({ url: redis.url });
+      const tag = uid('orph');
+      const env = (id: string) => ({ REDIS_URL: redis?.url ?? '', NODE_ID: `${tag}-${id}`, CLUSTER_HEARTBEAT_TTL_MS: String(TTL_MS) });
+      const a = await startBroker({ env: env('a') });
+      const b = await startBroker({ env: env('b') });
+      all.push(a, b);
+      const clientId = `${tag}-sub`;
+      const options = { clientId, clean: false } as const;
+      const first = await connect(a.url, options);
+      await first.client.subscribeAsync('orph/#', { qos: 1 });
+      await sleep(500); // the session's save with its subscription (it follows the SUBACK)
+      a.kill();
+      const inbox = new Keys().inbox(`${tag}-a`);
+      // adopted by B, its inbox drained and deleted
+      await waitUntil(
+        async () => metricValue(await metricsText(b.ports.http), 'mqtt_sessions_adopted_total') >= 1 && (await client?.exists(inbox)) === 0,
+        15_000,
+        'B adopted the session and drained the dead inbox',
+      );
+      const back = when === 'reconnected' ? await connect(b.url, options) : undefined;
+      if (back !== undefined) assert.equal(back.connack.sessionPresent, true);
+      const arrived = back === undefined ? undefined : collect(back.client, N, 20_000);
+      // the lagging node: its replica still shows A's route for orph/#
+      const lagger = new RedisDurable(client, new Keys(), { nodeId: `${tag}-lagger` });
+      const appends: Array<Promise<void>> = [];
+      for (let i = 0; i < N; i++) {
+        appends.push(lagger.append(`${tag}-a`, { message: { topic: 'orph/x', payload: Buffer.from(String(i)), qos: 1, retain: false, expiresAt: 0 }, id: `${tag}-lagger:1.${i}` }));
+      }
+      await Promise.all(appends); // acknowledged: the publishers had their PUBACKs
+      await waitUntil(async () => metricValue(await metricsText(b.ports.http), 'mqtt_cluster_orphaned_messages_total') >= N, 20_000, 'B found the late appends');
+      let got: string[];
+      if (back === undefined) {
+        // the queued messages follow the CONNACK at once: listen before connecting
+        const late = mqtt.connect(b.url, { ...options, reconnectPeriod: 0 });
+        const received: string[] = [];
+        late.on('message', (_t, payload) => received.push(payload.toString()));
+        await waitUntil(async () => received.length >= N, 20_000, 'the queued messages delivered on reconnect');
+        late.end(true);
+        got = received;
+      } else got = (await (arrived as Promise<Received[]>)).map((m) => m.payload.toString());
+      assert.deepEqual(
+        got,
+        Array.from({ length: N }, (_, i) => String(i)),
+        'every acknowledged late append delivered, in order',
+      );
+      assert.equal(metricValue(await metricsText(b.ports.http), 'mqtt_cluster_orphaned_messages_total'), N);
+      assert.equal(await client.exists(inbox), 0, 'the inbox is gone again');
+      assert.match(b.stdout(), /orphaned_inbox_drained/);
+      back?.client.end(true);
+      await Promise.all([a.stop(), b.stop()]);
+    });
+  }
+});
