@@ -369,7 +369,8 @@ export class RedisDurable implements DurablePort {
       const entries = (await this.client.xrangeBuffer(key, from, '+', 'COUNT', DRAIN_COUNT)) as Array<[Buffer, Buffer[]]>;
       if (entries.length === 0) {
         if (end === 'keep' || Number(await this.client.eval(DELETE_IF_EMPTY, 1, key, end === 'orphaned' ? '1' : '0')) === 1) break;
-        continue; // appended since the read: drained before the inbox goes
+        from = '-'; // appended since the read: drained before the inbox goes (what is left is unread: read entries are deleted)
+        continue;
       }
       const ids: string[] = [];
       const touched = new Map<string, SessionSnapshot>();
