@@ -37,7 +37,7 @@ import type { Keys } from './keys.js';
 import { DELETE_IF_EMPTY, HAS_GROUP } from './lua.js';
 import { readMessage, writeMessage } from './message-codec.js';
 import { pack, Reader, Writer } from './pack.js';
-import { isCluster, type RedisClient, sleep } from './redis-client.js';
+import { evalScript, isCluster, type RedisClient, sleep } from './redis-client.js';
 import { RedisSessionStore, sessionCommands } from './session-store.js';
 import { type RedisTimer, timed } from './timing.js';
 
@@ -352,7 +352,7 @@ export class RedisDurable implements DurablePort {
 
   async drainOrphaned(deadNodeId: string, handler: DurableBatchHandler): Promise<number> {
     const key = this.keys.inbox(deadNodeId);
-    if (Number(await this.client.eval(HAS_GROUP, 1, key)) === 1) return 0; // absent, or read by its node again
+    if (Number(await evalScript(this.client, HAS_GROUP, [key], [])) === 1) return 0; // absent, or read by its node again
     const messages = await this.drainInbox(deadNodeId, handler, 'orphaned');
     this.stats.orphanedMessages += messages;
     if (messages > 0) this.options.onOrphaned?.(deadNodeId, messages);
@@ -368,7 +368,7 @@ export class RedisDurable implements DurablePort {
       await held?.();
       const entries = (await this.client.xrangeBuffer(key, from, '+', 'COUNT', DRAIN_COUNT)) as Array<[Buffer, Buffer[]]>;
       if (entries.length === 0) {
-        if (end === 'keep' || Number(await this.client.eval(DELETE_IF_EMPTY, 1, key, end === 'orphaned' ? '1' : '0')) === 1) break;
+        if (end === 'keep' || Number(await evalScript(this.client, DELETE_IF_EMPTY, [key], [end === 'orphaned' ? '1' : '0'])) === 1) break;
         from = '-'; // appended since the read: drained before the inbox goes (what is left is unread: read entries are deleted)
         continue;
       }

@@ -88,15 +88,14 @@ export async function adoptDeadNode(d: ClusterDurability, deadNodeId: string): P
  * itself, so the inbox is looked at again a few times over that span (ORPHAN_CHECKS_MS).
  */
 function drainOrphaned(d: ClusterDurability, deadNodeId: string, adopted: Session[], moved: MovedClient[]): void {
-  const port = d.port;
-  if (port.drainOrphaned === undefined) return;
+  const drainLate = d.port.drainOrphaned?.bind(d.port);
+  if (drainLate === undefined) return;
   const check = (i: number): void => {
     if (i >= ORPHAN_CHECKS_MS.length) return;
     setTimeout(() => {
       if (!d.running) return;
       const passed: Array<Promise<void>> = [];
-      port
-        .drainOrphaned?.(deadNodeId, (batch) => deliverToAdopted(d, batch, adopted, moved, passed))
+      drainLate(deadNodeId, (batch) => deliverToAdopted(d, batch, adopted, moved, passed))
         .then(() => Promise.allSettled(passed))
         .catch((e: unknown) => d.ctx.reportPortError(e))
         .finally(() => check(i + 1));
