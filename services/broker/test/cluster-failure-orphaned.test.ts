@@ -9,47 +9,32 @@
  * process: a RedisDurable with another node id appends as any node does.
  */
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
-import { createRedisClient, Keys, type RedisClient, RedisDurable } from '@mqtt-broker/cluster-redis';
-import { type RunningRedis, startRedis } from '@mqtt-broker/cluster-redis/testing';
-import { metricsText, metricValue, waitUntil } from './cluster-ops-support.js';
+import { describe, it } from 'node:test';
+import { Keys, RedisDurable } from '@mqtt-broker/cluster-redis';
+import { metricsText, metricValue, useNodePairs, waitUntil } from './cluster-ops-support.js';
 import mqtt from 'mqtt';
-import { closeAllClients, collect, connect, type Received, uid } from './helpers/clients.js';
-import { type RunningBroker, sleep, startBroker, suiteSkipReason } from './helpers/processes.js';
+import { collect, connect, type Received, uid } from './helpers/clients.js';
+import { suiteSkipReason } from './helpers/processes.js';
 
 const TTL_MS = 1000;
 const N = 20;
 
 describe('cluster node failure: appends to a dead node inbox after its drain', { skip: suiteSkipReason(), timeout: 120_000 }, () => {
-  let redis: RunningRedis | undefined;
-  let client: RedisClient | undefined;
-  const all: RunningBroker[] = [];
-  after(async () => {
-    closeAllClients();
-    client?.disconnect();
-    await Promise.all(all.map((n) => n.stop()));
-    await redis?.stop();
-  });
+  const nodePair = useNodePairs();
 
   for (const when of ['offline', 'reconnected'] as const) {
     it(`reach the adopted session (client ${when === 'offline' ? 'still offline' : 'back on the survivor'} when they are appended)`, async () => {
-      redis ??= await startRedis();
-      client ??= createRedisClient({ url: redis.url });
       const tag = uid('orph');
-      const env = (id: string) => ({ REDIS_URL: redis?.url ?? '', NODE_ID: `${tag}-${id}`, CLUSTER_HEARTBEAT_TTL_MS: String(TTL_MS) });
-      const a = await startBroker({ env: env('a') });
-      const b = await startBroker({ env: env('b') });
-      all.push(a, b);
+      const { a, b, client } = await nodePair(tag, TTL_MS);
       const clientId = `${tag}-sub`;
       const options = { clientId, clean: false } as const;
       const first = await connect(a.url, options);
       await first.client.subscribeAsync('orph/#', { qos: 1 });
-      await sleep(500); // the session's save with its subscription (it follows the SUBACK)
       a.kill();
       const inbox = new Keys().inbox(`${tag}-a`);
       // adopted by B, its inbox drained and deleted
       await waitUntil(
-        async () => metricValue(await metricsText(b.ports.http), 'mqtt_sessions_adopted_total') >= 1 && (await client?.exists(inbox)) === 0,
+        async () => metricValue(await metricsText(b.ports.http), 'mqtt_sessions_adopted_total') >= 1 && (await client.exists(inbox)) === 0,
         15_000,
         'B adopted the session and drained the dead inbox',
       );

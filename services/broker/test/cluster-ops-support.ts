@@ -4,6 +4,7 @@
  * before CONNACK (queued messages of a resumed session follow the CONNACK in the same chunk).
  */
 import { after, before } from 'node:test';
+import { createRedisClient, type RedisClient } from '@mqtt-broker/cluster-redis';
 import { type RunningRedis, startRedis } from '@mqtt-broker/cluster-redis/testing';
 import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
 import { closeAllClients } from './helpers/clients.js';
@@ -109,5 +110,30 @@ export function useTwoNodes(): { redis: () => RunningRedis; nodes: RunningBroker
       return redis;
     },
     nodes,
+  };
+}
+
+/**
+ * For tests that kill nodes: `nodePair(tag, ttlMs)` starts nodes `<tag>-a` and `<tag>-b` with that
+ * heartbeat TTL on one `redis-server` (started on first use) and gives them with an ioredis
+ * client to it; everything is stopped after the describe block with every client.
+ */
+export function useNodePairs(): (tag: string, ttlMs: number) => Promise<{ a: RunningBroker; b: RunningBroker; redis: RunningRedis; client: RedisClient }> {
+  let redis: RunningRedis | undefined;
+  let client: RedisClient | undefined;
+  const nodes: RunningBroker[] = [];
+  after(async () => {
+    closeAllClients();
+    client?.disconnect();
+    await Promise.all(nodes.map((n) => n.stop()));
+    await redis?.stop();
+  });
+  return async (tag, ttlMs) => {
+    const server = (redis ??= await startRedis());
+    client ??= createRedisClient({ url: server.url });
+    const env = (id: string) => ({ REDIS_URL: server.url, NODE_ID: `${tag}-${id}`, CLUSTER_HEARTBEAT_TTL_MS: String(ttlMs) });
+    const [a, b] = await Promise.all([startBroker({ env: env('a') }), startBroker({ env: env('b') })]);
+    nodes.push(a, b);
+    return { a, b, redis: server, client };
   };
 }

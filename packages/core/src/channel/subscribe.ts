@@ -4,8 +4,9 @@
  * Each filter is judged on its own: invalid or over the topic limits -> 0x8F (3.1.1: 0x80),
  * refused by the authorizer -> 0x87 (0x80), over the per-client subscription limit -> 0x97
  * (0x80). A shared filter with No Local is a protocol error [MQTT-3.8.3-4]. The SUBACK goes out
- * first, then the retained messages per Retain Handling [MQTT-3.3.1-9..11]; shared
- * subscriptions get no retained messages (MQTT 5.0 4.8.2).
+ * first (for a persistent session in cluster mode: once the session is saved), then the retained
+ * messages per Retain Handling [MQTT-3.3.1-9..11]; shared subscriptions get no retained messages
+ * (MQTT 5.0 4.8.2).
  */
 import { PacketType, type QoS, ReasonCode, type SubscribePacket, type UnsubscribePacket } from '@mqtt-broker/mqtt-codec';
 import { countLevels, isValidTopicFilter, parseSharedFilter } from '@mqtt-broker/topics';
@@ -76,15 +77,23 @@ export function handleSubscribe(ch: Channel, session: Session, p: SubscribePacke
     codes.push(sub.qos); // granted QoS: we support 2 [MQTT-3.9.3-?]
     if (group === undefined && (entry.retainHandling === 0 || (entry.retainHandling === 1 && isNew))) retainedFor.push(entry);
   }
-  durabilityOf(ctx)?.sessionChanged(session); // a persistent session is saved with its subscriptions
-  ch.send({ type: PacketType.SUBACK, packetId: p.packetId, reasonCodes: codes }); // [MQTT-3.8.4-1]
-  if (retainedFor.length === 0) return;
+  // a persistent session's SUBACK waits for the save that holds the subscription (cluster mode)
+  const saved = durabilityOf(ctx)?.sessionChanged(session);
+  if (saved === undefined) acknowledgeSubscribe(ch, session, p.packetId, codes, retainedFor);
+  else void saved.then(() => acknowledgeSubscribe(ch, session, p.packetId, codes, retainedFor));
+}
+
+/** SUBACK [MQTT-3.8.4-1], then the retained messages for the filters that get them. */
+function acknowledgeSubscribe(ch: Channel, session: Session, packetId: number, codes: number[], retainedFor: SubEntry[]): void {
+  if (!ch.isClosed() && session.outlet === ch) ch.send({ type: PacketType.SUBACK, packetId, reasonCodes: codes });
+  if (retainedFor.length === 0 || session.ended) return;
+  const ctx = ch.ctx;
   const now = ctx.clock.now();
   const authorizer = ctx.authorizer;
   for (const entry of retainedFor) {
     ctx.retained.match(entry.matchFilter, now, (message) => {
       if (authorizer?.canRead !== undefined && !authorizer.canRead(session.identity, message.topic)) return;
-      const qos = (Math.min(entry.qos , message.qos)) as QoS;
+      const qos = Math.min(entry.qos, message.qos) as QoS;
       session.deliver(message, qos, true, entry.subscriptionIds, undefined); // [MQTT-3.3.1-8] retain flag 1
     });
   }
@@ -110,7 +119,12 @@ export function handleUnsubscribe(ch: Channel, session: Session, p: UnsubscribeP
     const removed = ch.ctx.router.unsubscribe(session, filter);
     codes.push(removed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted);
   }
-  durabilityOf(ch.ctx)?.sessionChanged(session);
-  // [MQTT-3.10.4-4] UNSUBACK even when nothing was removed; codes only exist in 5.0
-  ch.send({ type: PacketType.UNSUBACK, packetId: p.packetId, reasonCodes: ch.protocolVersion === 5 ? codes : [] });
+  // [MQTT-3.10.4-4] UNSUBACK even when nothing was removed; codes only exist in 5.0. Like the
+  // SUBACK, it waits for a persistent session's save.
+  const unsuback = (): void => {
+    if (!ch.isClosed() && session.outlet === ch) ch.send({ type: PacketType.UNSUBACK, packetId: p.packetId, reasonCodes: ch.protocolVersion === 5 ? codes : [] });
+  };
+  const saved = durabilityOf(ch.ctx)?.sessionChanged(session);
+  if (saved === undefined) unsuback();
+  else void saved.then(unsuback);
 }

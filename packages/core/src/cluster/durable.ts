@@ -91,7 +91,8 @@ export class ClusterDurability extends HeldFeeder {
   /** Wills of this node's clients in shared storage, and wills waiting here (wills.ts). */
   readonly wills: ClusterWills;
   private readonly toSave = new Set<Session>();
-  private saveScheduled = false;
+  /** Settles when the saves scheduled for the end of this turn landed (or failed, reported). */
+  private savesFlushed: Promise<void> | undefined;
   /** Batches and messages consumed, sessions saved, duplicates skipped (tests). */
   readonly stats = { batchesConsumed: 0, messagesConsumed: 0, sessionsSaved: 0, duplicatesSkipped: 0 };
   /**
@@ -386,26 +387,36 @@ export class ClusterDurability extends HeldFeeder {
     return true;
   }
 
-  /** A persistent session changed (subscriptions): saved at the end of this turn. */
-  sessionChanged(session: Session): void {
-    if (!session.persistent || session.ended) return;
+  /**
+   * A persistent session changed (subscriptions): saved at the end of this turn, with every other
+   * change of the turn. The promise settles when the save landed (or failed, reported): what
+   * acknowledges the change to the client waits for it, so a node killed right after a SUBACK
+   * cannot lose the subscription the client was told it has. Undefined: nothing is saved.
+   */
+  sessionChanged(session: Session): Promise<void> | undefined {
+    if (!session.persistent || session.ended) return undefined;
     this.toSave.add(session);
-    if (this.saveScheduled) return;
-    this.saveScheduled = true;
-    setImmediate(() => this.flushSaves());
+    this.savesFlushed ??= new Promise((resolve) => {
+      setImmediate(() => {
+        this.savesFlushed = undefined;
+        resolve(this.flushSaves());
+      });
+    });
+    return this.savesFlushed;
   }
 
-  private flushSaves(): void {
-    this.saveScheduled = false;
+  private flushSaves(): Promise<void> {
     const store = this.ctx.ports.sessions;
     const sessions = [...this.toSave];
     this.toSave.clear();
-    if (store === undefined) return;
+    if (store === undefined) return Promise.resolve();
+    const saves: Array<Promise<void>> = [];
     for (const s of sessions) {
       if (s.ended || this.ctx.sessions.get(s.clientId) !== s) continue;
       this.stats.sessionsSaved++;
-      store.save(s.snapshot()).catch((e: unknown) => this.ctx.reportPortError(e));
+      saves.push(store.save(s.snapshot()).catch((e: unknown) => this.ctx.reportPortError(e)));
     }
+    return Promise.all(saves).then(() => undefined);
   }
 
   /** CONNECT accepted: store the will, index and save a persistent session. */
