@@ -6,6 +6,9 @@
 //   3. Redis commands per forwarded message (INFO total_commands_processed delta over the QoS 0
 //      run, divided by the messages delivered on B);
 //   4. a QoS 0 flood, then a probe: do 100 messages still cross, was a node's Redis link lost?
+// Beside them, each run, the latency scenario against one Mosquitto node placed like the nodes
+// (pinned with them under --pin): one hop of a C broker, the floor this machine and generator
+// allow (its p99 varies from run to run with the machine's scheduling, not the broker).
 // Prints a Markdown table (optionally JSON). By default not pinned to CPUs: nodes, Redis and the
 // generator share the machine's cores. `--pin`: both nodes and Redis on one CPU (`--node-cpu`,
 // default 0), the generator (this process) on another (`--generator-cpu`, default 1), the layout
@@ -20,7 +23,7 @@ import { get } from 'node:http';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { BenchClient } from './bench-client.js';
-import { brokerAvailable } from './brokers.js';
+import { brokerAvailable, DEFAULT_BROKER_CONFIG, startBroker } from './brokers.js';
 import { type ClusterKind, type NodeOptions, type Proc, pinTo, type RunningRedis, startNode, startRedis } from './cluster-bench-nodes.js';
 import { type CrossOptions, crossLatency, crossThroughput } from './cluster-bench-scenarios.js';
 import { fmtNum, fmtRate } from './format.js';
@@ -143,6 +146,17 @@ async function runKind(kind: ClusterKind, base: Omit<CrossOptions, 'pubPort' | '
   return r;
 }
 
+/** The latency scenario against one Mosquitto node placed like the cluster nodes (the floor). */
+async function floorLatency(base: Omit<CrossOptions, 'pubPort' | 'subPort' | 'pids' | 'topicRoot'>, place: NodeOptions): Promise<ScenarioResult | null> {
+  if (!brokerAvailable('mosquitto')) return null;
+  const m = await startBroker('mosquitto', { ...DEFAULT_BROKER_CONFIG, ...(place.cpu !== undefined ? { cpu: place.cpu } : {}) });
+  try {
+    return await crossLatency({ ...base, pubPort: m.port, subPort: m.port, pids: [m.pid], topicRoot: 'floor' });
+  } finally {
+    await m.stop();
+  }
+}
+
 type Row = [string, (k: KindResult) => number | null, (v: number | null) => string, 'higher' | 'lower' | null];
 
 const ROWS: Row[] = [
@@ -164,7 +178,7 @@ const ROWS: Row[] = [
 const COLLAPSE_ROWS = new Set(ROWS.slice(0, 2).map((r) => r[0]));
 
 /** Medians over the runs of each broker (ratios of the medians), every run's figure in the last columns. */
-function table(results: KindResult[]): string {
+function table(results: KindResult[], floors: ScenarioResult[]): string {
   const ours = results.filter((x) => x.kind === 'ours');
   const aedes = results.filter((x) => x.kind === 'aedes');
   const runs = ours.length > 1 || aedes.length > 1;
@@ -189,6 +203,12 @@ function table(results: KindResult[]): string {
   const closedLoopDropped = sum((k) => k.closedLoopDropped);
   if (closedLoopDropped !== null) lines.push(`| ours: dropped by B (subscriber queue) in the QoS 0 closed loop, all runs | ${fmtRate(closedLoopDropped)} | | |`);
   if (busDropped !== null) lines.push(`| ours: dropped by A's bus (backlog bound) / by B (subscriber queue), all runs | ${fmtRate(busDropped)} / ${fmtRate(sum((k) => k.subscriberDropped))} | | |`);
+  const floor = floors.map((f) => f.latency).filter((l) => l !== null);
+  if (floor.length > 0) {
+    const ms = (v: number | null) => fmtNum(v === null ? null : v / 1000, 2);
+    const each = floor.map((l) => `${ms(l.p50)} / ${ms(l.p99)}`).join(', ');
+    lines.push(`| floor: one Mosquitto node placed like the nodes, latency p50 / p99 (ms), median${floor.length > 1 ? ` (runs: ${each})` : ''} | ${ms(median(floor.map((l) => l.p50)))} / ${ms(median(floor.map((l) => l.p99)))} | | |`);
+  }
   if (runs) lines.push('', collapsed.length === 0 ? 'No run of ours below half of its median.' : `A run of ours fell below half of its median: ${collapsed.join('; ')}.`);
   return lines.join('\n');
 }
@@ -246,6 +266,7 @@ async function main(): Promise<void> {
   if (values.pin) await pinTo(process.pid, values['generator-cpu'] ?? '1');
   const runs = Math.max(1, Math.floor(Number(values.runs)));
   const results: KindResult[] = [];
+  const floors: ScenarioResult[] = [];
   for (let run = 0; run < runs; run++) {
     for (const kind of kinds) {
       if (kind === 'ours' && !brokerAvailable('ours')) {
@@ -255,15 +276,20 @@ async function main(): Promise<void> {
       if (runs > 1) process.stderr.write(`run ${run + 1}/${runs}\n`);
       results.push(await runKind(kind, base, Number(values.flood), place));
     }
+    const floor = await floorLatency(base, place);
+    if (floor !== null) {
+      floors.push(floor);
+      process.stderr.write(`floor (one Mosquitto node): latency p99 ${fmtNum((floor.latency?.p99 ?? Number.NaN) / 1000, 2)} ms\n`);
+    }
   }
   const layout = values.pin ? `2 nodes + 1 redis-server on CPU ${values['node-cpu']}, generator on CPU ${values['generator-cpu']}` : `2 nodes + 1 redis-server + generator on ${cpus().length} CPUs, not pinned`;
   process.stdout.write(`\nCross-node, ${layout} (${cpus()[0]?.model ?? '?'}), node ${process.version}, ${base.publishers} publishers on A, 1 subscriber on B, ${base.payloadBytes} B payload, ${base.inflight} in flight, ${base.durationS} s measured, latency at ${base.rate} msg/s, ${runs === 1 ? 'one run' : `medians of ${runs} runs`}\n\n`);
-  process.stdout.write(`${table(results)}\n`);
+  process.stdout.write(`${table(results, floors)}\n`);
   for (const r of results) {
     if (r.errors.length > 0) process.stdout.write(`\n${r.kind} errors: ${r.errors.join('; ')}\n`);
     if (!r.nodesAlive) process.stdout.write(`\n${r.kind}: a node exited during the run\n`);
   }
-  if (values.json !== undefined) writeFileSync(values.json, JSON.stringify({ node: process.version, results }, null, 2));
+  if (values.json !== undefined) writeFileSync(values.json, JSON.stringify({ node: process.version, results, floors }, null, 2));
 }
 
 await main();
