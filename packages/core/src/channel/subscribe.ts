@@ -8,7 +8,7 @@
  * messages per Retain Handling [MQTT-3.3.1-9..11]; shared subscriptions get no retained messages
  * (MQTT 5.0 4.8.2).
  */
-import { PacketType, type QoS, ReasonCode, type SubscribePacket, type UnsubscribePacket } from '@mqtt-broker/mqtt-codec';
+import { type Packet, PacketType, type QoS, ReasonCode, type SubscribePacket, type UnsubscribePacket } from '@mqtt-broker/mqtt-codec';
 import { countLevels, isValidTopicFilter, parseSharedFilter } from '@mqtt-broker/topics';
 import { durabilityOf } from '../cluster/durable.js';
 import { makeSubEntry, type SubEntry } from '../router/sub-entry.js';
@@ -77,15 +77,28 @@ export function handleSubscribe(ch: Channel, session: Session, p: SubscribePacke
     codes.push(sub.qos); // granted QoS: we support 2 [MQTT-3.9.3-?]
     if (group === undefined && (entry.retainHandling === 0 || (entry.retainHandling === 1 && isNew))) retainedFor.push(entry);
   }
-  // a persistent session's SUBACK waits for the save that holds the subscription (cluster mode)
-  const saved = durabilityOf(ctx)?.sessionChanged(session);
-  if (saved === undefined) acknowledgeSubscribe(ch, session, p.packetId, codes, retainedFor);
-  else void saved.then(() => acknowledgeSubscribe(ch, session, p.packetId, codes, retainedFor));
+  afterSave(ch, session, () => acknowledgeSubscribe(ch, session, p.packetId, codes, retainedFor));
+}
+
+/**
+ * Runs `acknowledge` once the session with the change is saved (a persistent session in cluster
+ * mode: a node killed right after the SUBACK / UNSUBACK cannot lose what the client was told),
+ * at once when nothing is saved.
+ */
+function afterSave(ch: Channel, session: Session, acknowledge: () => void): void {
+  const saved = durabilityOf(ch.ctx)?.sessionChanged(session);
+  if (saved === undefined) acknowledge();
+  else void saved.then(acknowledge);
+}
+
+/** The acknowledgement goes to the connection that asked, while it is still the session's. */
+function sendToAsker(ch: Channel, session: Session, packet: Packet): void {
+  if (!ch.isClosed() && session.outlet === ch) ch.send(packet);
 }
 
 /** SUBACK [MQTT-3.8.4-1], then the retained messages for the filters that get them. */
 function acknowledgeSubscribe(ch: Channel, session: Session, packetId: number, codes: number[], retainedFor: SubEntry[]): void {
-  if (!ch.isClosed() && session.outlet === ch) ch.send({ type: PacketType.SUBACK, packetId, reasonCodes: codes });
+  sendToAsker(ch, session, { type: PacketType.SUBACK, packetId, reasonCodes: codes });
   if (retainedFor.length === 0 || session.ended) return;
   const ctx = ch.ctx;
   const now = ctx.clock.now();
@@ -119,12 +132,6 @@ export function handleUnsubscribe(ch: Channel, session: Session, p: UnsubscribeP
     const removed = ch.ctx.router.unsubscribe(session, filter);
     codes.push(removed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted);
   }
-  // [MQTT-3.10.4-4] UNSUBACK even when nothing was removed; codes only exist in 5.0. Like the
-  // SUBACK, it waits for a persistent session's save.
-  const unsuback = (): void => {
-    if (!ch.isClosed() && session.outlet === ch) ch.send({ type: PacketType.UNSUBACK, packetId: p.packetId, reasonCodes: ch.protocolVersion === 5 ? codes : [] });
-  };
-  const saved = durabilityOf(ch.ctx)?.sessionChanged(session);
-  if (saved === undefined) unsuback();
-  else void saved.then(unsuback);
+  // [MQTT-3.10.4-4] UNSUBACK even when nothing was removed; codes only exist in 5.0
+  afterSave(ch, session, () => sendToAsker(ch, session, { type: PacketType.UNSUBACK, packetId: p.packetId, reasonCodes: ch.protocolVersion === 5 ? codes : [] }));
 }
