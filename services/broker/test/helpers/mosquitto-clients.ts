@@ -41,7 +41,8 @@ export function mosquittoSub(args: string[]): RunningSub {
   child.stdout.on('data', append);
   child.stderr.on('data', append);
   const done = new Promise<{ messages: SubMessage[]; code: number | null; output: string }>((resolve) => {
-    child.once('exit', (code) => {
+    // 'close', not 'exit': the last lines may still be in the pipe when the process exits
+    child.once('close', (code) => {
       onExit?.(new Error(`mosquitto_sub exited (${code}) before SUBACK: ${output}`));
       const messages = output
         .split('\n')
