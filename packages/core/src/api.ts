@@ -50,6 +50,11 @@ export interface ConnectionHandler {
   /** The socket closed, for any reason (client, network, or after end()/destroy()). */
   onClose(hadError: boolean): void;
   /**
+   * Reading is paused but the transport cannot hold more input (uWebSockets.js cannot stop
+   * reading a socket): the handler resumes reading now, or the transport closes the connection.
+   */
+  onReadOverflow?(): void;
+  /**
    * The will of the connected client changes, or is deleted (undefined). MQTT has no packet for
    * this; the MQTT-SN gateway calls it for WILLTOPICUPD / WILLMSGUPD. Ignored before CONNACK.
    */

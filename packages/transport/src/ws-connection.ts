@@ -59,6 +59,13 @@ export class WebSocketConnection implements ClientConnection {
           this.fail(err);
         }
       },
+      readOverflow: () => {
+        try {
+          this.handler.onReadOverflow?.();
+        } catch (err) {
+          this.fail(err);
+        }
+      },
       drain: () => this.maybeDrained(),
       error: (err) => this.events?.socketError?.(this.transport, err),
       close: (hadError) => {

@@ -27,6 +27,8 @@ export interface WebSocketPeer {
 
 export interface WebSocketPeerEvents {
   message(data: Buffer, isBinary: boolean): void;
+  /** The engine holds as much input as it may while paused (it cannot stop reading): resume, or it closes. */
+  readOverflow(): void;
   drain(): void;
   close(hadError: boolean): void;
   error(error: Error): void;

@@ -6,12 +6,14 @@ export interface Recorded {
   connection: ClientConnection;
   chunks: Buffer[];
   drains: number;
+  /** onReadOverflow calls (uws: input held past its bound while paused). */
+  overflows: number;
   closed: boolean | undefined;
   received(): Buffer;
 }
 
 /** Accepts every connection; echoes bytes back when `echo` is set; records everything. */
-export function recordingAcceptor(options: { echo?: boolean; onAccept?: (r: Recorded) => void } = {}): ConnectionAcceptor & { all: Recorded[] } {
+export function recordingAcceptor(options: { echo?: boolean; resumeOnOverflow?: boolean; onAccept?: (r: Recorded) => void } = {}): ConnectionAcceptor & { all: Recorded[] } {
   const all: Recorded[] = [];
   return {
     all,
@@ -20,6 +22,7 @@ export function recordingAcceptor(options: { echo?: boolean; onAccept?: (r: Reco
         connection,
         chunks: [],
         drains: 0,
+        overflows: 0,
         closed: undefined,
         received: () => Buffer.concat(rec.chunks),
       };
@@ -32,6 +35,10 @@ export function recordingAcceptor(options: { echo?: boolean; onAccept?: (r: Reco
         },
         onDrain() {
           rec.drains++;
+        },
+        onReadOverflow() {
+          rec.overflows++;
+          if (options.resumeOnOverflow === true) connection.resumeReading();
         },
         onClose(hadError) {
           rec.closed = hadError;

@@ -265,15 +265,21 @@ for (const { name, create, skip } of WEBSOCKET_ENGINES) describe(`WebSocket list
     o.ws.close();
   });
 
-  it('while paused, messages are held (uws) or left unread (ws); a client that ignores the pause past the bound is closed (uws)', async () => {
+  /** A WebSocket client connected to a listener (1 MiB messages) whose side paused reading at once. */
+  async function pausedClient(options: { resumeOnOverflow?: boolean }) {
     const rejected: TransportRejectReason[] = [];
-    const acceptor = recordingAcceptor();
+    const acceptor = recordingAcceptor(options);
     const listener = await listenWs({ port: 0, host: '127.0.0.1', acceptor, maxMessageBytes: 1024 * 1024, events: { connectionRejected: (_t, r) => rejected.push(r) } });
     const o = await wsOpen(`ws://127.0.0.1:${listener.port}/mqtt`, ['mqtt']);
     assert.ok(o.ok);
     await waitFor(() => acceptor.all.length === 1);
     const rec = acceptor.all[0];
     rec.connection.pauseReading();
+    return { rejected, o, rec };
+  }
+
+  it('while paused, messages are held (uws) or left unread (ws); a client that ignores the pause past the bound is closed (uws)', async () => {
+    const { rejected, o, rec } = await pausedClient({});
     const chunk = Buffer.alloc(256 * 1024, 3);
     const chunks = MIN_HELD_WHILE_PAUSED / chunk.length + 4;
     const closed = new Promise<void>((r) => o.ws.once('close', () => r()));
@@ -288,6 +294,26 @@ for (const { name, create, skip } of WEBSOCKET_ENGINES) describe(`WebSocket list
     }
     await closed;
     assert.deepEqual(rejected, ['ws_read_overflow']);
+    assert.equal(rec.overflows, 1, 'the handler was asked to resume first');
     assert.equal(rec.chunks.length, 0);
+  });
+
+  it('a handler that resumes when asked (uws: input held past the bound) gets every byte, in order, and the connection stays', async () => {
+    const { rejected, o, rec } = await pausedClient({ resumeOnOverflow: true });
+    const chunks = MIN_HELD_WHILE_PAUSED / (256 * 1024) + 4;
+    const sent: Buffer[] = [];
+    for (let i = 0; i < chunks; i++) sent.push(Buffer.alloc(256 * 1024, i));
+    for (const chunk of sent) o.ws.send(chunk);
+    if (name === 'ws') {
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(rec.chunks.length, 0, 'nothing read while paused');
+      rec.connection.resumeReading();
+    }
+    await waitFor(() => rec.received().length === chunks * 256 * 1024, 5000, 'everything');
+    assert.ok(rec.received().equals(Buffer.concat(sent)), 'in order');
+    assert.equal(rec.overflows, name === 'uws' ? 1 : 0);
+    assert.deepEqual(rejected, []);
+    assert.equal(o.ws.readyState, WebSocket.OPEN);
+    o.ws.close();
   });
 });

@@ -30,7 +30,7 @@ import { sendPubrelWhenSaved } from '../cluster/durable-ack.js';
 import { durabilityOf } from '../cluster/durable.js';
 import type { EngineContext } from '../engine-context.js';
 import type { Message } from '../session/message.js';
-import { type Feeder, type FlowBlocker, releaseFeeders } from '../session/flow-control.js';
+import { exemptFeeder, type Feeder, type FlowBlocker, releaseFeeders } from '../session/flow-control.js';
 import type { PublishQuota } from '../quota/publish-quota.js';
 import type { Outlet, Session } from '../session/session.js';
 import { holdWillOnShutdown, scheduleWill } from '../session/will.js';
@@ -147,6 +147,12 @@ export class Channel implements ConnectionHandler, Outlet, Feeder {
     if (this.state === ChannelState.Closed) return;
     if (this.session === undefined) this.closeBeforeConnect('network', 'connection closed before CONNACK');
     else this.teardown('network', ReasonCode.UnspecifiedError, true);
+  }
+
+  onReadOverflow(): void {
+    // Only flow control's hold gives way (its subscribers' queue limits then apply); a client
+    // that keeps sending past a rate limit or a pending authorization is closed by the transport.
+    if (this.flowBlockers !== undefined && this.authHeld === undefined && this.rate?.held === undefined) exemptFeeder(this.ctx, this);
   }
 
   replaceWill(will: Will | undefined): void {

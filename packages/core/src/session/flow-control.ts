@@ -148,6 +148,18 @@ function runReleases(): void {
   }
 }
 
+/**
+ * Lets `f` go now and does not hold it back again for FLOW_MAX_HOLD_MS: the watchdog's way out
+ * of a hold that lasted too long, and the way out for a connection whose transport cannot hold
+ * more of its input (uWebSockets.js cannot stop reading). The congested sessions' queue limits
+ * apply meanwhile.
+ */
+export function exemptFeeder(ctx: EngineContext, f: Feeder): void {
+  for (const s of f.flowBlockers ?? []) s.feeders?.delete(f);
+  f.flowExemptUntil = ctx.clock.now() + FLOW_MAX_HOLD_MS;
+  release(ctx, f);
+}
+
 function release(ctx: EngineContext, f: Feeder): void {
   f.flowBlockers = undefined;
   const w = watchdogs.get(ctx);
@@ -186,10 +198,7 @@ function arm(ctx: EngineContext, w: Watchdog): void {
         release(ctx, f);
         continue;
       }
-      if (now - f.flowBlockedAt < FLOW_MAX_HOLD_MS) continue;
-      for (const s of blockers) s.feeders?.delete(f);
-      f.flowExemptUntil = now + FLOW_MAX_HOLD_MS;
-      release(ctx, f);
+      if (now - f.flowBlockedAt >= FLOW_MAX_HOLD_MS) exemptFeeder(ctx, f);
     }
     if (w.held.size > 0 && w.timer === undefined) arm(ctx, w);
   });
