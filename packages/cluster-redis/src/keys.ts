@@ -81,6 +81,15 @@ export class Keys {
     return `${this.prefix}:{n:${nodeId}}:inbox`;
   }
 
+  /**
+   * String (TTL): set once a dead node's inbox was drained for the last time; appends to the
+   * inbox are refused while it exists, so no acknowledged message lands where nobody reads.
+   * Deleted by the node when it reads its inbox again under the same id.
+   */
+  inboxSeal(nodeId: string): string {
+    return `${this.prefix}:{n:${nodeId}}:sealed`;
+  }
+
   /** String (JSON, short TTL): the tombstones a leaving node left for the survivor (MovedClient[]). */
   moved(nodeId: string): string {
     return `${this.prefix}:{n:${nodeId}}:moved`;

@@ -56,16 +56,29 @@ if #last > 0 then return last[1][1] end
 return '0-0'`;
 
 /**
- * KEYS: a drained inbox. ARGV: '1' to keep an inbox that has a consumer group (its node came
- * back), '0' otherwise. Deletes it only when empty, in one step: a DEL after the last read lost
- * what was appended in between. Returns 0 when entries are left to drain, 1 when done.
+ * KEYS: a drained inbox, its seal. ARGV: '1' to keep an inbox that has a consumer group (its
+ * node came back), '0' otherwise; seconds to seal the inbox for once it is gone ('0': no seal).
+ * Deletes it only when empty, in one step: a DEL after the last read lost what was appended in
+ * between. Returns 0 when entries are left to drain, 1 when done.
  */
 export const DELETE_IF_EMPTY = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 1 end
+local function seal()
+  if ARGV[2] ~= '0' then redis.call('SET', KEYS[2], '1', 'EX', ARGV[2]) end
+  return 1
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then return seal() end
 if redis.call('XLEN', KEYS[1]) > 0 then return 0 end
 if ARGV[1] == '1' and #redis.call('XINFO', 'GROUPS', KEYS[1]) > 0 then return 1 end
 redis.call('DEL', KEYS[1])
-return 1`;
+return seal()`;
+
+/**
+ * KEYS: an inbox, its seal. ARGV: entry body, sending node. Appends the entry unless the inbox
+ * is sealed (its node was cleaned up and its last look taken: nobody would read it); nil then.
+ */
+export const APPEND_UNLESS_SEALED = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return false end
+return redis.call('XADD', KEYS[1], '*', 'b', ARGV[1], 'n', ARGV[2])`;
 
 /** KEYS: an inbox. Returns 1 when it has a consumer group (a node reads it), 0 when not or absent. */
 export const HAS_GROUP = `

@@ -16,6 +16,9 @@
  * Acknowledged entries are deleted, so everything left in a dead node's inbox is exactly what
  * it had not secured yet: the survivor reads it all with XRANGE (no XAUTOCLAIM needed), hands
  * it to the engine batch by batch with the same save-and-delete step, and deletes the stream.
+ * It looks again a few times (drainOrphaned: a lagging node may still append), and the last look
+ * seals the inbox: appends are a script that refuses a sealed inbox (APPEND_UNLESS_SEALED), so
+ * none is acknowledged where nobody reads; the node back under its id lifts the seal.
  *
  * Failure: an append when the connection is not ready fails at once (0x80); bytes appended and
  * not yet acknowledged are bounded (`maxBacklogBytes`, 0x97 past it). ioredis queues commands
@@ -34,7 +37,7 @@ import {
   type StoredWill,
 } from '@mqtt-broker/core';
 import type { Keys } from './keys.js';
-import { DELETE_IF_EMPTY, HAS_GROUP } from './lua.js';
+import { APPEND_UNLESS_SEALED, DELETE_IF_EMPTY, HAS_GROUP } from './lua.js';
 import { readMessage, writeMessage } from './message-codec.js';
 import { pack, Reader, Writer } from './pack.js';
 import { evalScript, isCluster, type RedisClient, sleep } from './redis-client.js';
@@ -46,6 +49,24 @@ const READ_COUNT = 20;
 /** Messages per inbox entry at most (a slow subscriber's queue must be able to take one entry). */
 const MAX_ENTRY_MESSAGES = 100;
 const DRAIN_COUNT = 100;
+/** How long a cleaned-up node's inbox stays sealed (Keys.inboxSeal): far longer than any node lags. */
+const SEAL_SECONDS = 24 * 3600;
+/** When a cleaned-up node's inbox is looked at again, ms after its drain, unless configured. */
+const ORPHAN_CHECKS_MS: readonly number[] = [1000, 5000, 15_000];
+
+interface AppendCommands {
+  appendUnlessSealed(inbox: string, seal: string, body: Buffer, nodeId: string): Promise<string | null>;
+}
+
+const appendDefined = new WeakSet<RedisClient>();
+
+function appendCommands(client: RedisClient): AppendCommands {
+  if (!appendDefined.has(client)) {
+    client.defineCommand('appendUnlessSealed', { lua: APPEND_UNLESS_SEALED, numberOfKeys: 2 });
+    appendDefined.add(client);
+  }
+  return client as unknown as AppendCommands;
+}
 
 /** KEYS: owner hash, epoch counter. ARGV: dead node, new node. Moves the id only if the dead node owns it. */
 const ADOPT_CLIENT = `
@@ -64,6 +85,13 @@ export interface RedisDurableOptions {
   drainWillGraceMs?: number;
   /** Told when drainOrphaned found messages (a publishing node appended after the drain). */
   onOrphaned?: (deadNodeId: string, messages: number) => void;
+  /** Told when an append was refused because the destination's inbox is sealed (this node routed to a cleaned-up node). */
+  onSealed?: (deadNodeId: string, messages: number) => void;
+  /**
+   * When a cleaned-up node's inbox is looked at again after its drain, ms after it; the last look
+   * seals it (DurablePort.orphanChecksMs). Default 1 s, 5 s, 15 s.
+   */
+  orphanChecksMs?: readonly number[];
   blockMs?: number;
   onError?: (error: unknown) => void;
   /** Told how long each XADD and save-and-ack took (Redis latency metric, op 'stream'). */
@@ -100,6 +128,8 @@ export interface RedisDurableStats {
   messagesClaimed: number;
   /** Messages found in a cleaned-up node's inbox after its drain (drainOrphaned). */
   orphanedMessages: number;
+  /** Messages refused because their destination's inbox was sealed (also in appendsRefused). */
+  messagesSealedOut: number;
   /** Messages appended per destination node / consumed per sending node. */
   sentByPeer: Map<string, number>;
   receivedByPeer: Map<string, number>;
@@ -149,6 +179,7 @@ export class RedisDurable implements DurablePort {
     sessionsAdopted: 0,
     messagesClaimed: 0,
     orphanedMessages: 0,
+    messagesSealedOut: 0,
     sentByPeer: new Map(),
     receivedByPeer: new Map(),
   };
@@ -233,10 +264,17 @@ export class RedisDurable implements DurablePort {
       this.stats.xadds++;
       this.stats.messagesAppended += entry.count;
       this.stats.sentByPeer.set(nodeId, (this.stats.sentByPeer.get(nodeId) ?? 0) + entry.count);
-      timed(this.options.timer, 'stream', this.client.xadd(this.keys.inbox(nodeId), '*', 'b', frame, 'n', this.options.nodeId)).then(
-        () => {
+      timed(this.options.timer, 'stream', appendCommands(this.client).appendUnlessSealed(this.keys.inbox(nodeId), this.keys.inboxSeal(nodeId), frame, this.options.nodeId)).then(
+        (id) => {
           this.backlogBytes -= size;
-          entry.resolve();
+          if (id !== null) {
+            entry.resolve();
+            return;
+          }
+          this.stats.appendsRefused++;
+          this.stats.messagesSealedOut += entry.count;
+          this.options.onSealed?.(nodeId, entry.count);
+          entry.reject(new DurableAppendError(0x80, `node ${nodeId} was cleaned up: its inbox is sealed`));
         },
         (err: unknown) => {
           this.backlogBytes -= size;
@@ -296,12 +334,15 @@ export class RedisDurable implements DurablePort {
     };
   }
 
+  /** Creates this node's inbox and group, then lifts a seal left by a cleanup of an earlier run of the same id. */
   private async ensureGroup(key: string): Promise<void> {
     try {
       await this.client.xgroup('CREATE', key, GROUP, '0', 'MKSTREAM');
     } catch (e) {
       if (!String(e).includes('BUSYGROUP')) throw e;
     }
+    // after the group: a last look that runs meanwhile sees the group and does not seal again
+    await this.client.del(this.keys.inboxSeal(this.options.nodeId));
   }
 
   /**
@@ -350,17 +391,24 @@ export class RedisDurable implements DurablePort {
     return this.drainInbox(deadNodeId, handler, keep ? 'keep' : 'delete', held);
   }
 
-  async drainOrphaned(deadNodeId: string, handler: DurableBatchHandler): Promise<number> {
+  get orphanChecksMs(): readonly number[] {
+    return this.options.orphanChecksMs ?? ORPHAN_CHECKS_MS;
+  }
+
+  async drainOrphaned(deadNodeId: string, handler: DurableBatchHandler, last: boolean): Promise<number> {
     const key = this.keys.inbox(deadNodeId);
-    if (Number(await evalScript(this.client, HAS_GROUP, [key], [])) === 1) return 0; // absent, or read by its node again
-    const messages = await this.drainInbox(deadNodeId, handler, 'orphaned');
+    if (Number(await evalScript(this.client, HAS_GROUP, [key], [])) === 1) return 0; // read by its node again
+    const messages = await this.drainInbox(deadNodeId, handler, last ? 'sealed' : 'orphaned');
     this.stats.orphanedMessages += messages;
     if (messages > 0) this.options.onOrphaned?.(deadNodeId, messages);
     return messages;
   }
 
-  /** `end`: keep the inbox; delete it once empty; or delete it once empty unless its node reads it again. */
-  private async drainInbox(deadNodeId: string, handler: DurableBatchHandler, end: 'keep' | 'delete' | 'orphaned', held?: () => Promise<void> | undefined): Promise<number> {
+  /**
+   * `end`: keep the inbox; delete it once empty; delete it once empty unless its node reads it
+   * again; the same, and seal it (the last look: appends are refused from then on).
+   */
+  private async drainInbox(deadNodeId: string, handler: DurableBatchHandler, end: 'keep' | 'delete' | 'orphaned' | 'sealed', held?: () => Promise<void> | undefined): Promise<number> {
     const key = this.keys.inbox(deadNodeId);
     let from = '-';
     let messages = 0;
@@ -368,7 +416,7 @@ export class RedisDurable implements DurablePort {
       await held?.();
       const entries = (await this.client.xrangeBuffer(key, from, '+', 'COUNT', DRAIN_COUNT)) as Array<[Buffer, Buffer[]]>;
       if (entries.length === 0) {
-        if (end === 'keep' || Number(await evalScript(this.client, DELETE_IF_EMPTY, [key], [end === 'orphaned' ? '1' : '0'])) === 1) break;
+        if (end === 'keep' || Number(await evalScript(this.client, DELETE_IF_EMPTY, [key, this.keys.inboxSeal(deadNodeId)], [end === 'delete' ? '0' : '1', end === 'sealed' ? SEAL_SECONDS : '0'])) === 1) break;
         from = '-'; // appended since the read: drained before the inbox goes (what is left is unread: read entries are deleted)
         continue;
       }

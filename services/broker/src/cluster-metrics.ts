@@ -139,6 +139,7 @@ export function registerClusterMetrics(registry: Registry, nodeId: string, redis
     'session saves and deletes refused because another node owns the client id now (this node was stale; its copy was dropped)',
     () => redis.sessions.fencedWrites,
   );
+  tally(registry, 'mqtt_cluster_sealed_out_messages_total', 'QoS 1/2 messages refused because their destination node was cleaned up and its inbox sealed (a lagging node routed to it; the publisher was not acknowledged)', () => durableStats.messagesSealedOut);
   tally(registry, 'mqtt_cluster_orphaned_messages_total', 'QoS 1/2 messages found in a dead node inbox after its drain and delivered (a lagging node routed to it)', () => durableStats.orphanedMessages);
   tally(registry, 'mqtt_sessions_adopted_total', 'persistent sessions of dead nodes adopted by this node', () => durableStats.sessionsAdopted);
   tally(registry, 'mqtt_cluster_dead_node_wills_total', 'wills of dead nodes clients published by this node', () => durableStats.willsPublished);

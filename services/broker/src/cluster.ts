@@ -40,6 +40,7 @@ export function clusterConfigured(config: BrokerConfig): boolean {
 
 export function createClusterMode(config: BrokerConfig, log: Logger, registry: Registry): ClusterMode {
   let lastErrorLog = 0;
+  let lastSealedLog = 0;
   const heartbeatTtlMs = config.clusterHeartbeatTtlMs;
   let durable: RedisDurable | undefined;
   const latency = new RedisLatencyHistogram(registry);
@@ -74,6 +75,14 @@ export function createClusterMode(config: BrokerConfig, log: Logger, registry: R
     onError: (err) => log.debug({ err }, 'durable inbox error'),
     onOrphaned: (deadNodeId, messages) =>
       log.warn({ event: 'orphaned_inbox_drained', deadNodeId, messages }, 'messages appended to a dead node inbox after its drain were delivered (a lagging node still routed to it)'),
+    // a lagging node sees the route removal within about a heartbeat TTL, or is taken for dead
+    orphanChecksMs: [heartbeatTtlMs / 5, heartbeatTtlMs, heartbeatTtlMs * 3],
+    onSealed: (deadNodeId, messages) => {
+      const now = Date.now();
+      if (now - lastSealedLog < 5000) return;
+      lastSealedLog = now;
+      log.warn({ event: 'append_to_sealed_inbox', deadNodeId, messages }, 'refused: this node still routed to a node cleaned up long ago (its route replica lags); the publishers were not acknowledged');
+    },
     timer: latency.observe,
   });
   let synced = false;

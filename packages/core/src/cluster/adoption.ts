@@ -39,8 +39,6 @@ import { noteOwned } from './takeover.js';
 
 /** Grace for appends already on their way to the dead node's inbox when its routes were removed. */
 const INBOX_GRACE_MS = 300;
-/** When the dead node's inbox is looked at again after its drain, ms after it (drainOrphaned). */
-const ORPHAN_CHECKS_MS = [1000, 5000, 15_000];
 
 export async function adoptDeadNode(d: ClusterDurability, deadNodeId: string): Promise<NodeCleanup> {
   const ctx = d.ctx;
@@ -85,21 +83,24 @@ export async function adoptDeadNode(d: ClusterDurability, deadNodeId: string): P
  * still append to the dead node's inbox after the grace and the drain: the append is acknowledged
  * and, without this, read by nobody (suspected of the loss seen in issue 8 under a load average
  * of 20+). Such a node sees the route removal within about a heartbeat TTL or is taken for dead
- * itself, so the inbox is looked at again a few times over that span (ORPHAN_CHECKS_MS).
+ * itself, so the inbox is looked at again a few times over that span (DurablePort.orphanChecksMs,
+ * from the heartbeat TTL), and the last look seals it: a node lagging even longer has its append
+ * refused (its publisher is not acknowledged and sends again) instead of stored where nobody reads.
  */
 function drainOrphaned(d: ClusterDurability, deadNodeId: string, adopted: Session[], moved: MovedClient[]): void {
   const drainLate = d.port.drainOrphaned?.bind(d.port);
-  if (drainLate === undefined) return;
+  const checks = d.port.orphanChecksMs;
+  if (drainLate === undefined || checks === undefined) return;
   const check = (i: number): void => {
-    if (i >= ORPHAN_CHECKS_MS.length) return;
+    if (i >= checks.length) return;
     setTimeout(() => {
       if (!d.running) return;
       const passed: Array<Promise<void>> = [];
-      drainLate(deadNodeId, (batch) => deliverToAdopted(d, batch, adopted, moved, passed))
+      drainLate(deadNodeId, (batch) => deliverToAdopted(d, batch, adopted, moved, passed), i === checks.length - 1)
         .then(() => Promise.allSettled(passed))
         .catch((e: unknown) => d.ctx.reportPortError(e))
         .finally(() => check(i + 1));
-    }, ORPHAN_CHECKS_MS[i] - (i > 0 ? ORPHAN_CHECKS_MS[i - 1] : 0)).unref();
+    }, checks[i] - (i > 0 ? checks[i - 1] : 0)).unref();
   };
   check(0);
 }

@@ -123,9 +123,13 @@ export interface DurablePort {
   /**
    * After a dead node's drain: takes what was appended to its inbox since (a publishing node whose
    * route replica still showed the dead node's routes: the append created the inbox again) as
-   * `drain` does, unless the node is back and reads its inbox itself. Returns the message count.
+   * `drain` does, unless the node is back and reads its inbox itself. The `last` look seals the
+   * inbox: appends to it are refused from then on (DurableAppendError), until its node is back.
+   * Returns the message count.
    */
-  drainOrphaned?(deadNodeId: string, handler: DurableBatchHandler): Promise<number>;
+  drainOrphaned?(deadNodeId: string, handler: DurableBatchHandler, last: boolean): Promise<number>;
+  /** When drainOrphaned runs, ms after the drain (ascending); set with drainOrphaned. */
+  readonly orphanChecksMs?: readonly number[];
   /** The will of a client connected to `nodeId`; replaced on reconnect, deleted by deleteWill. */
   setWill(nodeId: string, will: StoredWill): Promise<void>;
   deleteWill(nodeId: string, clientId: string): Promise<void>;
