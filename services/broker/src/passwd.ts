@@ -25,8 +25,9 @@ async function readLine(stream: NodeJS.ReadableStream): Promise<string | undefin
 /** Prompt on a TTY without echoing what is typed. */
 async function promptHidden(io: PasswdIo, question: string): Promise<string> {
   const { stdin, stderr } = io;
-  stderr.write(question);
+  // echo off before the prompt shows: what is typed (or pasted) the moment it appears is not echoed
   stdin.setRawMode(true);
+  stderr.write(question);
   stdin.resume();
   stdin.setEncoding('utf8');
   try {
