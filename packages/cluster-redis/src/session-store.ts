@@ -17,7 +17,7 @@
  */
 import type { SessionSnapshot, SessionStore } from '@mqtt-broker/core';
 import type { Keys } from './keys.js';
-import { COMMIT_ENTRY, FENCED_DELETE, FENCED_SAVE, LOAD_SESSION } from './lua.js';
+import { APPEND_UNLESS_SEALED, COMMIT_ENTRY, FENCED_DELETE, FENCED_SAVE, LOAD_SESSION } from './lua.js';
 import { pack, unpack } from './pack.js';
 import { isCluster, type RedisClient } from './redis-client.js';
 import { type RedisTimer, timed } from './timing.js';
@@ -48,6 +48,7 @@ interface SessionCommands {
   fencedDelete(...args: Array<string | number | Buffer>): Promise<FenceReply>;
   loadSessionBuffer(...args: Array<string | number | Buffer>): Promise<Buffer | null>;
   commitEntry(...args: Array<string | number | Buffer>): Promise<Array<string | null>>;
+  appendUnlessSealed(inbox: string, seal: string, body: Buffer, nodeId: string): Promise<string | null>;
 }
 
 const defined = new WeakSet<RedisClient>();
@@ -59,6 +60,7 @@ export function sessionCommands(client: RedisClient): SessionCommands {
     client.defineCommand('fencedDelete', { lua: FENCED_DELETE });
     client.defineCommand('loadSession', { lua: LOAD_SESSION, numberOfKeys: 3 });
     client.defineCommand('commitEntry', { lua: COMMIT_ENTRY });
+    client.defineCommand('appendUnlessSealed', { lua: APPEND_UNLESS_SEALED, numberOfKeys: 2 });
     defined.add(client);
   }
   return client as unknown as SessionCommands;

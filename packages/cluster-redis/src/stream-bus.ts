@@ -37,7 +37,7 @@ import {
   type StoredWill,
 } from '@mqtt-broker/core';
 import type { Keys } from './keys.js';
-import { APPEND_UNLESS_SEALED, DELETE_IF_EMPTY, HAS_GROUP } from './lua.js';
+import { DELETE_IF_EMPTY, HAS_GROUP } from './lua.js';
 import { readMessage, writeMessage } from './message-codec.js';
 import { pack, Reader, Writer } from './pack.js';
 import { evalScript, isCluster, type RedisClient, sleep } from './redis-client.js';
@@ -53,20 +53,6 @@ const DRAIN_COUNT = 100;
 const SEAL_SECONDS = 24 * 3600;
 /** When a cleaned-up node's inbox is looked at again, ms after its drain, unless configured. */
 const ORPHAN_CHECKS_MS: readonly number[] = [1000, 5000, 15_000];
-
-interface AppendCommands {
-  appendUnlessSealed(inbox: string, seal: string, body: Buffer, nodeId: string): Promise<string | null>;
-}
-
-const appendDefined = new WeakSet<RedisClient>();
-
-function appendCommands(client: RedisClient): AppendCommands {
-  if (!appendDefined.has(client)) {
-    client.defineCommand('appendUnlessSealed', { lua: APPEND_UNLESS_SEALED, numberOfKeys: 2 });
-    appendDefined.add(client);
-  }
-  return client as unknown as AppendCommands;
-}
 
 /** KEYS: owner hash, epoch counter. ARGV: dead node, new node. Moves the id only if the dead node owns it. */
 const ADOPT_CLIENT = `
@@ -264,7 +250,7 @@ export class RedisDurable implements DurablePort {
       this.stats.xadds++;
       this.stats.messagesAppended += entry.count;
       this.stats.sentByPeer.set(nodeId, (this.stats.sentByPeer.get(nodeId) ?? 0) + entry.count);
-      timed(this.options.timer, 'stream', appendCommands(this.client).appendUnlessSealed(this.keys.inbox(nodeId), this.keys.inboxSeal(nodeId), frame, this.options.nodeId)).then(
+      timed(this.options.timer, 'stream', sessionCommands(this.client).appendUnlessSealed(this.keys.inbox(nodeId), this.keys.inboxSeal(nodeId), frame, this.options.nodeId)).then(
         (id) => {
           this.backlogBytes -= size;
           if (id !== null) {
