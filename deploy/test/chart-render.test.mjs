@@ -113,9 +113,11 @@ test('production values: external Redis Cluster, TLS, auth, PROXY protocol, HPA,
   assert.equal(env.REDIS_TLS, 'true');
   assert.equal(env.REDIS_USERNAME, 'mqtt');
   assert.equal(env.PROXY_PROTOCOL, 'true');
+  assert.equal(env.PROXY_PROTOCOL_LISTENERS, 'tcp,tls,ws,wss');
   assert.equal(env.ALLOW_ANONYMOUS, 'false');
   assert.equal(env.MQTT_TLS_PORT, '8883');
   assert.equal(env.MQTT_WS_PORT, 'off');
+  assert.equal(env.MQTT_WSS_PORT, '8084');
   assert.equal(env.TLS_CERT, '/etc/mqtt-broker/tls/tls.crt');
   assert.equal(env.PASSWORD_FILE, '/etc/mqtt-broker/passwd/passwd');
   assert.equal(env.ACL_FILE, '/etc/mqtt-broker/acl/acl');
@@ -142,7 +144,7 @@ test('production values: external Redis Cluster, TLS, auth, PROXY protocol, HPA,
   assert.equal(pub.metadata.annotations['service.beta.kubernetes.io/aws-load-balancer-nlb-target-type'], 'ip');
   assert.deepEqual(
     pub.spec.ports.map((p) => p.port),
-    [1883, 8883],
+    [1883, 8883, 8084],
   );
 
   const [hpa] = byKind(manifests, 'HorizontalPodAutoscaler');
@@ -164,9 +166,13 @@ test('production values: external Redis Cluster, TLS, auth, PROXY protocol, HPA,
   assert.equal(pdb.spec.maxUnavailable, 1);
   assert.doesNotMatch(notes, /anonymous clients are allowed/);
   assert.match(notes, /-u USER -P PASSWORD/);
-  assert.doesNotMatch(notes, /WebSocket clients will fail/);
-  const withWs = renderChart({ ...production, ports: { ...production.ports, ws: { enabled: true } } });
-  assert.match(withWs.notes, /WebSocket clients will fail/, 'PROXY protocol + WebSocket behind the NLB is flagged');
+  assert.match(notes, /expects a PROXY header on its tcp, tls, ws, wss listeners/);
+  assert.doesNotMatch(notes, /its clients will fail/);
+  const wssViaIngress = { ...production, proxyProtocol: { ...production.proxyProtocol, listeners: ['tcp', 'tls', 'ws'] } };
+  assert.equal(envOf(byKind(renderChart(wssViaIngress).manifests, 'Deployment')[0]).PROXY_PROTOCOL_LISTENERS, 'tcp,tls,ws');
+  assert.match(renderChart(wssViaIngress).notes, /its clients will fail/, 'a Service port whose listener skips the header behind the NLB is flagged');
+  const wssOff = { ...wssViaIngress, ports: { ...production.ports, wss: { enabled: false } } };
+  assert.doesNotMatch(renderChart(wssOff).notes, /its clients will fail/);
 });
 
 test('the dashboard ConfigMap carries the dashboard JSON for the Grafana sidecar', () => {

@@ -179,6 +179,8 @@ app.kubernetes.io/part-of: mqtt-broker
   value: {{ .Values.broker.wsEngine | quote }}
 - name: PROXY_PROTOCOL
   value: {{ .Values.proxyProtocol.enabled | quote }}
+- name: PROXY_PROTOCOL_LISTENERS
+  value: {{ join "," .Values.proxyProtocol.listeners | quote }}
 {{- with .Values.broker.serverReference }}
 - name: SERVER_REFERENCE
   value: {{ . | quote }}

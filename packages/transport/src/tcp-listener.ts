@@ -2,18 +2,17 @@
  * TCP and TLS listeners.
  *
  * Without the PROXY protocol a plain net.Server / tls.Server hands each socket to the core.
- * With it, a net.Server accepts, reads the PROXY header (proxy-reader.ts), then either serves
- * the socket (TCP) or injects it into a tls.Server with `emit('connection')` (TLS: the header
- * precedes the TLS handshake). The proxied address of a TLS socket is parked in a map keyed by
- * the socket's own peer address:port (unique among live connections) until the handshake ends.
+ * With it, a net.Server in front (proxy-front.ts) reads the PROXY header, then either serves the
+ * socket (TCP) or hands it to the tls.Server (TLS: the header precedes the TLS handshake), whose
+ * secure connection takes the parked header.
  */
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { ConnectionAcceptor, TransportKind } from './core-types.js';
 import { verifiedCertificate } from './client-certificate.js';
 import { bindServer, closeServer, type Listener, type ListenOptions, secureContextOptions, type TlsSettings } from './listener.js';
+import { createProxyFront, ParkedProxyHeaders } from './proxy-front.js';
 import type { ProxyHeader } from './proxy-protocol.js';
-import { DEFAULT_PROXY_HEADER_TIMEOUT_MS, readProxyHeader } from './proxy-reader.js';
 import { normalizeAddress, type SocketConnectionOptions, serveSocket } from './socket-connection.js';
 
 export interface TcpListenOptions extends ListenOptions {
@@ -52,6 +51,7 @@ async function listenStream(transport: TransportKind, options: TcpListenOptions,
     socket.once('close', untrack);
   };
   const serverOptions = { highWaterMark: options.highWaterMark, noDelay: true };
+  const front = { transport, headerTimeoutMs: options.proxyHeaderTimeoutMs, events, serverOptions };
   const base = (header?: ProxyHeader): SocketConnectionOptions => ({
     transport,
     events,
@@ -61,22 +61,18 @@ async function listenStream(transport: TransportKind, options: TcpListenOptions,
   let server: Server;
   let reloadTls: ((tls: TlsSettings) => void) | undefined;
   if (tls === undefined) {
-    server = createNetServer(serverOptions, (socket) => {
-      track(socket);
-      if (options.proxyProtocol !== true) {
-        // SocketConnection reports this socket's errors once attached
-        serveSocket(socket, options.acceptor, base());
-        return;
-      }
-      socket.on('error', onError);
-      void readProxyHeader(socket, transport, options.proxyHeaderTimeoutMs ?? DEFAULT_PROXY_HEADER_TIMEOUT_MS, events).then((header) => {
-        if (header !== undefined && !socket.destroyed) serveSocket(socket, options.acceptor, base(header));
-      });
-    });
+    // SocketConnection reports the socket's errors once attached (readProxyHeader until then).
+    server =
+      options.proxyProtocol === true
+        ? createProxyFront({ ...front, accepted: track }, (socket, header) => serveSocket(socket, options.acceptor, base(header)))
+        : createNetServer(serverOptions, (socket) => {
+            track(socket);
+            serveSocket(socket, options.acceptor, base());
+          });
   } else {
     const requireCert = tls.requireClientCert === true;
     const askCert = requireCert || tls.requestClientCert === true;
-    const pending = new Map<string, ProxyHeader>();
+    const parked = new ParkedProxyHeaders();
     const tlsServer = createTlsServer({
       ...secureContextOptions(tls),
       requestCert: askCert,
@@ -87,10 +83,7 @@ async function listenStream(transport: TransportKind, options: TcpListenOptions,
     reloadTls = (next) => tlsServer.setSecureContext(secureContextOptions(next));
     tlsServer.on('secureConnection', (socket: TLSSocket) => {
       socket.on('error', onError);
-      const key = `${socket.remoteAddress}|${socket.remotePort}`;
-      const header = pending.get(key);
-      pending.delete(key);
-      const connOptions = base(header);
+      const connOptions = base(parked.take(socket));
       const certificate = askCert ? verifiedCertificate(socket) : undefined;
       if (certificate !== undefined) {
         connOptions.certificate = certificate;
@@ -107,17 +100,11 @@ async function listenStream(transport: TransportKind, options: TcpListenOptions,
       server = tlsServer;
       server.on('connection', track);
     } else {
-      server = createNetServer(serverOptions, (socket) => {
+      const accepted = (socket: Socket): void => {
         track(socket);
         socket.on('error', onError);
-        const key = `${socket.remoteAddress}|${socket.remotePort}`;
-        void readProxyHeader(socket, transport, options.proxyHeaderTimeoutMs ?? DEFAULT_PROXY_HEADER_TIMEOUT_MS, events).then((header) => {
-          if (header === undefined || socket.destroyed) return;
-          pending.set(key, header);
-          socket.once('close', () => pending.delete(key));
-          tlsServer.emit('connection', socket);
-        });
-      });
+      };
+      server = createProxyFront({ ...front, accepted }, (socket, header) => parked.handOn(tlsServer, socket, header));
     }
   }
 

@@ -2,7 +2,7 @@
  * WS_ENGINE: which WebSocketEngine the WebSocket listeners run on. `auto` takes uWebSockets.js
  * where a build loads (uws-loader.ts) and `ws` otherwise, and `ws` for a node whose secure
  * WebSocket listener requires client certificates (uWS accepts any client certificate and does
- * not expose it). PROXY protocol needs no rule: it is read on the TCP and TLS listeners only.
+ * not expose it) or whose WebSocket listeners read the PROXY protocol (ws-engine-uws.ts says why).
  */
 import { loadUws } from './uws-loader.js';
 import { createUwsEngine } from './ws-engine-uws.js';
@@ -29,15 +29,19 @@ export class WebSocketEngineError extends Error {
 export interface WebSocketEngineNeeds {
   /** A secure WebSocket listener that requires and verifies client certificates. */
   readonly clientCertificates: boolean;
+  /** A WebSocket listener that expects a PROXY protocol header. */
+  readonly proxyProtocol: boolean;
 }
 
 const CLIENT_CERTS = 'uWebSockets.js cannot verify client certificates (secure WebSocket with TLS_REQUIRE_CLIENT_CERT)';
+const PROXY = 'uWebSockets.js cannot read the PROXY protocol as load balancers send it (PROXY_PROTOCOL on a WebSocket listener)';
 
 export function chooseWebSocketEngine(setting: WebSocketEngineSetting, needs: WebSocketEngineNeeds): WebSocketEngineChoice {
   if (setting === 'ws') return { engine: createWsEngine(), reason: 'WS_ENGINE=ws' };
-  if (needs.clientCertificates) {
-    if (setting === 'uws') throw new WebSocketEngineError(`WS_ENGINE=uws: ${CLIENT_CERTS}`);
-    return { engine: createWsEngine(), reason: CLIENT_CERTS };
+  const unsupported = needs.clientCertificates ? CLIENT_CERTS : needs.proxyProtocol ? PROXY : undefined;
+  if (unsupported !== undefined) {
+    if (setting === 'uws') throw new WebSocketEngineError(`WS_ENGINE=uws: ${unsupported}`);
+    return { engine: createWsEngine(), reason: unsupported };
   }
   const { build, failures } = loadUws();
   if (build !== undefined) return { engine: createUwsEngine(build.module), reason: `uWebSockets.js ${build.name} loaded` };

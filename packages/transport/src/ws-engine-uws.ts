@@ -10,8 +10,8 @@
  *   on resume. Past `heldLimit` bytes held the connection's handler is asked to resume
  *   (onReadOverflow); if it does not, the connection is closed (`ws_read_overflow`), so a client
  *   that ignores the pause costs bounded memory.
- * - No remote port (reported 0), no client certificate check and CN (ws-engine-select.ts keeps
- *   those listeners on `ws`), a fixed listen backlog of 512.
+ * - No remote port (reported 0), no client certificate check and CN, no PROXY protocol
+ *   (ws-engine-select.ts keeps those listeners on `ws`), a fixed listen backlog of 512.
  * - TLS certificate and key are read by uWS from files: they are written to a private temporary
  *   directory for the construction of the app and deleted right after.
  * uWS's own send limit (maxBackpressure) is off: WebSocketConnection applies the high-water mark,
@@ -229,6 +229,9 @@ async function listenOn(uws: UwsModule, app: UwsApp, host: string, port: number)
 export function createUwsEngine(uws: UwsModule): WebSocketEngine {
   return {
     name: 'uws',
+    // uWS parses PROXY v2 only, and on an SSLApp inside the TLS stream (measured with v20.30: a
+    // header before the ClientHello fails the handshake), so not as load balancers send it.
+    proxyProtocol: false,
     async listen(options: WebSocketServerOptions, onPeer: (peer: WebSocketPeer, info: WebSocketPeerInfo) => void): Promise<WebSocketServerHandle> {
       const { transport } = options;
       const rejected = (reason: TransportRejectReason, address: string): void => options.events?.connectionRejected?.(transport, reason, address);

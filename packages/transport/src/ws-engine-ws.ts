@@ -5,6 +5,8 @@
  * before `ws` completes the handshake, so a refused client gets a plain HTTP status (404 for a
  * wrong path, 400 when it offers no MQTT subprotocol) instead of a half-open WebSocket.
  * `sendBatch` corks the raw socket around the sends so a turn's frames leave in one syscall.
+ * With the PROXY protocol a net.Server in front (proxy-front.ts) reads the header and hands the
+ * socket to the http(s) server, which never listens itself; the upgrade takes the header.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -13,6 +15,7 @@ import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import { WebSocket, WebSocketServer } from 'ws';
 import { verifiedCertificate } from './client-certificate.js';
 import { bindServer, closeServer, secureContextOptions } from './listener.js';
+import { createProxyFront, ParkedProxyHeaders } from './proxy-front.js';
 import { normalizeAddress } from './socket-connection.js';
 import type { WebSocketEngine, WebSocketPeer, WebSocketPeerEvents, WebSocketPeerInfo, WebSocketServerHandle, WebSocketServerOptions } from './ws-engine.js';
 
@@ -81,6 +84,7 @@ function refuse(socket: Socket, status: string): void {
 export function createWsEngine(): WebSocketEngine {
   return {
     name: 'ws',
+    proxyProtocol: true,
     async listen(options: WebSocketServerOptions, onPeer: (peer: WebSocketPeer, info: WebSocketPeerInfo) => void): Promise<WebSocketServerHandle> {
       const { events, transport } = options;
       const tls = options.tls;
@@ -98,11 +102,26 @@ export function createWsEngine(): WebSocketEngine {
       const sockets = new Set<Socket>();
       let accepting = true;
 
-      server.on('connection', (socket: Socket) => {
+      const track = (socket: Socket): void => {
+        if (sockets.has(socket)) return;
         sockets.add(socket);
         socket.once('close', () => sockets.delete(socket));
+      };
+      server.on('connection', (socket: Socket) => {
+        track(socket);
         socket.on('error', (err) => events?.socketError?.(transport, err));
       });
+      const parked = options.proxyProtocol === true ? new ParkedProxyHeaders() : undefined;
+      const front =
+        parked === undefined
+          ? undefined
+          : createProxyFront({ transport, headerTimeoutMs: options.proxyHeaderTimeoutMs, events, accepted: track }, (socket, header) => {
+              parked.handOn(server, socket, header);
+              // readProxyHeader left the socket paused with the request's first bytes unshifted:
+              // the TLS server reads them itself, the HTTP server only from a flowing socket.
+              if (tls === undefined) socket.resume();
+            });
+      const listening = front ?? server;
       server.on('request', (_req, res) => {
         res.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
         res.end('MQTT over WebSocket: connect with a WebSocket client\n');
@@ -116,7 +135,9 @@ export function createWsEngine(): WebSocketEngine {
         events?.connectionRejected?.(transport, 'tls_handshake_failed', normalizeAddress(socket.remoteAddress));
       });
       server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-        const address = normalizeAddress(socket.remoteAddress);
+        const source = parked?.take(socket)?.source;
+        const address = source?.address ?? normalizeAddress(socket.remoteAddress);
+        const remotePort = source?.port ?? socket.remotePort ?? 0;
         if (!accepting) {
           refuse(socket, '503 Service Unavailable');
           return;
@@ -135,7 +156,7 @@ export function createWsEngine(): WebSocketEngine {
         socket.setNoDelay(true);
         socket.setKeepAlive(false);
         wss.handleUpgrade(req, socket, head, (ws) => {
-          const info: WebSocketPeerInfo = { remoteAddress: address, remotePort: socket.remotePort ?? 0 };
+          const info: WebSocketPeerInfo = { remoteAddress: address, remotePort };
           const tlsSocket = socket as TLSSocket;
           const certificate = askCert ? verifiedCertificate(tlsSocket) : undefined;
           if (certificate !== undefined) {
@@ -146,7 +167,7 @@ export function createWsEngine(): WebSocketEngine {
         });
       });
 
-      const port = await bindServer(server, transport, options.host, options.port, events);
+      const port = await bindServer(listening, transport, options.host, options.port, events);
       return {
         port,
         get connections() {
@@ -154,14 +175,14 @@ export function createWsEngine(): WebSocketEngine {
         },
         stopAccepting() {
           accepting = false;
-          if (server.listening) server.close();
+          if (listening.listening) listening.close();
         },
         reloadTls(next) {
           if (tls !== undefined) (server as unknown as TlsServer).setSecureContext(secureContextOptions(next));
         },
         async close() {
           accepting = false;
-          const closed = closeServer(server);
+          const closed = closeServer(listening);
           for (const socket of sockets) socket.destroy();
           wss.close();
           await closed;

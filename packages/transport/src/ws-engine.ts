@@ -54,6 +54,10 @@ export interface WebSocketServerOptions {
   /** Largest WebSocket message accepted, bytes. */
   maxMessageBytes: number;
   tls?: TlsSettings;
+  /** Expect a PROXY protocol v1/v2 header before the HTTP upgrade (before the TLS handshake on wss). */
+  proxyProtocol?: boolean;
+  /** Close a connection whose PROXY header has not arrived within this time. Default 5000. */
+  proxyHeaderTimeoutMs?: number;
   events?: TransportEvents;
 }
 
@@ -70,5 +74,7 @@ export type WebSocketEngineName = 'ws' | 'uws';
 
 export interface WebSocketEngine {
   readonly name: WebSocketEngineName;
+  /** Whether `listen` accepts `proxyProtocol`. */
+  readonly proxyProtocol: boolean;
   listen(options: WebSocketServerOptions, onPeer: (peer: WebSocketPeer, info: WebSocketPeerInfo) => void): Promise<WebSocketServerHandle>;
 }

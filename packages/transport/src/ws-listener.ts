@@ -19,6 +19,10 @@ export interface WebSocketListenOptions extends ListenOptions {
   highWaterMark?: number;
   /** WebSocket implementation; default the `ws` package. */
   engine?: WebSocketEngine;
+  /** Expect a PROXY protocol v1/v2 header first on every connection (engines with `proxyProtocol` only). */
+  proxyProtocol?: boolean;
+  /** Close a connection whose PROXY header has not arrived within this time. Default 5000. */
+  proxyHeaderTimeoutMs?: number;
 }
 
 /**
@@ -34,6 +38,7 @@ export async function listenWebSocket(options: WebSocketListenOptions): Promise<
   const host = options.host ?? '0.0.0.0';
   const engine = options.engine ?? createWsEngine();
   const highWaterMark = options.highWaterMark ?? DEFAULT_WS_HIGH_WATER_MARK;
+  if (options.proxyProtocol === true && !engine.proxyProtocol) throw new Error(`the ${engine.name} WebSocket engine cannot read the PROXY protocol`);
   const handle = await engine.listen(
     {
       transport,
@@ -44,6 +49,7 @@ export async function listenWebSocket(options: WebSocketListenOptions): Promise<
       maxMessageBytes: options.maxMessageBytes ?? 16 * 1024 * 1024,
       ...(options.tls !== undefined ? { tls: options.tls } : {}),
       ...(options.events !== undefined ? { events: options.events } : {}),
+      ...(options.proxyProtocol === true ? { proxyProtocol: true, proxyHeaderTimeoutMs: options.proxyHeaderTimeoutMs } : {}),
     },
     (peer, info) => serveWebSocket(peer, info, options.acceptor, transport, highWaterMark, options.events),
   );

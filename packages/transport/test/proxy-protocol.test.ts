@@ -3,8 +3,22 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { after, describe, it } from 'node:test';
-import { encodeProxyV1, type Listener, listenTcp, listenTls, ProxyProtocolError, parseProxyHeader, type TransportRejectReason } from '../src/index.js';
+import { WebSocket } from 'ws';
+import {
+  chooseWebSocketEngine,
+  createWsEngine,
+  encodeProxyV1,
+  type Listener,
+  listenTcp,
+  listenTls,
+  listenWebSocket,
+  ProxyProtocolError,
+  parseProxyHeader,
+  type TransportRejectReason,
+  WebSocketEngineError,
+} from '../src/index.js';
 import { makeCerts, recordingAcceptor, waitFor } from './support.js';
+import { WEBSOCKET_ENGINES } from './ws-engines.js';
 
 const SIG = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
 
@@ -195,5 +209,91 @@ describe('PROXY protocol on listeners', () => {
     assert.equal(acceptor.all[0].connection.remoteAddress, '2001:db8::7');
     assert.equal(acceptor.all[0].connection.transport, 'tls');
     secure.destroy();
+  });
+});
+
+/** A WebSocket (subprotocol mqtt) whose TCP connection starts with `header`, before the HTTP upgrade or the TLS handshake. */
+async function proxiedWebSocket(port: number, header: Buffer, ca?: Buffer): Promise<WebSocket> {
+  const url = `${ca === undefined ? 'ws' : 'wss'}://localhost:${port}/mqtt`;
+  const createConnection = (): Socket => {
+    const raw = connect({ port, host: '127.0.0.1' });
+    raw.write(header);
+    return ca === undefined ? raw : tlsConnect({ socket: raw, ca, servername: 'localhost' });
+  };
+  return await new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, ['mqtt'], { createConnection });
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+describe('PROXY protocol on WebSocket listeners', () => {
+  const listeners: Listener[] = [];
+  after(async () => {
+    for (const l of listeners) await l.close();
+  });
+
+  it('ws and wss (ws engine): the header precedes the upgrade / the handshake; the proxied address and port are reported', async () => {
+    const certs = makeCerts();
+    const acceptor = recordingAcceptor({ echo: true });
+    const engine = createWsEngine();
+    const plain = await listenWebSocket({ port: 0, host: '127.0.0.1', acceptor, engine, proxyProtocol: true });
+    const secure = await listenWebSocket({ port: 0, host: '127.0.0.1', acceptor, engine, proxyProtocol: true, tls: { cert: certs.serverCert, key: certs.serverKey } });
+    listeners.push(plain, secure);
+    const clients = [
+      await proxiedWebSocket(plain.port, Buffer.from('PROXY TCP4 203.0.113.7 10.0.0.1 51234 8083\r\n')),
+      await proxiedWebSocket(plain.port, v2Tcp4('198.51.100.9', 40000, '10.1.2.3', 8083)),
+      await proxiedWebSocket(secure.port, Buffer.from('PROXY TCP6 2001:db8::7 2001:db8::1 6000 8084\r\n'), certs.caCert),
+      await proxiedWebSocket(secure.port, v2Tcp4('192.0.2.44', 41000, '10.1.2.3', 8084), certs.caCert),
+    ];
+    const echoes = clients.map((ws) => new Promise<string>((resolve) => ws.once('message', (d: Buffer) => resolve(d.toString()))));
+    for (const [i, ws] of clients.entries()) ws.send(Buffer.from(`hello ${i}`));
+    assert.deepEqual(await Promise.all(echoes), ['hello 0', 'hello 1', 'hello 2', 'hello 3']);
+    const seen = acceptor.all.map((r) => `${r.connection.transport} ${r.connection.remoteAddress} ${r.connection.remotePort}`).sort();
+    assert.deepEqual(seen, ['ws 198.51.100.9 40000', 'ws 203.0.113.7 51234', 'wss 192.0.2.44 41000', 'wss 2001:db8::7 6000']);
+    for (const ws of clients) ws.close();
+  });
+
+  it('ws: a client without a header, or with a malformed one, is closed and counted; the core never sees it', async () => {
+    const rejected: TransportRejectReason[] = [];
+    const acceptor = recordingAcceptor();
+    const listener = await listenWebSocket({
+      port: 0,
+      host: '127.0.0.1',
+      acceptor,
+      engine: createWsEngine(),
+      proxyProtocol: true,
+      proxyHeaderTimeoutMs: 200,
+      events: { connectionRejected: (_t, reason) => rejected.push(reason) },
+    });
+    listeners.push(listener);
+    await assert.rejects(
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${listener.port}/mqtt`, ['mqtt']);
+        ws.once('open', resolve);
+        ws.once('error', reject);
+      }),
+      'a plain WebSocket client is refused',
+    );
+    await assert.rejects(proxiedWebSocket(listener.port, Buffer.from('PROXY TCP4 1.2.3 5.6.7.8 1 2\r\n')), 'a malformed header is refused');
+    const silent = await new Promise<Socket>((resolve) => {
+      const s = connect({ port: listener.port, host: '127.0.0.1' }, () => resolve(s));
+    });
+    await new Promise<void>((r) => silent.once('close', () => r()));
+    await waitFor(() => rejected.length === 3, 3000, 'rejections');
+    assert.deepEqual(rejected, ['proxy_header_invalid', 'proxy_header_invalid', 'proxy_header_timeout']);
+    assert.equal(acceptor.all.length, 0);
+    await waitFor(() => listener.connections === 0, 3000, 'refused sockets closed');
+  });
+
+  it('WS_ENGINE=auto takes ws for PROXY protocol on a WebSocket listener; uws refuses it', async () => {
+    const auto = chooseWebSocketEngine('auto', { clientCertificates: false, proxyProtocol: true });
+    assert.equal(auto.engine.name, 'ws');
+    assert.match(auto.reason, /cannot read the PROXY protocol/);
+    assert.throws(() => chooseWebSocketEngine('uws', { clientCertificates: false, proxyProtocol: true }), WebSocketEngineError);
+    const uws = WEBSOCKET_ENGINES.find((e) => e.name === 'uws');
+    if (uws !== undefined && uws.skip === false) {
+      await assert.rejects(listenWebSocket({ port: 0, host: '127.0.0.1', acceptor: recordingAcceptor(), engine: uws.create(), proxyProtocol: true }), /cannot read the PROXY protocol/);
+    }
   });
 });

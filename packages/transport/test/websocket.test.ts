@@ -26,6 +26,7 @@ function countingEngine(inner: WebSocketEngine): { engine: WebSocketEngine; batc
     batches,
     engine: {
       name: inner.name,
+      proxyProtocol: inner.proxyProtocol,
       listen: (options, onPeer) =>
         inner.listen(options, (peer, info) => {
           const wrapped: WebSocketPeer = {

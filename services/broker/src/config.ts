@@ -14,7 +14,7 @@ import type { WebSocketEngineSetting } from '@mqtt-broker/transport';
 import { z } from 'zod';
 import { isLoopbackHost, readTokenFile } from './admin-access.js';
 import type { AuthMethodName, HttpFailMode, HttpHookSettings, JwtSettings, TlsIdentity } from './auth-setup.js';
-import { AUTH_METHOD_NAMES, flagOf, SETTINGS, type SettingKind, type SettingSpec } from './settings.js';
+import { AUTH_METHOD_NAMES, flagOf, type ProxiedListener, SETTINGS, type SettingKind, type SettingSpec } from './settings.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -64,7 +64,8 @@ export interface BrokerConfig {
   adminTls: { cert: Buffer; key: Buffer } | undefined;
   /** Loaded when a TLS or WSS listener is enabled. */
   tls: TlsFiles | undefined;
-  proxyProtocol: boolean;
+  /** The listeners that expect a PROXY protocol header (PROXY_PROTOCOL, PROXY_PROTOCOL_LISTENERS); empty: none. */
+  proxyProtocol: readonly ProxiedListener[];
   /** WS_ENGINE: which WebSocket engine the WS and WSS listeners run on. */
   wsEngine: WebSocketEngineSetting;
   nodeId: string;
@@ -370,6 +371,9 @@ export function resolveConfig(env: Record<string, string | undefined>, flags: Re
   }
   const jwt = resolveJwt(str, num, v);
   const httpHook = resolveHttpHook(str, num);
+  const proxied = v.get('PROXY_PROTOCOL_LISTENERS') as ProxiedListener[] | undefined;
+  if (bool('PROXY_PROTOCOL') && proxied === undefined) throw new ConfigError('PROXY_PROTOCOL_LISTENERS', 'invalid PROXY_PROTOCOL_LISTENERS: PROXY_PROTOCOL is on and no listener is named');
+  const proxyProtocol: readonly ProxiedListener[] = bool('PROXY_PROTOCOL') ? (proxied ?? []) : [];
   const authChain = resolveAuthChain(v.get('AUTH_CHAIN') as AuthMethodName[] | undefined, {
     certificate: tlsIdentity !== undefined,
     jwt: jwt !== undefined,
@@ -432,7 +436,7 @@ export function resolveConfig(env: Record<string, string | undefined>, flags: Re
     adminToken,
     adminTls,
     tls,
-    proxyProtocol: bool('PROXY_PROTOCOL'),
+    proxyProtocol,
     wsEngine: (str('WS_ENGINE') ?? 'auto') as WebSocketEngineSetting,
     nodeId: str('NODE_ID') ?? `${hostname()}-${randomBytes(3).toString('hex')}`,
     allowAnonymous: bool('ALLOW_ANONYMOUS'),

@@ -77,7 +77,8 @@ function chooseWebSocket(config: BrokerConfig): WebSocketEngineChoice | undefine
   const wss = config.wssPort !== undefined && config.tls !== undefined;
   if (config.wsPort === undefined && !wss) return undefined;
   try {
-    return chooseWebSocketEngine(config.wsEngine, { clientCertificates: wss && config.tls?.requireClientCert === true });
+    const proxied = (config.wsPort !== undefined && config.proxyProtocol.includes('ws')) || (wss && config.proxyProtocol.includes('wss'));
+    return chooseWebSocketEngine(config.wsEngine, { clientCertificates: wss && config.tls?.requireClientCert === true, proxyProtocol: proxied });
   } catch (err) {
     if (err instanceof WebSocketEngineError) throw new StartupError('WS_ENGINE', err.message, err);
     throw err;
@@ -202,22 +203,22 @@ export async function startNode(config: BrokerConfig, log: Logger): Promise<Runn
     const starts: Array<{ setting: string; port: number; start: () => Promise<Listener> }> = [];
     if (config.mqttPort !== undefined) {
       const port = config.mqttPort;
-      starts.push({ setting: 'MQTT_PORT', port, start: () => listenTcp({ ...common, port, proxyProtocol: config.proxyProtocol }) });
+      starts.push({ setting: 'MQTT_PORT', port, start: () => listenTcp({ ...common, port, proxyProtocol: config.proxyProtocol.includes('tcp') }) });
     }
     if (config.tlsPort !== undefined && tls !== undefined) {
       const port = config.tlsPort;
       const settings = tls;
-      starts.push({ setting: 'MQTT_TLS_PORT', port, start: () => listenTls({ ...common, port, tls: settings, proxyProtocol: config.proxyProtocol }) });
+      starts.push({ setting: 'MQTT_TLS_PORT', port, start: () => listenTls({ ...common, port, tls: settings, proxyProtocol: config.proxyProtocol.includes('tls') }) });
     }
     const engine = websocket?.engine;
     if (config.wsPort !== undefined && engine !== undefined) {
       const port = config.wsPort;
-      starts.push({ setting: 'MQTT_WS_PORT', port, start: () => listenWebSocket({ ...common, port, maxMessageBytes, engine }) });
+      starts.push({ setting: 'MQTT_WS_PORT', port, start: () => listenWebSocket({ ...common, port, maxMessageBytes, engine, proxyProtocol: config.proxyProtocol.includes('ws') }) });
     }
     if (config.wssPort !== undefined && tls !== undefined && engine !== undefined) {
       const port = config.wssPort;
       const settings = tls;
-      starts.push({ setting: 'MQTT_WSS_PORT', port, start: () => listenWebSocket({ ...common, port, tls: settings, maxMessageBytes, engine }) });
+      starts.push({ setting: 'MQTT_WSS_PORT', port, start: () => listenWebSocket({ ...common, port, tls: settings, maxMessageBytes, engine, proxyProtocol: config.proxyProtocol.includes('wss') }) });
     }
     const mqttsn = config.mqttsn;
     if (mqttsn !== undefined) {

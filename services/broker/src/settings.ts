@@ -35,6 +35,10 @@ export interface SettingSpec {
   readonly limit?: string;
 }
 
+/** The listeners PROXY_PROTOCOL_LISTENERS names (the MQTT-SN gateway is UDP: no PROXY protocol). */
+export const PROXY_PROTOCOL_LISTENERS = ['tcp', 'tls', 'ws', 'wss'] as const;
+export type ProxiedListener = (typeof PROXY_PROTOCOL_LISTENERS)[number];
+
 /** The names AUTH_CHAIN accepts; the default chain is these, in this order, those configured. */
 export const AUTH_METHOD_NAMES = ['certificate', 'jwt', 'password-file', 'http'] as const;
 /** The algorithms JWT_ALGORITHMS accepts (what @mqtt-broker/auth verifies). */
@@ -110,10 +114,16 @@ export const SETTINGS: readonly SettingSpec[] = [
   {
     env: 'WS_ENGINE',
     default: 'auto',
-    description: "WebSocket listeners' engine: uws (uWebSockets.js), ws, or auto: uws where it loads, else ws (ws also for WSS with TLS_REQUIRE_CLIENT_CERT)",
+    description: "WebSocket listeners' engine: uws (uWebSockets.js), ws, or auto: uws where it loads, else ws (ws also for WSS with TLS_REQUIRE_CLIENT_CERT and for PROXY_PROTOCOL on a WebSocket listener)",
     kind: { type: 'enum', values: WS_ENGINE_SETTINGS },
   },
-  { env: 'PROXY_PROTOCOL', default: 'false', description: 'expect a PROXY protocol v1/v2 header on the TCP and TLS listeners', kind: { type: 'bool' } },
+  { env: 'PROXY_PROTOCOL', default: 'false', description: 'expect a PROXY protocol v1/v2 header first on every connection of the PROXY_PROTOCOL_LISTENERS', kind: { type: 'bool' } },
+  {
+    env: 'PROXY_PROTOCOL_LISTENERS',
+    default: PROXY_PROTOCOL_LISTENERS.join(','),
+    description: 'with PROXY_PROTOCOL: the listeners that read the header (tcp, tls, ws, wss; e.g. tcp,tls when WebSocket comes through an HTTP ingress)',
+    kind: { type: 'list', values: PROXY_PROTOCOL_LISTENERS },
+  },
   { env: 'REDIS_URL', default: undefined, description: 'redis://... : cluster mode over one Redis (docs/cluster.md)', kind: { type: 'redis-url' } },
   {
     env: 'REDIS_CLUSTER_NODES',

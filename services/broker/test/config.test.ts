@@ -28,7 +28,7 @@ describe('config', () => {
     assert.equal(c.httpPort, 9090);
     assert.equal(c.grpcPort, 9100);
     assert.equal(c.allowAnonymous, true);
-    assert.equal(c.proxyProtocol, false);
+    assert.deepEqual(c.proxyProtocol, []);
     assert.equal(c.logLevel, 'info');
     assert.equal(c.drainSeconds, 10);
     assert.equal(c.drainWillGraceSeconds, 30);
@@ -94,12 +94,20 @@ describe('config', () => {
       [{ REDIS_CLUSTER_NODES: 'a:1,b' }, {}, 'invalid REDIS_CLUSTER_NODES: "b" is not host:port'],
       [{ MQTT_TLS_PORT: '8883' }, {}, 'invalid TLS_CERT: required when MQTT_TLS_PORT is set'],
       [{ MQTT_WSS_PORT: '8884', TLS_CERT: '/nonexistent.pem', TLS_KEY: '/x' }, {}, 'invalid TLS_CERT: cannot read "/nonexistent.pem": ENOENT'],
+      [{ PROXY_PROTOCOL_LISTENERS: 'tcp,mqttsn' }, {}, 'invalid PROXY_PROTOCOL_LISTENERS: "mqttsn" is not one of tcp, tls, ws, wss'],
+      [{ PROXY_PROTOCOL: 'true', PROXY_PROTOCOL_LISTENERS: '' }, {}, 'invalid PROXY_PROTOCOL_LISTENERS: PROXY_PROTOCOL is on and no listener is named'],
     ];
     for (const [env, flags, expected] of cases) {
       const err = configError(() => resolveConfig(env, flags));
       assert.ok(err.message.startsWith(expected), `${err.message} should start with ${expected}`);
       assert.ok(!err.message.includes('\n'));
     }
+  });
+
+  it('PROXY_PROTOCOL reads the header on every stream listener, or those PROXY_PROTOCOL_LISTENERS names', () => {
+    assert.deepEqual(resolveConfig({ PROXY_PROTOCOL: 'true' }).proxyProtocol, ['tcp', 'tls', 'ws', 'wss']);
+    assert.deepEqual(resolveConfig({ PROXY_PROTOCOL: 'true', PROXY_PROTOCOL_LISTENERS: 'tls, tcp' }).proxyProtocol, ['tls', 'tcp']);
+    assert.deepEqual(resolveConfig({ PROXY_PROTOCOL_LISTENERS: 'tcp' }).proxyProtocol, []);
   });
 
   it('parses cluster settings and refuses both at once', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { after, describe, it } from 'node:test';
 import { makeCertificates } from '@mqtt-broker/test-support';
 import mqtt, { type IClientOptions } from 'mqtt';
@@ -110,6 +111,51 @@ describe('listeners of the broker node', () => {
       3000,
       'rejection counted',
     );
+  });
+
+  it('PROXY_PROTOCOL=true on the WebSocket listeners: MQTT.js over ws and wss behind a PROXY header is seen at the proxied address; auto runs them on ws; PROXY_PROTOCOL_LISTENERS=tcp leaves them plain', async () => {
+    const c = makeCertificates();
+    const tlsFiles = { MQTT_WSS_PORT: '0', TLS_CERT: c.certFile, TLS_KEY: c.keyFile };
+    const b = await startBroker({ PROXY_PROTOCOL: 'true', ...tlsFiles });
+    brokers.push(b);
+    const started = b.logs().find((l) => l.event === 'started');
+    assert.equal(started?.wsEngine, 'ws');
+    assert.deepEqual(started?.proxyProtocol, ['tcp', 'tls', 'ws', 'wss']);
+    /** MQTT.js over a TCP connection that starts with a PROXY v1 header from `source`. */
+    const behindProxy = (port: number, source: string, secure: boolean): IClientOptions => ({
+      clientId: `via-${source}`,
+      wsOptions: {
+        createConnection: () => {
+          const raw = netConnect({ port, host: '127.0.0.1' });
+          raw.write(`PROXY TCP4 ${source} 10.0.0.5 40002 ${port}\r\n`);
+          return secure ? tlsConnect({ socket: raw, ca: c.ca, servername: 'localhost' }) : raw;
+        },
+      },
+    });
+    assert.ok(await connects(`ws://localhost:${b.ws}/mqtt`, behindProxy(b.ws ?? -1, '198.51.100.31', false)), 'ws behind the proxy');
+    assert.ok(await connects(`wss://localhost:${b.wss}/mqtt`, { ...behindProxy(b.wss ?? -1, '198.51.100.32', true), protocolVersion: 5 }), 'wss behind the proxy');
+    await waitFor(() => b.logs().filter((l) => l.event === 'connect').length === 2, 3000, 'connect logs');
+    const addresses = Object.fromEntries(b.logs().filter((l) => l.event === 'connect').map((l) => [l.clientId, l.address]));
+    assert.deepEqual(addresses, { 'via-198.51.100.31': '198.51.100.31', 'via-198.51.100.32': '198.51.100.32' });
+    assert.equal(await connects(`ws://127.0.0.1:${b.ws}/mqtt`, {}), false, 'a WebSocket client without a PROXY header is refused');
+    await waitFor(
+      async () => metricValue((await httpGet(b.http, '/metrics')).body, 'mqtt_transport_rejections_total{transport="ws",reason="proxy_header_invalid"}') === 1,
+      3000,
+      'rejection counted',
+    );
+
+    const tcpOnly = await startBroker({ PROXY_PROTOCOL: 'true', PROXY_PROTOCOL_LISTENERS: 'tcp' });
+    brokers.push(tcpOnly);
+    assert.equal(tcpOnly.logs().find((l) => l.event === 'started')?.wsEngine, AUTO_ENGINE);
+    assert.ok(await connects(`ws://127.0.0.1:${tcpOnly.ws}/mqtt`, {}), 'WebSocket without a header where only tcp reads it');
+    assert.equal(await connects(`mqtt://127.0.0.1:${tcpOnly.tcp}`, {}), false, 'tcp still expects the header');
+  });
+
+  it('WS_ENGINE=uws with PROXY_PROTOCOL on a WebSocket listener fails the start naming WS_ENGINE', async () => {
+    const s = spawnCli([], { MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_WS_PORT: '0', HTTP_PORT: 'off', GRPC_PORT: 'off', PROXY_PROTOCOL: 'true', WS_ENGINE: 'uws' });
+    const { code } = await s.exit;
+    assert.equal(code, 1);
+    assert.match(s.stderr(), /^WS_ENGINE=uws: uWebSockets\.js cannot read the PROXY protocol/m);
   });
 
   it('random bytes on every port do not take the broker down', async () => {
