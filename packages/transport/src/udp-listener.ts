@@ -8,6 +8,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { ListenError } from './errors.js';
 import type { TransportEvents } from './events.js';
 import type { Listener } from './listener.js';
+import { PollBatch } from './poll-batch.js';
 
 export interface UdpListenOptions {
   host?: string;
@@ -39,17 +40,9 @@ export async function listenUdp(options: UdpListenOptions): Promise<UdpListener>
   });
   if (options.broadcast === true) socket.setBroadcast(true);
   socket.on('error', (err) => events?.socketError?.('mqttsn', err));
-  // The datagrams of one poll of the socket are handled together, in one macrotask: Node runs
-  // the nextTick queue after every 'message' callback, and the TCP connections that the engine
-  // writes to uncork on nextTick (socket-connection.ts), so one by one, a subscriber of many
-  // MQTT-SN publishers got one write syscall per message.
-  const batch: Array<[Buffer, string, number]> = [];
-  const handleBatch = (): void => {
-    for (const [datagram, address, port] of batch.splice(0)) options.onDatagram(datagram, address, port);
-  };
-  socket.on('message', (datagram, rinfo) => {
-    if (batch.push([datagram, rinfo.address, rinfo.port]) === 1) setImmediate(handleBatch);
-  });
+  // The datagrams of one poll of the socket are handled together (poll-batch.ts).
+  const batch = new PollBatch<[Buffer, string, number]>(([datagram, address, port]) => options.onDatagram(datagram, address, port));
+  socket.on('message', (datagram, rinfo) => batch.add([datagram, rinfo.address, rinfo.port]));
   const port = socket.address().port;
   let closed: Promise<void> | undefined;
   return {

@@ -25,6 +25,7 @@ import type { TransportKind } from './core-types.js';
 import { ListenError } from './errors.js';
 import type { TransportRejectReason } from './events.js';
 import type { TlsSettings } from './listener.js';
+import { PollBatch } from './poll-batch.js';
 import { normalizeAddress } from './socket-connection.js';
 import type { UwsApp, UwsHttpResponse, UwsListenSocket, UwsModule, UwsWebSocket } from './uws-types.js';
 import type { WebSocketEngine, WebSocketPeer, WebSocketPeerEvents, WebSocketPeerInfo, WebSocketServerHandle, WebSocketServerOptions } from './ws-engine.js';
@@ -152,36 +153,15 @@ class UwsPeer implements WebSocketPeer {
   }
 }
 
-/**
- * The messages uWS read in one poll of the event loop, handed to their peers together in one
- * macrotask. uWS calls JavaScript once per received message and Node runs the nextTick queue
- * after each call, so WebSocketConnection's per-tick batch held the copies of one PUBLISH only:
- * a subscriber of many publishers got one send (and one syscall) per PUBLISH (measured: fan-out
- * to WebSocket subscribers at 0.05x the `ws` engine). The `ws` engine gets this from Node's
- * socket reads, which hand over everything a read returned in one callback.
- */
-class Inbox {
-  private peers: UwsPeer[] = [];
-  private messages: Buffer[] = [];
-  private binary: boolean[] = [];
-
-  add(peer: UwsPeer, data: Buffer, isBinary: boolean): void {
-    if (this.peers.push(peer) === 1) setImmediate(handOverInbox, this);
-    this.messages.push(data);
-    this.binary.push(isBinary);
-  }
-
-  handOver(): void {
-    const { peers, messages, binary } = this;
-    this.peers = [];
-    this.messages = [];
-    this.binary = [];
-    for (let i = 0; i < peers.length; i++) peers[i].received(messages[i], binary[i]);
-  }
+/** A message uWS read, for the peer, with the messages of the same poll (poll-batch.ts). */
+interface Received {
+  peer: UwsPeer;
+  data: Buffer;
+  isBinary: boolean;
 }
 
-function handOverInbox(inbox: Inbox): void {
-  inbox.handOver();
+function handOver(m: Received): void {
+  m.peer.received(m.data, m.isBinary);
 }
 
 function offeredProtocols(header: string): string[] {
@@ -238,7 +218,7 @@ export function createUwsEngine(uws: UwsModule): WebSocketEngine {
       const app = options.tls === undefined ? uws.App() : sslApp(uws, options.tls);
       const heldLimit = Math.max(options.maxMessageBytes, MIN_HELD_WHILE_PAUSED);
       const peers = new Set<UwsPeer>();
-      const inbox = new Inbox();
+      const inbox = new PollBatch<Received>(handOver);
       let accepting = true;
 
       app.ws<PeerSlot>(options.path, {
@@ -273,7 +253,7 @@ export function createUwsEngine(uws: UwsModule): WebSocketEngine {
         },
         message: (ws, message, isBinary) => {
           const peer = ws.getUserData().peer;
-          if (peer !== undefined) inbox.add(peer, Buffer.from(new Uint8Array(message)), isBinary);
+          if (peer !== undefined) inbox.add({ peer, data: Buffer.from(new Uint8Array(message)), isBinary });
         },
         drain: (ws) => ws.getUserData().peer?.drained(),
         close: (ws, code) => {

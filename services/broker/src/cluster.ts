@@ -34,13 +34,25 @@ export interface ClusterMode {
   readonly redis: RedisPorts;
 }
 
+/** A gate that opens at most once per `ms`: true when the caller may log now. */
+function oncePer(ms: number): () => boolean {
+  let last = Number.NEGATIVE_INFINITY;
+  return () => {
+    const now = Date.now();
+    if (now - last < ms) return false;
+    last = now;
+    return true;
+  };
+}
+
 export function clusterConfigured(config: BrokerConfig): boolean {
   return config.redisUrl !== undefined || config.redisClusterNodes !== undefined;
 }
 
 export function createClusterMode(config: BrokerConfig, log: Logger, registry: Registry): ClusterMode {
-  let lastErrorLog = 0;
-  let lastSealedLog = 0;
+  // A Redis outage, or a lagging route replica, logs once per 5 s, not once per command.
+  const redisErrorLog = oncePer(5000);
+  const sealedLog = oncePer(5000);
   const heartbeatTtlMs = config.clusterHeartbeatTtlMs;
   let durable: RedisDurable | undefined;
   const latency = new RedisLatencyHistogram(registry);
@@ -56,10 +68,7 @@ export function createClusterMode(config: BrokerConfig, log: Logger, registry: R
     ...(config.redisUrl !== undefined ? { url: config.redisUrl } : {}),
     ...(config.redisClusterNodes !== undefined ? { clusterNodes: config.redisClusterNodes } : {}),
     onError: (err) => {
-      const now = Date.now();
-      if (now - lastErrorLog < 5000) return; // a Redis outage logs once per 5 s, not per command
-      lastErrorLog = now;
-      log.warn({ event: 'redis_error', err }, 'Redis error');
+      if (redisErrorLog()) log.warn({ event: 'redis_error', err }, 'Redis error');
     },
   });
   // a stale node's refused session write (docs/cluster.md, "Fencing"): logged once per client
@@ -78,9 +87,7 @@ export function createClusterMode(config: BrokerConfig, log: Logger, registry: R
     // a lagging node sees the route removal within about a heartbeat TTL, or is taken for dead
     orphanChecksMs: [heartbeatTtlMs / 5, heartbeatTtlMs, heartbeatTtlMs * 3],
     onSealed: (deadNodeId, messages) => {
-      const now = Date.now();
-      if (now - lastSealedLog < 5000) return;
-      lastSealedLog = now;
+      if (!sealedLog()) return;
       log.warn({ event: 'append_to_sealed_inbox', deadNodeId, messages }, 'refused: this node still routed to a node cleaned up long ago (its route replica lags); the publishers were not acknowledged');
     },
     timer: latency.observe,
