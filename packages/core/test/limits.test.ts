@@ -89,6 +89,33 @@ describe('limits and backpressure', () => {
     assert.deepEqual(payloads(stuck), Array.from({ length: 11 }, (_, i) => String(i)), 'it resumes with what it kept (QoS 0 overflow drops the newest)');
   });
 
+  it('a QoS 1 subscriber that pauses (no PUBACK) holds its publisher for FLOW_STALL_ASSURED_MS, not FLOW_STALL_MS: nothing acknowledged overflows meanwhile', async () => {
+    const { broker, clock, observer } = setup({ limits: { maxQueuedMessages: 10, maxInflight: 2 } });
+    const paused = await subscriber(broker, 'paused', [sub('a/#', 1)]);
+    const p = new TestClient(broker, 4);
+    await p.connect({ clientId: 'p' });
+    for (let i = 0; i < 100; i++) publish(p, 'a/x', String(i), 1);
+    assert.ok(p.conn.paused, 'held by the congested QoS 1 queue');
+    clock.advance(1500);
+    assert.ok(p.conn.paused, 'still held well past FLOW_STALL_MS: its queue holds QoS 1 messages');
+    assert.equal(observer.drops.length, 0, 'nothing dropped while held');
+    const first = paused.take().filter((x) => x.type === PacketType.PUBLISH);
+    assert.equal(first.length, 2, 'the window');
+    // the client comes back from its pause: it acknowledges, and everything flows in order
+    const got: string[] = [];
+    for (let round = 0; round < 200 && got.length < 100; round++) {
+      const batch = round === 0 ? first : paused.take().filter((x) => x.type === PacketType.PUBLISH);
+      for (const m of batch) {
+        if (m.type !== PacketType.PUBLISH) continue;
+        got.push(m.payload.toString());
+        paused.send({ type: PacketType.PUBACK, packetId: m.packetId as number });
+      }
+      await new Promise((resolve) => setImmediate(resolve)); // the publisher's held PUBLISHes replay
+    }
+    assert.deepEqual(got, Array.from({ length: 100 }, (_, i) => String(i)));
+    assert.equal(observer.drops.length, 0);
+  });
+
   it('a client that publishes to its own congested subscription still has its PUBACKs handled while held back', async () => {
     const { broker } = setup({ limits: { maxQueuedMessages: 10, maxInflight: 2 } });
     const c = new TestClient(broker, 4);

@@ -22,7 +22,8 @@
  * ones got nothing for whole seconds). Backpressure is for subscribers that drain slowly; one that
  * has queued messages but sent none for `FLOW_STALL_MS` is stalled: it releases its feeders and
  * holds nobody until it sends again, and its queue limit applies (QoS 0 overflow is dropped and
- * counted, as Mosquitto does; QoS 1/2 follow the overflow policy).
+ * counted, as Mosquitto does; QoS 1/2 follow the overflow policy). With QoS 1/2 messages queued
+ * the bound is `FLOW_STALL_ASSURED_MS`: losing them costs more than holding the publishers.
  *
  * A blocker is anything with a `feeders` set: a session, or the link to another node whose
  * consumption window is full (router/peer-flow.ts), so cross-node forwarding slows the local
@@ -37,6 +38,15 @@ export const FLOW_MAX_HOLD_MS = 2000;
 
 /** A blocker that has sent nothing from its queue for this long is stalled and holds nobody. */
 export const FLOW_STALL_MS = 250;
+
+/**
+ * The same while QoS 1/2 messages are queued: once stalled, those overflow the queue limit and
+ * are lost, and a healthy client's pause (its GC, a CPU-starved pod, a burst of acknowledgements
+ * in its event loop) often passes 250 ms (seen: two MQTT.js subscribers sharing a busy process
+ * with their publishers were declared stalled and 33,793 acknowledged QoS 1 messages overflowed).
+ * A stalled QoS 1 subscriber then holds its publishers once for this long, not 250 ms.
+ */
+export const FLOW_STALL_ASSURED_MS = FLOW_MAX_HOLD_MS;
 
 /** A connection that publishes into sessions (implemented by the channel). */
 export interface Feeder {

@@ -16,7 +16,7 @@ import type { TimerHandle } from '../clock.js';
 import type { EngineContext } from '../engine-context.js';
 import type { SessionSnapshot, StoredIdentity, StoredSubscription } from '../ports.js';
 import type { SharedGroup, SubEntry } from '../router/sub-entry.js';
-import { FLOW_STALL_MS, type Feeder, flowHigh, flowLow, noteCongested, releaseFeeders, releaseFeedersSoon } from './flow-control.js';
+import { FLOW_STALL_ASSURED_MS, FLOW_STALL_MS, type Feeder, flowHigh, flowLow, noteCongested, releaseFeeders, releaseFeedersSoon } from './flow-control.js';
 import { ensureOwned, fromStored, isExpired, type Message, toStored } from './message.js';
 import { RingQueue } from './ring-queue.js';
 
@@ -82,6 +82,8 @@ export class Session {
   feeders: Set<Feeder> | undefined = undefined;
   /** Clock ms of the last send from the queue, or of its first entry since it was empty (isStalled). */
   private progressAt = 0;
+  /** Queued messages at QoS 1 or 2 (isStalled waits longer before letting those overflow). */
+  private queuedAssured = 0;
   private nextPacketId = 1;
 
   // Scratch fields for the router's per-publish de-duplication (one copy per session).
@@ -201,12 +203,14 @@ export class Session {
       }
       const oldest = queue.shift()!;
       ctx.counters.queued--;
+      if (oldest.qos > 0) this.queuedAssured--;
       ctx.observer.messageDropped(oldest.qos, 'queue_full');
     }
     ensureOwned(message);
     if (queue.length === 0) this.progressAt = ctx.clock.now();
     queue.push({ message, qos, retain, subscriptionIds: subIds, group });
     ctx.counters.queued++;
+    if (qos > 0) this.queuedAssured++;
   }
 
   /** Sends queued messages while the socket is writable and the window has room. */
@@ -221,6 +225,7 @@ export class Session {
       if (head.qos > 0 && this.inflight.size >= out.sendWindow) break;
       queue.shift();
       ctx.counters.queued--;
+      if (head.qos > 0) this.queuedAssured--;
       // [MQTT-3.3.2-5] an expired message is not delivered
       if (isExpired(head.message, ctx.clock.now())) {
         ctx.observer.messageDropped(head.qos, 'expired');
@@ -236,9 +241,13 @@ export class Session {
     if (this.feeders !== undefined && queue.length <= flowLow(ctx)) releaseFeedersSoon(this);
   }
 
-  /** Connected with messages queued, and none sent for FLOW_STALL_MS: a subscriber that stopped reading (flow-control.ts). */
+  /**
+   * Connected with messages queued, and none sent for FLOW_STALL_MS (FLOW_STALL_ASSURED_MS while
+   * QoS 1/2 messages are queued): a subscriber that stopped reading (flow-control.ts).
+   */
   isStalled(now: number): boolean {
-    return this.outlet !== undefined && this.queue.length > 0 && now - this.progressAt >= FLOW_STALL_MS;
+    if (this.outlet === undefined || this.queue.length === 0) return false;
+    return now - this.progressAt >= (this.queuedAssured > 0 ? FLOW_STALL_ASSURED_MS : FLOW_STALL_MS);
   }
 
   /** [MQTT-4.4.0-1] On a resumed session resend unacknowledged PUBLISH (DUP=1) and PUBREL, in order. */
@@ -298,6 +307,7 @@ export class Session {
     releaseFeeders(this);
     this.ctx.counters.inflight -= this.inflight.size;
     this.ctx.counters.queued -= this.queue.length;
+    this.queuedAssured = 0;
     this.inflightMap = undefined;
     this.pending = undefined;
   }
@@ -371,6 +381,7 @@ export class Session {
     }
     for (const q of snapshot.queued) {
       (this.pending ??= new RingQueue()).push({ message: fromStored(q.message, now), qos: q.qos, retain: q.retain, subscriptionIds: q.subscriptionIds, group: undefined });
+      if (q.qos > 0) this.queuedAssured++;
       this.ctx.counters.queued++;
     }
   }
