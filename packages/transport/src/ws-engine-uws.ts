@@ -132,7 +132,8 @@ class UwsPeer implements WebSocketPeer {
     }
     this.held.push(data);
     this.heldBytes += data.length;
-    if (this.heldBytes <= this.heldLimit) return;
+    // Not paused: resumed, the hand-over is already due (uWS 20.57 delivers a whole burst in one poll).
+    if (this.heldBytes <= this.heldLimit || !this.paused) return;
     this.events?.readOverflow();
     if (this.paused) {
       this.onOverflow();
