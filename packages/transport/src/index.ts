@@ -1,7 +1,7 @@
 export type { ClientConnection, ConnectionAcceptor, ConnectionHandler, TransportKind } from './core-types.js';
 export { ListenError, ProxyProtocolError, formatHostPort } from './errors.js';
 export type { TransportEvents, TransportRejectReason } from './events.js';
-export type { Listener, ListenOptions, TlsSettings } from './listener.js';
+export type { Listener, ListenOptions, ProxyProtocolOptions, TlsSettings } from './listener.js';
 export { DEFAULT_BACKLOG } from './listener.js';
 export { encodeProxyV1, parseProxyHeader, type ProxyHeader, type ProxyParseResult } from './proxy-protocol.js';
 export { normalizeAddress, SocketConnection, type SocketConnectionOptions, serveSocket } from './socket-connection.js';

@@ -57,6 +57,14 @@ export interface ListenOptions {
   events?: TransportEvents;
 }
 
+/** A listener that can read a PROXY protocol header first (TCP, TLS; WebSocket on the `ws` engine). */
+export interface ProxyProtocolOptions {
+  /** Expect a PROXY protocol v1/v2 header first on every connection. */
+  proxyProtocol?: boolean;
+  /** Close a connection whose PROXY header has not arrived within this time. Default 5000. */
+  proxyHeaderTimeoutMs?: number;
+}
+
 export const DEFAULT_BACKLOG = 4096;
 
 /** Bind `server`; reject with a ListenError naming the port when that fails. */

@@ -10,17 +10,13 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { ConnectionAcceptor, TransportKind } from './core-types.js';
 import { verifiedCertificate } from './client-certificate.js';
-import { bindServer, closeServer, type Listener, type ListenOptions, secureContextOptions, type TlsSettings } from './listener.js';
+import { bindServer, closeServer, type Listener, type ListenOptions, type ProxyProtocolOptions, secureContextOptions, type TlsSettings } from './listener.js';
 import { createProxyFront, ParkedProxyHeaders } from './proxy-front.js';
 import type { ProxyHeader } from './proxy-protocol.js';
 import { normalizeAddress, type SocketConnectionOptions, serveSocket } from './socket-connection.js';
 
-export interface TcpListenOptions extends ListenOptions {
+export interface TcpListenOptions extends ListenOptions, ProxyProtocolOptions {
   acceptor: ConnectionAcceptor;
-  /** Expect a PROXY protocol v1/v2 header first on every connection. */
-  proxyProtocol?: boolean;
-  /** Close a connection whose PROXY header has not arrived within this time. Default 5000. */
-  proxyHeaderTimeoutMs?: number;
   /** Socket send buffer high-water mark (bytes) above which `write` returns false. */
   highWaterMark?: number;
 }

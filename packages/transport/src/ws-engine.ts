@@ -5,7 +5,7 @@
  */
 import type { CertificateNames, TransportKind } from './core-types.js';
 import type { TransportEvents } from './events.js';
-import type { TlsSettings } from './listener.js';
+import type { ProxyProtocolOptions, TlsSettings } from './listener.js';
 
 /** One accepted WebSocket. */
 export interface WebSocketPeer {
@@ -43,7 +43,8 @@ export interface WebSocketPeerInfo {
   certificate?: CertificateNames;
 }
 
-export interface WebSocketServerOptions {
+/** `proxyProtocol`: the header comes before the HTTP upgrade (before the TLS handshake on wss). */
+export interface WebSocketServerOptions extends ProxyProtocolOptions {
   transport: Extract<TransportKind, 'ws' | 'wss'>;
   host: string;
   port: number;
@@ -54,10 +55,6 @@ export interface WebSocketServerOptions {
   /** Largest WebSocket message accepted, bytes. */
   maxMessageBytes: number;
   tls?: TlsSettings;
-  /** Expect a PROXY protocol v1/v2 header before the HTTP upgrade (before the TLS handshake on wss). */
-  proxyProtocol?: boolean;
-  /** Close a connection whose PROXY header has not arrived within this time. Default 5000. */
-  proxyHeaderTimeoutMs?: number;
   events?: TransportEvents;
 }
 

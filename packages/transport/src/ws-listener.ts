@@ -1,5 +1,5 @@
 import type { ConnectionAcceptor, TransportKind } from './core-types.js';
-import type { Listener, ListenOptions, TlsSettings } from './listener.js';
+import type { Listener, ListenOptions, ProxyProtocolOptions, TlsSettings } from './listener.js';
 import { DEFAULT_WS_HIGH_WATER_MARK, serveWebSocket } from './ws-connection.js';
 import type { WebSocketEngine } from './ws-engine.js';
 import { createWsEngine } from './ws-engine-ws.js';
@@ -7,7 +7,8 @@ import { createWsEngine } from './ws-engine-ws.js';
 /** Subprotocols we speak, in order of preference: 'mqtt' (3.1.1 and 5.0), 'mqttv3.1' (3.1). */
 export const MQTT_WS_SUBPROTOCOLS: readonly string[] = ['mqtt', 'mqttv3.1'];
 
-export interface WebSocketListenOptions extends ListenOptions {
+/** `proxyProtocol` needs an engine that can read it (`WebSocketEngine.proxyProtocol`). */
+export interface WebSocketListenOptions extends ListenOptions, ProxyProtocolOptions {
   acceptor: ConnectionAcceptor;
   /** Upgrade path; default '/mqtt'. */
   path?: string;
@@ -19,10 +20,6 @@ export interface WebSocketListenOptions extends ListenOptions {
   highWaterMark?: number;
   /** WebSocket implementation; default the `ws` package. */
   engine?: WebSocketEngine;
-  /** Expect a PROXY protocol v1/v2 header first on every connection (engines with `proxyProtocol` only). */
-  proxyProtocol?: boolean;
-  /** Close a connection whose PROXY header has not arrived within this time. Default 5000. */
-  proxyHeaderTimeoutMs?: number;
 }
 
 /**
