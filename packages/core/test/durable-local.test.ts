@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PacketType, type PublishPacket } from '@mqtt-broker/mqtt-codec';
-import { type Broker, createBrokerReady, type DurableBatchHandler, type DurableMessage, type DurablePort, type SessionSnapshot } from '../src/index.js';
+import { type Broker, createBrokerReady, type DurableBatchHandler, type DurableMessage, type DurablePort, type SessionSnapshot, type SessionStore } from '../src/index.js';
 import { settle, TestClient } from '../src/testing/index.js';
 import { durablePortDefaults, fixedRoutes, quietBus } from './durable-stub.js';
 
@@ -45,8 +45,8 @@ function loopback(): Loopback {
   return port;
 }
 
-async function node(port: DurablePort): Promise<Broker> {
-  return createBrokerReady({ nodeId: 'me', version: 'test', ports: { routes: fixedRoutes(), bus: quietBus() }, durable: port });
+async function node(port: DurablePort, sessions?: SessionStore): Promise<Broker> {
+  return createBrokerReady({ nodeId: 'me', version: 'test', ports: { routes: fixedRoutes(), bus: quietBus(), ...(sessions !== undefined ? { sessions } : {}) }, durable: port });
 }
 
 async function client(b: Broker, clientId: string, persistent: boolean): Promise<TestClient> {
@@ -73,6 +73,45 @@ function publish(c: TestClient, topic: string, qos: 0 | 1 | 2, packetId: number,
 
 function publishes(c: TestClient): PublishPacket[] {
   return c.take().filter((p): p is PublishPacket => p.type === PacketType.PUBLISH);
+}
+
+/** A session store whose saves land only when the test says so. */
+function heldStore(): { store: SessionStore; saves: Array<{ snapshot: SessionSnapshot; land: () => void }>; landAll: () => Promise<void>; release: () => void } {
+  const saves: Array<{ snapshot: SessionSnapshot; land: () => void }> = [];
+  let held = true;
+  const store: SessionStore = {
+    load: async () => undefined,
+    save: (snapshot) => (held ? new Promise<void>((land) => saves.push({ snapshot, land })) : Promise.resolve()),
+    delete: async () => {},
+    clientIds: async () => [],
+  };
+  /** Lands every save, and the saves started for changes made while they were in flight. */
+  const landAll = async (): Promise<void> => {
+    for (let round = 0; round < 10 && saves.length > 0; round++) {
+      for (const s of saves.splice(0)) s.land();
+      await settle();
+      await settle();
+    }
+  };
+  /** Every save lands at once from now on (closing the broker saves its sessions). */
+  const release = (): void => {
+    held = false;
+    for (const s of saves.splice(0)) s.land();
+  };
+  return { store, saves, landAll, release };
+}
+
+/** A node whose session saves land when the test says so, and a persistent client subscribed to `filter`. */
+async function heldNode(clientId: string, filter: string, qos: 1 | 2) {
+  const port = loopback();
+  const held = heldStore();
+  const b = await node(port, held.store);
+  const durable = await client(b, clientId, true);
+  durable.send({ type: PacketType.SUBSCRIBE, packetId: 1, subscriptions: [{ topicFilter: filter, qos, noLocal: false, retainAsPublished: false, retainHandling: 0 }] } as never);
+  await settle();
+  await held.landAll();
+  durable.expect(PacketType.SUBACK);
+  return { port, b, durable, ...held };
 }
 
 describe('durable local copies for persistent sessions', () => {
@@ -242,6 +281,71 @@ describe('durable local copies for persistent sessions', () => {
     assert.equal(port.appends.length, 0);
     assert.equal(publishes(durable).length, 1);
     assert.equal(pub.expect(PacketType.PUBACK).reasonCode ?? 0, 0);
+    await b.close();
+  });
+
+  it('a SUBACK waits for a save of its own when an inbox entry read in the same turn took the session snapshot', async () => {
+    // the entry's snapshot is saved by the port with the entry's acknowledgement, which may land
+    // later or never (node killed): the SUBACK must not be sent on the strength of it
+    const { port, saves, landAll, release, b, durable } = await heldNode('ds', 'a/#', 1);
+    const pub = await client(b, 'ps', false);
+    publish(pub, 'a/1', 1, 1);
+    await settle();
+    port.appends[0].resolve();
+    await settle();
+
+    durable.send({ type: PacketType.SUBSCRIBE, packetId: 2, subscriptions: [{ topicFilter: 'b/#', qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0 }] } as never);
+    const committed = port.consumeAll(); // same turn: the entry's snapshot already has b/#
+    assert.ok(committed.some((s) => s.clientId === 'ds'));
+    await settle();
+    await settle();
+    assert.equal(durable.take().filter((p) => p.type === PacketType.SUBACK).length, 0, 'no SUBACK before a save of the session landed');
+    const own = saves.filter((s) => s.snapshot.clientId === 'ds');
+    assert.ok(own.some((s) => s.snapshot.subscriptions.some((sub) => sub.topicFilter === 'b/#')), 'the SUBSCRIBE has a save of its own');
+    await landAll();
+    assert.equal(durable.take().filter((p) => p.type === PacketType.SUBACK).length, 1);
+    release();
+    await b.close();
+  });
+
+  it('PUBREL waits for the save past PUBREC; PUBRECs that arrive while it is written share one more save, PUBRELs in order', async () => {
+    const { port, saves, landAll, release, b, durable } = await heldNode('dq', 'q/#', 2);
+    const pub = await client(b, 'pq', false);
+    for (let i = 1; i <= 3; i++) publish(pub, `q/${i}`, 2, i);
+    await settle();
+    for (const a of port.appends) a.resolve();
+    port.consumeAll();
+    const ids = publishes(durable).map((p) => p.packetId!);
+    assert.equal(ids.length, 3);
+    await landAll();
+    const pubrels = (): number[] =>
+      durable
+        .take()
+        .filter((p) => p.type === PacketType.PUBREL)
+        .map((p) => (p as { packetId: number }).packetId);
+    const pubrec = (id: number): void => durable.send({ type: PacketType.PUBREC, packetId: id } as never);
+
+    pubrec(ids[0]);
+    await settle();
+    assert.equal(saves.length, 1, 'the first PUBREC starts a save');
+    assert.ok(saves[0].snapshot.inflight.some((e) => e.packetId === ids[0] && e.state === 'pubrel'));
+    pubrec(ids[1]);
+    await settle();
+    pubrec(ids[2]);
+    await settle();
+    assert.equal(saves.length, 1, 'one save in flight per session');
+    assert.deepEqual(pubrels(), [], 'no PUBREL before its save landed');
+
+    saves.shift()!.land();
+    await settle();
+    assert.deepEqual(pubrels(), [ids[0]]);
+    await settle();
+    assert.equal(saves.length, 1, 'the PUBRECs that came meanwhile share the next save');
+    assert.equal(saves[0].snapshot.inflight.filter((e) => e.state === 'pubrel').length, 3);
+    assert.deepEqual(pubrels(), []);
+    await landAll();
+    assert.deepEqual(pubrels(), [ids[1], ids[2]]);
+    release();
     await b.close();
   });
 });

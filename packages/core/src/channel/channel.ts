@@ -26,8 +26,7 @@ import {
 } from '@mqtt-broker/mqtt-codec';
 import type { AuthRequest, ClientConnection, ConnectionHandler, DisconnectCause } from '../api.js';
 import type { TimerHandle } from '../clock.js';
-import { sendPubrelWhenSaved } from '../cluster/durable-ack.js';
-import { durabilityOf } from '../cluster/durable.js';
+import { afterSessionSaved, durabilityOf } from '../cluster/durable.js';
 import type { EngineContext } from '../engine-context.js';
 import type { Message } from '../session/message.js';
 import { exemptFeeder, type Feeder, type FlowBlocker, releaseFeeders } from '../session/flow-control.js';
@@ -264,8 +263,13 @@ export class Channel implements ConnectionHandler, Outlet, Feeder {
         return;
       case PacketType.PUBREC: {
         const r = session.onPubrec(packet.packetId, packet.reasonCode ?? 0);
-        if (r === 'pubrel') sendPubrelWhenSaved(this, session, packet.packetId);
-        else if (r === 'unknown' && (packet.reasonCode ?? 0) < 0x80) {
+        if (r === 'pubrel') {
+          // a persistent session's state past PUBREC is saved first: a survivor sends PUBREL again, not the PUBLISH [MQTT-4.3.3-5]
+          const packetId = packet.packetId;
+          afterSessionSaved(this, session, () => {
+            if (!this.isClosed() && session.outlet === this) this.sendPubrel(packetId);
+          });
+        } else if (r === 'unknown' && (packet.reasonCode ?? 0) < 0x80) {
           this.write(ackFrame(6, packet.packetId, ReasonCode.PacketIdentifierNotFound, this.protocolVersion));
         }
         return;

@@ -10,7 +10,7 @@
  */
 import { type Packet, PacketType, type QoS, ReasonCode, type SubscribePacket, type UnsubscribePacket } from '@mqtt-broker/mqtt-codec';
 import { countLevels, isValidTopicFilter, parseSharedFilter } from '@mqtt-broker/topics';
-import { durabilityOf } from '../cluster/durable.js';
+import { afterSessionSaved } from '../cluster/durable.js';
 import { makeSubEntry, type SubEntry } from '../router/sub-entry.js';
 import type { Session } from '../session/session.js';
 import type { Channel } from './channel.js';
@@ -77,18 +77,7 @@ export function handleSubscribe(ch: Channel, session: Session, p: SubscribePacke
     codes.push(sub.qos); // granted QoS: we support 2 [MQTT-3.9.3-?]
     if (group === undefined && (entry.retainHandling === 0 || (entry.retainHandling === 1 && isNew))) retainedFor.push(entry);
   }
-  afterSave(ch, session, () => acknowledgeSubscribe(ch, session, p.packetId, codes, retainedFor));
-}
-
-/**
- * Runs `acknowledge` once the session with the change is saved (a persistent session in cluster
- * mode: a node killed right after the SUBACK / UNSUBACK cannot lose what the client was told),
- * at once when nothing is saved.
- */
-function afterSave(ch: Channel, session: Session, acknowledge: () => void): void {
-  const saved = durabilityOf(ch.ctx)?.sessionChanged(session);
-  if (saved === undefined) acknowledge();
-  else void saved.then(acknowledge);
+  afterSessionSaved(ch, session, () => acknowledgeSubscribe(ch, session, p.packetId, codes, retainedFor));
 }
 
 /** The acknowledgement goes to the connection that asked, while it is still the session's. */
@@ -133,5 +122,5 @@ export function handleUnsubscribe(ch: Channel, session: Session, p: UnsubscribeP
     codes.push(removed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted);
   }
   // [MQTT-3.10.4-4] UNSUBACK even when nothing was removed; codes only exist in 5.0
-  afterSave(ch, session, () => sendToAsker(ch, session, { type: PacketType.UNSUBACK, packetId: p.packetId, reasonCodes: ch.protocolVersion === 5 ? codes : [] }));
+  afterSessionSaved(ch, session, () => sendToAsker(ch, session, { type: PacketType.UNSUBACK, packetId: p.packetId, reasonCodes: ch.protocolVersion === 5 ? codes : [] }));
 }

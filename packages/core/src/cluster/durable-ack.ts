@@ -17,7 +17,6 @@
 import { ReasonCode } from '@mqtt-broker/mqtt-codec';
 import type { Channel } from '../channel/channel.js';
 import { ackFrame } from '../channel/frames.js';
-import type { SessionStore } from '../ports.js';
 import type { Session } from '../session/session.js';
 import { durabilityOf } from './durable.js';
 import { DurableAppendError } from './durable-port.js';
@@ -139,54 +138,4 @@ function finish(ch: Channel, session: Session, type: 4 | 5, packetId: number, re
   setTimeout(() => {
     if (!ch.isClosed()) ch.disconnect('server_shutdown', ReasonCode.UnspecifiedError, false, 'message could not be stored');
   }, timeoutMs / 2).unref();
-}
-
-/** PUBRELs of one persistent session waiting for the save that covers them. */
-interface PubrelBatch {
-  saving: boolean;
-  waiting: Array<{ ch: Channel; packetId: number }>;
-}
-
-const pubrelBatches = new WeakMap<Session, PubrelBatch>();
-
-/**
- * PUBREL for an outbound QoS 2 message of a persistent session, sent once the session's state
- * (the packet id past PUBREC) is saved: after a failover the new node then sends PUBREL again,
- * never the PUBLISH [MQTT-4.3.3-5]. Without durability it goes out at once.
- *
- * One save covers every PUBREC of a session that arrived before it started, and a session has at
- * most one such save in flight: a client acknowledging 1,000 messages costs a few snapshot writes,
- * not 1,000 (each snapshot holds the whole queue: per-PUBREC saves were quadratic and stalled a
- * node past its heartbeat TTL). PUBRELs go out in PUBREC order.
- */
-export function sendPubrelWhenSaved(ch: Channel, session: Session, packetId: number): void {
-  const store = ch.ctx.ports.sessions;
-  if (durabilityOf(ch.ctx) === undefined || store === undefined || !session.persistent) {
-    ch.sendPubrel(packetId);
-    return;
-  }
-  let batch = pubrelBatches.get(session);
-  if (batch === undefined) {
-    batch = { saving: false, waiting: [] };
-    pubrelBatches.set(session, batch);
-  }
-  batch.waiting.push({ ch, packetId });
-  if (batch.saving) return;
-  batch.saving = true;
-  // after the rest of this chunk's packets: their PUBRECs join this save
-  queueMicrotask(() => savePubrelBatch(session, batch, ch, store));
-}
-
-function savePubrelBatch(session: Session, batch: PubrelBatch, ch: Channel, store: SessionStore): void {
-  const due = batch.waiting;
-  batch.waiting = [];
-  const send = (): void => {
-    for (const w of due) if (!w.ch.isClosed() && session.outlet === w.ch) w.ch.sendPubrel(w.packetId);
-    if (batch.waiting.length > 0) savePubrelBatch(session, batch, ch, store);
-    else batch.saving = false;
-  };
-  store.save(session.snapshot()).then(send, (e: unknown) => {
-    ch.ctx.reportPortError(e);
-    send(); // the flow goes on; only a failover during the outage could repeat the message
-  });
 }

@@ -15,14 +15,15 @@
  *   one transaction. Which persistent sessions got a copy is found by comparing a cheap signature
  *   (router match stamp, queue length, in-flight count) before and after the batch: one pass over
  *   the local persistent sessions per batch, not per message.
- * - Persistent sessions are also saved on every SUBSCRIBE/UNSUBSCRIBE (coalesced per turn), at
- *   CONNECT, and before every PUBREL (so that a QoS 2 message past PUBREC is never sent again
- *   after a failover [MQTT-4.3.3-5]).
+ * - Persistent sessions are also saved on every SUBSCRIBE/UNSUBSCRIBE, at CONNECT, and before
+ *   every PUBREL (so that a QoS 2 message past PUBREC is never sent again after a failover
+ *   [MQTT-4.3.3-5]): session-saves.ts, coalesced per turn, one save in flight per session.
  * - Wills are kept in the port while their connection is alive and while they wait after it
  *   ended (Will Delay Interval, drain grace), so that a survivor publishes them: wills.ts.
  */
 import type { Will } from '@mqtt-broker/mqtt-codec';
 import { topicMatches } from '@mqtt-broker/topics';
+import type { Channel } from '../channel/channel.js';
 import type { EngineContext } from '../engine-context.js';
 import type { SessionSnapshot, StoredMessage } from '../ports.js';
 import { HeldFeeder } from '../router/held-feeder.js';
@@ -33,6 +34,7 @@ import type { DurableMessage, DurablePort, SharedTarget } from './durable-port.j
 import { deliverToClient, HandoverRecords, type RouteView, retireStub, STUB_MAX_MS } from './handover-forward.js';
 import { claimRunning } from './takeover.js';
 import type { SharedRoutes } from './shared-routes.js';
+import { SessionSaves } from './session-saves.js';
 import { ClusterWills } from './wills.js';
 
 const registry = new WeakMap<EngineContext, ClusterDurability>();
@@ -70,6 +72,16 @@ export function durabilityOf(ctx: EngineContext): ClusterDurability | undefined 
   return registry.get(ctx);
 }
 
+/**
+ * Runs `tell` (what tells the client about a change of its persistent session: SUBACK, UNSUBACK,
+ * PUBREL) once the change is saved; at once when nothing is saved (no cluster, a clean session).
+ */
+export function afterSessionSaved(ch: Channel, session: Session, tell: () => void): void {
+  const saved = durabilityOf(ch.ctx)?.sessionChanged(session);
+  if (saved === undefined) tell();
+  else void saved.then(tell);
+}
+
 interface Signature {
   gen: number;
   queued: number;
@@ -90,9 +102,8 @@ export class ClusterDurability extends HeldFeeder {
   private stopConsuming: (() => Promise<void>) | undefined = undefined;
   /** Wills of this node's clients in shared storage, and wills waiting here (wills.ts). */
   readonly wills: ClusterWills;
-  private readonly toSave = new Set<Session>();
-  /** Settles when the saves scheduled for the end of this turn landed (or failed, reported). */
-  private savesFlushed: Promise<void> | undefined;
+  /** Undefined without a session store: nothing to save. */
+  private readonly saves: SessionSaves | undefined;
   /** Batches and messages consumed, sessions saved, duplicates skipped (tests). */
   readonly stats = { batchesConsumed: 0, messagesConsumed: 0, sessionsSaved: 0, duplicatesSkipped: 0 };
   /**
@@ -118,6 +129,8 @@ export class ClusterDurability extends HeldFeeder {
     super();
     registry.set(ctx, this);
     this.wills = new ClusterWills(ctx, port);
+    const store = ctx.ports.sessions;
+    this.saves = store === undefined ? undefined : new SessionSaves(ctx, store, () => this.stats.sessionsSaved++);
   }
 
   /** Reading its inbox: started and not stopping. */
@@ -346,6 +359,8 @@ export class ClusterDurability extends HeldFeeder {
   /**
    * Runs `deliver` and returns the snapshots of the local persistent sessions whose outbound
    * state it changed (taken now, so that they are written before any later save of the same session).
+   * A session also waiting for its end-of-turn save (sessionChanged) keeps it: that save is what its
+   * SUBACK waits for, and the port may land these snapshots later, or never if the node dies first.
    */
   savingTouched(deliver: () => void, sessions: Iterable<Session> = this.ctx.sessions.values()): SessionSnapshot[] {
     const before = new Map<Session, Signature>();
@@ -354,7 +369,6 @@ export class ClusterDurability extends HeldFeeder {
     const snapshots: SessionSnapshot[] = [];
     for (const [s, sig] of before) {
       if (s.ended || (s.matchGen === sig.gen && s.queue.length === sig.queued && s.inflight.size === sig.inflight)) continue;
-      this.toSave.delete(s);
       snapshots.push(s.snapshot());
     }
     this.stats.sessionsSaved += snapshots.length;
@@ -388,35 +402,13 @@ export class ClusterDurability extends HeldFeeder {
   }
 
   /**
-   * A persistent session changed (subscriptions): saved at the end of this turn, with every other
-   * change of the turn. The promise settles when the save landed (or failed, reported): what
-   * acknowledges the change to the client waits for it, so a node killed right after a SUBACK
-   * cannot lose the subscription the client was told it has. Undefined: nothing is saved.
+   * A persistent session changed (subscriptions, a PUBREC answered, CONNECT): saved by
+   * session-saves.ts. The promise settles when a save with the change landed (or failed,
+   * reported); what tells the client about the change waits for it. Undefined: nothing is saved.
    */
   sessionChanged(session: Session): Promise<void> | undefined {
-    if (!session.persistent || session.ended) return undefined;
-    this.toSave.add(session);
-    this.savesFlushed ??= new Promise((resolve) => {
-      setImmediate(() => {
-        this.savesFlushed = undefined;
-        resolve(this.flushSaves());
-      });
-    });
-    return this.savesFlushed;
-  }
-
-  private flushSaves(): Promise<void> {
-    const store = this.ctx.ports.sessions;
-    const sessions = [...this.toSave];
-    this.toSave.clear();
-    if (store === undefined) return Promise.resolve();
-    const saves: Array<Promise<void>> = [];
-    for (const s of sessions) {
-      if (s.ended || this.ctx.sessions.get(s.clientId) !== s) continue;
-      this.stats.sessionsSaved++;
-      saves.push(store.save(s.snapshot()).catch((e: unknown) => this.ctx.reportPortError(e)));
-    }
-    return Promise.all(saves).then(() => undefined);
+    if (!session.persistent || session.ended || this.saves === undefined) return undefined;
+    return this.saves.changed(session);
   }
 
   /** CONNECT accepted: store the will, index and save a persistent session. */
